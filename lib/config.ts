@@ -1,0 +1,319 @@
+/**
+ * The YAML config: helper's case-sensitive sections `Application`, `Daemon`
+ * and `Logging`. Loading returns one deep-frozen {@link Config} value or a
+ * {@link ConfigError} listing every problem with file, line, column and key.
+ *
+ * YAML is read as YAML 1.1, as helper's PyYAML reads it, so helper configs
+ * port unchanged: `yes`/`no`/`on`/`off` are booleans and `022` is octal.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "./deps.ts";
+import type { Document, YamlNode } from "./deps.ts";
+import { type ConfigIssue, ConfigError, describeValue, FlagstaffError } from "./errors.ts";
+import { checkLoggingSection, type LoggingSection } from "./logging.ts";
+
+/** Default `Application.wake_interval`, in seconds (helper's). */
+export const DEFAULT_WAKE_INTERVAL_S = 60;
+/** Default `Daemon.stop_timeout`, in seconds. */
+export const DEFAULT_STOP_TIMEOUT_S = 10;
+
+/** The `Application` section: flagstaff's keys plus the app's own, untouched. */
+export interface ApplicationConfig {
+  /** Seconds between `process()` calls; fractions allowed. Default 60. */
+  readonly wake_interval: number;
+  /** Module (path relative to the config file, or URL) whose default export is the controller. */
+  readonly controller?: string;
+  /** Any other key belongs to the app. */
+  readonly [key: string]: unknown;
+}
+
+/** The `Daemon` section. */
+export interface DaemonConfig {
+  /** User to run as when started as root. */
+  readonly user?: string;
+  /** Group to run as when started as root. */
+  readonly group?: string;
+  /** Path of the pidfile. */
+  readonly pidfile?: string;
+  /** File mode creation mask, e.g. `0o022` (YAML 1.1 `022` is octal too). */
+  readonly umask?: number;
+  /** helper's key; accepted. */
+  readonly prevent_core?: boolean;
+  /** Seconds a stop waits for the running unit and `cleanup()`. Default 10. */
+  readonly stop_timeout: number;
+}
+
+/** A validated config; read it through the runtime each time, never cache it. */
+export interface Config {
+  /** Absolute path of the file it was loaded from; undefined for the built-in default. */
+  readonly file?: string;
+  /** The `Application` section. */
+  readonly application: ApplicationConfig;
+  /** The `Daemon` section. */
+  readonly daemon: DaemonConfig;
+  /** The `Logging` section; undefined means the console default. */
+  readonly logging?: LoggingSection;
+}
+
+/** The sections a config may have, in the order they are documented. */
+export const SECTIONS = ["Application", "Daemon", "Logging"] as const;
+
+type KeyPath = (string | number)[];
+type Report = (path: KeyPath, message: string, at?: "key" | "value") => void;
+
+/**
+ * The config used when no file is given: every key at its default.
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig } from "./config.ts";
+ * console.assert(defaultConfig().application.wake_interval === 60);
+ * ```
+ */
+export function defaultConfig(): Config {
+  return parseConfig("", "");
+}
+
+/**
+ * Reads and validates a config file.
+ *
+ * @throws {ConfigError} `config_not_found` when the file is missing or
+ *   unreadable, `config_invalid` for YAML or schema errors.
+ * @throws {FlagstaffError} `permission` when Deno may not read it.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const file = await Deno.makeTempFile({ suffix: ".yml" });
+ * await Deno.writeTextFile(file, "Application:\n  wake_interval: 0.5\n");
+ * const config = await loadConfig(file);
+ * console.assert(config.application.wake_interval === 0.5);
+ * await Deno.remove(file);
+ * ```
+ */
+export async function loadConfig(file: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    throw readError(file, error);
+  }
+  return parseConfig(text, resolve(file));
+}
+
+/**
+ * Validates config text. `file` names it in errors and anchors relative paths.
+ *
+ * @throws {ConfigError} listing every problem found.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * import { ConfigError } from "./errors.ts";
+ * try {
+ *   parseConfig("Daemon:\n  pidfile: 42\n", "app.yml");
+ * } catch (error) {
+ *   console.assert(error instanceof ConfigError && error.line === 2 && error.key === "Daemon.pidfile");
+ * }
+ * ```
+ */
+export function parseConfig(text: string, file: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, version: "1.1", uniqueKeys: true, prettyErrors: false });
+  const issues: ConfigIssue[] = [];
+  const name = file || "<default>";
+  for (const error of [...doc.errors, ...doc.warnings]) {
+    const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+    issues.push({ file: name, line: pos.line, column: pos.col, key: "", message: firstLine(error.message) });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const report: Report = (path, message, at = "value") => {
+    const offset = locate(doc, path, at);
+    const pos = offset === undefined ? { line: 0, col: 0 } : lineCounter.linePos(offset);
+    issues.push({ file: name, line: pos.line, column: pos.col, key: path.join("."), message });
+  };
+  const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const config = checkRoot(root, report, text, doc);
+  if (issues.length > 0) {
+    issues.sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new ConfigError(issues);
+  }
+  return deepFreeze({ ...config, file: file || undefined });
+}
+
+function checkRoot(root: unknown, report: Report, text: string, doc: Document): Omit<Config, "file"> {
+  const sections = root ?? {};
+  if (!isPlainObject(sections)) {
+    report([], `expected a map of sections (${SECTIONS.join(", ")}), got ${describeValue(root)}`);
+    return { application: { wake_interval: DEFAULT_WAKE_INTERVAL_S }, daemon: { stop_timeout: DEFAULT_STOP_TIMEOUT_S } };
+  }
+  for (const key of Object.keys(sections)) {
+    if (!(SECTIONS as readonly string[]).includes(key)) {
+      const hint = SECTIONS.find((s) => s.toLowerCase() === key.toLowerCase());
+      report(
+        [key],
+        hint
+          ? `unknown section "${key}" (sections are case-sensitive: did you mean "${hint}"?)`
+          : `unknown section "${key}" (expected ${SECTIONS.join(", ")})`,
+        "key",
+      );
+    }
+  }
+  const application = checkApplication(sections.Application, report);
+  const daemon = checkDaemon(sections.Daemon, report, text, doc);
+  let logging: LoggingSection | undefined;
+  if (sections.Logging !== undefined && sections.Logging !== null) {
+    checkLoggingSection(sections.Logging, (path, message) => report(["Logging", ...path], message));
+    logging = sections.Logging as LoggingSection;
+  }
+  return { application, daemon, logging };
+}
+
+function checkApplication(value: unknown, report: Report): ApplicationConfig {
+  const section = sectionMap(value, "Application", report);
+  const wake = section.wake_interval ?? DEFAULT_WAKE_INTERVAL_S;
+  if (!isPositiveNumber(wake)) {
+    report(["Application", "wake_interval"], `expected a positive number of seconds, got ${describeValue(wake)}`);
+  }
+  if (section.controller !== undefined && !isNonEmptyString(section.controller)) {
+    report(["Application", "controller"], `expected a module path or URL, got ${describeValue(section.controller)}`);
+  }
+  return { ...section, wake_interval: wake as number };
+}
+
+const DAEMON_KEYS = ["user", "group", "pidfile", "umask", "prevent_core", "stop_timeout"];
+
+function checkDaemon(value: unknown, report: Report, text: string, doc: Document): DaemonConfig {
+  const section = sectionMap(value, "Daemon", report);
+  for (const key of Object.keys(section)) {
+    if (!DAEMON_KEYS.includes(key)) {
+      report(["Daemon", key], `unknown key "${key}" (expected one of ${DAEMON_KEYS.join(", ")})`, "key");
+    }
+  }
+  const out: Record<string, unknown> = { ...section };
+  for (const key of ["user", "group"]) {
+    const v = section[key];
+    if (typeof v === "number" && Number.isInteger(v) && v >= 0) out[key] = String(v);
+    else if (v !== undefined && !isNonEmptyString(v)) {
+      report(["Daemon", key], `expected a name or numeric id, got ${describeValue(v)}`);
+    }
+  }
+  if (section.pidfile !== undefined && !isNonEmptyString(section.pidfile)) {
+    report(["Daemon", "pidfile"], `expected a string, got ${describeValue(section.pidfile)}`);
+  }
+  if (section.umask !== undefined) {
+    const umask = parseUmask(section.umask, scalarSource(doc, ["Daemon", "umask"], text));
+    if (umask === undefined) {
+      report(["Daemon", "umask"], `expected an octal mode from 0 to 0777 such as 022, got ${describeValue(section.umask)}`);
+    } else out.umask = umask;
+  }
+  if (section.prevent_core !== undefined && typeof section.prevent_core !== "boolean") {
+    report(["Daemon", "prevent_core"], `expected true or false, got ${describeValue(section.prevent_core)}`);
+  }
+  const stop = section.stop_timeout ?? DEFAULT_STOP_TIMEOUT_S;
+  if (!isPositiveNumber(stop)) {
+    report(["Daemon", "stop_timeout"], `expected a positive number of seconds, got ${describeValue(stop)}`);
+  }
+  out.stop_timeout = stop;
+  return out as unknown as DaemonConfig;
+}
+
+/** A umask from YAML: an int (YAML 1.1 reads `022` as octal) or an octal string. */
+function parseUmask(value: unknown, source: string | undefined): number | undefined {
+  let mode: number | undefined;
+  if (typeof value === "number" && Number.isInteger(value)) {
+    // `22` written without a leading zero is meant as octal too, as umask(1) reads it.
+    mode = source && /^[0-7]+$/.test(source) && !source.startsWith("0") ? parseInt(source, 8) : value;
+  } else if (typeof value === "string" && /^(0o?)?[0-7]{1,4}$/.test(value)) {
+    mode = parseInt(value.replace(/^0o/, ""), 8);
+  }
+  return mode !== undefined && mode >= 0 && mode <= 0o777 ? mode : undefined;
+}
+
+function sectionMap(value: unknown, name: string, report: Report): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (isPlainObject(value)) return value;
+  report([name], `expected a map, got ${describeValue(value)}`);
+  return {};
+}
+
+/** Byte offset of the node at `path` (its key or its value), or the nearest parent's. */
+function locate(doc: Document, path: KeyPath, at: "key" | "value"): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = (node as YamlNode | null)?.range?.[0];
+  for (const [i, segment] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === segment);
+      if (!pair) break;
+      const keyOffset = (pair.key as YamlNode | null)?.range?.[0];
+      const valueOffset = (pair.value as YamlNode | null)?.range?.[0];
+      offset = at === "key" && i === path.length - 1 ? keyOffset : valueOffset ?? keyOffset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === "number") {
+      const item = node.items[segment] as YamlNode | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else break;
+  }
+  return offset;
+}
+
+function scalarSource(doc: Document, path: KeyPath, text: string): string | undefined {
+  const node = doc.getIn(path, true);
+  if (!isScalar(node) || !node.range) return undefined;
+  return text.slice(node.range[0], node.range[1]).trim();
+}
+
+function readError(file: string, error: unknown): Error {
+  const issue = (message: string): ConfigIssue => ({ file, line: 0, column: 0, key: "", message });
+  if (error instanceof Deno.errors.NotFound) {
+    return new ConfigError([issue("no such file")], { code: "config_not_found", cause: error });
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return new FlagstaffError("permission", `Cannot read config "${file}": run deno with --allow-read`, {
+      cause: error,
+    });
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new ConfigError([issue("permission denied")], { code: "config_not_found", cause: error });
+  }
+  if (error instanceof Deno.errors.IsADirectory) {
+    return new ConfigError([issue("is a directory, not a file")], { code: "config_not_found", cause: error });
+  }
+  if (error instanceof TypeError) {
+    return new ConfigError([issue("not valid UTF-8 text")], { code: "config_invalid", cause: error });
+  }
+  return new ConfigError([issue(error instanceof Error ? error.message : String(error))], {
+    code: "config_not_found",
+    cause: error,
+  });
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function isPositiveNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { defaultConfig, loadConfig, parseConfig } from "./config.ts";
+import { ConfigError, FlagstaffError } from "./errors.ts";
+
+function issuesOf(text: string): string[] {
+  try {
+    parseConfig(text, "app.yml");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.issues.map((i) => `${i.line}:${i.column} ${i.key} | ${i.message}`);
+  }
+  assert.fail("expected a ConfigError");
+}
+
+Deno.test("parseConfig() fills defaults when a section is missing", () => {
+  const config = parseConfig("Application:\n  wake_interval: 0.25\n  mykey: [1, 2]\n", "/etc/app.yml");
+  assert.equal(config.file, "/etc/app.yml");
+  assert.equal(config.application.wake_interval, 0.25);
+  assert.deepEqual(config.application.mykey, [1, 2], "app keys are handed over untouched");
+  assert.equal(config.daemon.stop_timeout, 10);
+  assert.equal(config.logging, undefined);
+  assert.ok(Object.isFrozen(config.application.mykey), "the config is one immutable value");
+  assert.equal(defaultConfig().application.wake_interval, 60);
+});
+
+Deno.test("parseConfig() reports a wrong type with line, column and key", () => {
+  assert.deepEqual(issuesOf("Daemon:\n  pidfile: 42\n"), ['2:12 Daemon.pidfile | expected a string, got 42']);
+  assert.deepEqual(issuesOf("Application:\n  wake_interval: -1\n"), [
+    "2:18 Application.wake_interval | expected a positive number of seconds, got -1",
+  ]);
+});
+
+Deno.test("parseConfig() reports every problem, in file order", () => {
+  const issues = issuesOf(
+    "application:\n  wake_interval: 1\nDaemon:\n  pidfile: [a]\n  stop_timeout: no\n  colour: red\nExtra: 1\n",
+  );
+  assert.deepEqual(issues, [
+    '1:1 application | unknown section "application" (sections are case-sensitive: did you mean "Application"?)',
+    "4:12 Daemon.pidfile | expected a string, got a list",
+    "5:17 Daemon.stop_timeout | expected a positive number of seconds, got false",
+    '6:3 Daemon.colour | unknown key "colour" (expected one of user, group, pidfile, umask, prevent_core, stop_timeout)',
+    '7:1 Extra | unknown section "Extra" (expected Application, Daemon, Logging)',
+  ]);
+});
+
+Deno.test("parseConfig() reports malformed YAML with line and column", () => {
+  const [issue] = issuesOf("Application:\n  wake_interval: 1\n  bad: [1, 2\n");
+  assert.match(issue, /^4:1 {2}\| /);
+  const [dup] = issuesOf("Daemon:\n  user: a\n  user: b\n");
+  assert.match(dup, /^3:3 {2}\| Map keys must be unique/);
+});
+
+Deno.test("parseConfig() reads YAML 1.1 like helper's PyYAML", () => {
+  const config = parseConfig("Daemon:\n  umask: 022\n  prevent_core: yes\n", "app.yml");
+  assert.equal(config.daemon.umask, 0o22);
+  assert.equal(config.daemon.prevent_core, true);
+  assert.equal(parseConfig("Daemon:\n  umask: '0o027'\n", "a").daemon.umask, 0o27);
+  assert.equal(parseConfig("Daemon:\n  umask: 27\n", "a").daemon.umask, 0o27);
+  assert.deepEqual(issuesOf("Daemon:\n  umask: 0999\n"), [
+    '2:10 Daemon.umask | expected an octal mode from 0 to 0777 such as 022, got "0999"',
+  ]);
+});
+
+Deno.test("parseConfig() rejects a document that is not a map", () => {
+  assert.deepEqual(issuesOf("- a\n- b\n"), ["1:1  | expected a map of sections (Application, Daemon, Logging), got a list"]);
+});
+
+Deno.test("loadConfig() loads helper's documented example unchanged", async () => {
+  const file = new URL("../tests/fixtures/helper/configuration.yml", import.meta.url).pathname;
+  const config = await loadConfig(file);
+  assert.equal(config.application.wake_interval, 10);
+  assert.equal(config.daemon.user, "www-data");
+  assert.equal(config.daemon.pidfile, "/var/run/my-app.pid");
+  assert.ok(config.logging);
+});
+
+Deno.test("loadConfig() says which file is missing", async () => {
+  await assert.rejects(() => loadConfig("/nonexistent/app.yml"), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.code, "config_not_found");
+    assert.equal(error.exitCode, 2);
+    assert.equal(error.message, 'Cannot load config "/nonexistent/app.yml": no such file');
+    return true;
+  });
+});
+
+Deno.test("loadConfig() turns a directory into a clear error", async () => {
+  await assert.rejects(() => loadConfig("/tmp"), (error: unknown) => {
+    assert.ok(error instanceof FlagstaffError);
+    assert.equal(error.message, 'Cannot load config "/tmp": is a directory, not a file');
+    return true;
+  });
+});

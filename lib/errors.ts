@@ -1,0 +1,157 @@
+/**
+ * Typed errors and the one exit-code table. Every user-facing error has a
+ * stable `code` and an exit code from {@link EXIT_CODES}; the README mirrors
+ * {@link ERROR_CODES} (a test keeps them in step).
+ *
+ * @module
+ */
+
+/** Process exit codes, as documented in the README. */
+export const EXIT_CODES = {
+  /** Clean stop, or a command that did what it was asked. */
+  ok: 0,
+  /** Runtime failure: setup failed, a forced stop, a stop timeout. */
+  failure: 1,
+  /** Usage or config error: bad argument, invalid or missing config. */
+  usage: 2,
+} as const;
+
+/** The stable error codes, with their exit code and what they mean. */
+export const ERROR_CODES = {
+  usage: { exitCode: EXIT_CODES.usage, summary: "Bad command-line argument" },
+  config_not_found: { exitCode: EXIT_CODES.usage, summary: "Config file missing or unreadable" },
+  config_invalid: { exitCode: EXIT_CODES.usage, summary: "Config file has YAML or schema errors" },
+  controller_invalid: {
+    exitCode: EXIT_CODES.usage,
+    summary: "Controller module cannot be loaded or has no controller",
+  },
+  permission: { exitCode: EXIT_CODES.usage, summary: "A Deno permission flag is missing" },
+  setup_failed: { exitCode: EXIT_CODES.failure, summary: "The controller's setup() threw" },
+  run_failed: { exitCode: EXIT_CODES.failure, summary: "The controller's run() threw" },
+  forced_stop: {
+    exitCode: EXIT_CODES.failure,
+    summary: "A second TERM/INT arrived while stopping",
+  },
+  stop_timeout: {
+    exitCode: EXIT_CODES.failure,
+    summary: "The running unit or cleanup() outlasted Daemon.stop_timeout",
+  },
+} as const;
+
+/** A stable error code from {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options for {@link FlagstaffError}. */
+export interface FlagstaffErrorOptions {
+  /** The error that caused this one. Default: none. */
+  cause?: unknown;
+}
+
+/**
+ * Base of every error flagstaff reports to a user.
+ *
+ * @example
+ * ```ts
+ * import { FlagstaffError } from "./errors.ts";
+ * const error = new FlagstaffError("usage", 'Unknown signal "USR3"');
+ * console.assert(error.exitCode === 2);
+ * ```
+ */
+export class FlagstaffError extends Error {
+  /** The stable code, a key of {@link ERROR_CODES}. */
+  readonly code: ErrorCode;
+
+  /** Creates an error with a code and a sentence-case message. */
+  constructor(code: ErrorCode, message: string, options: FlagstaffErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = "FlagstaffError";
+    this.code = code;
+  }
+
+  /** The process exit code this error maps to. */
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exitCode;
+  }
+}
+
+/** Where in a config file a problem was found. */
+export interface ConfigIssue {
+  /** The config file. */
+  file: string;
+  /** 1-based line, or 0 when the problem has no place (a missing file). */
+  line: number;
+  /** 1-based column, or 0. */
+  column: number;
+  /** The dotted key, e.g. `Daemon.pidfile`; empty for the whole file. */
+  key: string;
+  /** What was expected and what was found. */
+  message: string;
+}
+
+/** Formats one issue as `line 12, column 3, key "Daemon.pidfile": expected …`. */
+export function formatIssue(issue: ConfigIssue): string {
+  const parts: string[] = [];
+  if (issue.line > 0) parts.push(`line ${issue.line}, column ${issue.column}`);
+  if (issue.key) parts.push(`key "${issue.key}"`);
+  return parts.length ? `${parts.join(", ")}: ${issue.message}` : issue.message;
+}
+
+/**
+ * A config file that cannot be used. Carries every problem found, each with
+ * file, line, column and key; `message` names the first.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./errors.ts";
+ * const error = new ConfigError([{
+ *   file: "app.yml", line: 12, column: 3, key: "Daemon.pidfile",
+ *   message: "expected a string, got 42",
+ * }]);
+ * console.assert(error.message ===
+ *   'Cannot load config "app.yml": line 12, column 3, key "Daemon.pidfile": expected a string, got 42');
+ * ```
+ */
+export class ConfigError extends FlagstaffError {
+  /** Every problem found, in file order. */
+  readonly issues: readonly ConfigIssue[];
+
+  /** Creates the error from one or more issues (all from one file). */
+  constructor(issues: readonly ConfigIssue[], options: FlagstaffErrorOptions & {
+    code?: "config_invalid" | "config_not_found";
+  } = {}) {
+    const first = issues[0];
+    super(
+      options.code ?? "config_invalid",
+      `Cannot load config "${first.file}": ${formatIssue(first)}`,
+      options,
+    );
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+
+  /** The config file. */
+  get file(): string {
+    return this.issues[0].file;
+  }
+  /** Line of the first issue. */
+  get line(): number {
+    return this.issues[0].line;
+  }
+  /** Column of the first issue. */
+  get column(): number {
+    return this.issues[0].column;
+  }
+  /** Key of the first issue. */
+  get key(): string {
+    return this.issues[0].key;
+  }
+}
+
+/** Describes a value for an error message: `42`, `"text"`, `a list`, `a map`. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return "nothing";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  return String(value);
+}

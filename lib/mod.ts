@@ -1,0 +1,30 @@
+/**
+ * flagstaff's public API: write a {@link Controller}, pass it to
+ * {@link start}.
+ *
+ * @example
+ * ```ts ignore
+ * import { Controller, start } from "./mod.ts";
+ *
+ * class Clock extends Controller {
+ *   override process(): void {
+ *     this.logger.info("tick");
+ *   }
+ * }
+ * if (import.meta.main) Deno.exit(await start(Clock, { name: "clock" }));
+ * ```
+ *
+ * @module
+ */
+
+export { Controller, InvalidStateError } from "./controller.ts";
+export type { ControllerContext, ControllerLike } from "./controller.ts";
+export { start } from "./start.ts";
+export type { StartOptions } from "./start.ts";
+export { DEFAULT_STOP_TIMEOUT_S, DEFAULT_WAKE_INTERVAL_S, defaultConfig, loadConfig, parseConfig } from "./config.ts";
+export type { ApplicationConfig, Config, DaemonConfig } from "./config.ts";
+export { ConfigError, ERROR_CODES, EXIT_CODES, FlagstaffError } from "./errors.ts";
+export type { ConfigIssue, ErrorCode } from "./errors.ts";
+export { STATES } from "./states.ts";
+export type { State, StateName } from "./states.ts";
+export { VERSION } from "./version.ts";

@@ -1,0 +1,31 @@
+/**
+ * The one permission list flagstaff runs with. The `deno.json` tasks, the
+ * README and the test helper use exactly these flags; `tests/permissions_test.ts`
+ * keeps them in step.
+ *
+ * - `--allow-read`: the config file, controller and action modules, anywhere.
+ * - `--allow-write`: log files and the errors file the config names.
+ * - `--allow-import`: controller and action modules given by URL.
+ * - `--allow-env=…`: only the variables flagstaff and its libraries read
+ *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, `commander` the colour switches).
+ *
+ * @module
+ */
+
+/** Environment variables flagstaff reads. */
+export const ENV_VARS: readonly string[] = [
+  "CLICOLOR_FORCE",
+  "FLAGSTAFF_STANDALONE",
+  "FORCE_COLOR",
+  "LOG_STREAM",
+  "LOG_TOKENS",
+  "NO_COLOR",
+];
+
+/** The `deno run` permission flags flagstaff needs, in the order documented. */
+export const PERMISSION_FLAGS: readonly string[] = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-import",
+  `--allow-env=${ENV_VARS.join(",")}`,
+];

@@ -1,0 +1,99 @@
+/**
+ * Fixed-rate schedule arithmetic, pure functions of `now` (milliseconds on a
+ * monotonic clock). Tick `n` is due at `originMs + n * intervalMs`; a tick
+ * that overruns skips the deadlines it missed instead of running them late,
+ * so the schedule never drifts.
+ *
+ * @module
+ */
+
+/** Largest delay a timer takes: past 2^31-1 ms, `setTimeout` fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A fixed-rate schedule: where it started and how often it ticks. */
+export interface Schedule {
+  /** When tick 0 was due, on the monotonic clock, in milliseconds. */
+  readonly originMs: number;
+  /** Milliseconds between ticks; positive and at most {@link MAX_TIMER_MS}. */
+  readonly intervalMs: number;
+}
+
+/** The next tick to run after one has finished. */
+export interface NextTick {
+  /** Index of the next tick (0 is the origin). */
+  readonly index: number;
+  /** When it is due, in milliseconds on the same clock as `now`. */
+  readonly deadlineMs: number;
+  /** How many deadlines were missed and will not run. */
+  readonly skipped: number;
+}
+
+/**
+ * Converts a `wake_interval` in seconds to milliseconds for a schedule,
+ * capped at {@link MAX_TIMER_MS}.
+ *
+ * @example
+ * ```ts
+ * import { intervalMsFromSeconds, MAX_TIMER_MS } from "./schedule.ts";
+ * console.assert(intervalMsFromSeconds(0.25) === 250);
+ * console.assert(intervalMsFromSeconds(1e12) === MAX_TIMER_MS);
+ * ```
+ */
+export function intervalMsFromSeconds(seconds: number): number {
+  return Math.min(seconds * 1000, MAX_TIMER_MS);
+}
+
+/**
+ * The tick that follows tick `lastIndex`, given that it finished at `nowMs`:
+ * the next deadline that is not yet past. A deadline exactly at `nowMs` is
+ * due, not missed.
+ *
+ * @example
+ * ```ts
+ * import { nextTick } from "./schedule.ts";
+ * const schedule = { originMs: 1000, intervalMs: 100 };
+ * // On time: tick 1 ran and finished at 1130, tick 2 is due at 1200.
+ * console.assert(nextTick(schedule, 1, 1130).deadlineMs === 1200);
+ * // Overrun: tick 1 finished at 1350, so ticks 2 and 3 are skipped.
+ * const next = nextTick(schedule, 1, 1350);
+ * console.assert(next.index === 4 && next.skipped === 2);
+ * ```
+ */
+export function nextTick(schedule: Schedule, lastIndex: number, nowMs: number): NextTick {
+  const { originMs, intervalMs } = schedule;
+  const due = Math.ceil((nowMs - originMs) / intervalMs);
+  const index = Math.max(lastIndex + 1, due);
+  return { index, deadlineMs: originMs + index * intervalMs, skipped: index - lastIndex - 1 };
+}
+
+/**
+ * How long a timer should wait for `deadlineMs`, never negative and never past
+ * the timer limit (a longer wait re-arms when the timer fires early).
+ *
+ * @example
+ * ```ts
+ * import { timerDelayMs, MAX_TIMER_MS } from "./schedule.ts";
+ * console.assert(timerDelayMs(1500, 1000) === 500);
+ * console.assert(timerDelayMs(900, 1000) === 0);
+ * console.assert(timerDelayMs(1e13, 0) === MAX_TIMER_MS);
+ * ```
+ */
+export function timerDelayMs(deadlineMs: number, nowMs: number): number {
+  return Math.min(Math.max(0, deadlineMs - nowMs), MAX_TIMER_MS);
+}
+
+/**
+ * A schedule with a new interval that keeps the last tick's deadline as its
+ * origin, so a reload that changes `wake_interval` takes effect from the tick
+ * that ran last.
+ *
+ * @example
+ * ```ts
+ * import { rebase } from "./schedule.ts";
+ * const rebased = rebase({ originMs: 0, intervalMs: 100 }, 7, 250);
+ * console.assert(rebased.originMs === 700 && rebased.intervalMs === 250);
+ * ```
+ */
+export function rebase(schedule: Schedule, lastIndex: number, intervalMs: number): Schedule {
+  return { originMs: schedule.originMs + lastIndex * schedule.intervalMs, intervalMs };
+}

@@ -1,0 +1,44 @@
+/**
+ * Library mode's entry: helper's `helper.start`.
+ *
+ * @module
+ */
+
+import { runCli } from "./cli.ts";
+import type { Controller } from "./controller.ts";
+
+/** Options for {@link start}. */
+export interface StartOptions {
+  /** The app's name: program name in `--help`, logger category, errors file. Default: the class name. */
+  name?: string;
+  /** The app's version for `--version`. Default: flagstaff's. */
+  version?: string;
+  /** The command line. Default: `Deno.args`. */
+  args?: readonly string[];
+}
+
+/**
+ * Runs an app's command line with `Controller` as its controller: `run` (the
+ * default: `-c FILE`, `-f`, `-v`, `-q`) or `check`. Resolves with the exit
+ * code; the app's `main.ts` exits with it.
+ *
+ * @example
+ * ```ts
+ * import { Controller, start } from "./mod.ts";
+ * class App extends Controller {
+ *   override async run(signal: AbortSignal): Promise<void> {} // ends at once
+ * }
+ * const code = await start(App, { name: "app", args: ["-q", "-q"] });
+ * console.assert(code === 0);
+ * ```
+ */
+export function start(
+  controller: new () => Controller,
+  options: StartOptions = {},
+): Promise<number> {
+  return runCli(options.args ?? Deno.args, {
+    controller: controller as never,
+    name: options.name ?? controller.name,
+    version: options.version,
+  });
+}
