@@ -13,7 +13,7 @@ import type { ControllerClass } from "./controller.ts";
 import { Command, CommanderError, Option } from "./deps.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
 import { loadController } from "./loader.ts";
-import { applyLogging, checkLoggingSection, shutdownLogging } from "./logging.ts";
+import { applyLogging, shutdownLogging } from "./logging.ts";
 import { Runtime } from "./runtime.ts";
 import { VERSION } from "./version.ts";
 
@@ -44,6 +44,10 @@ function write(stream: { writeSync(p: Uint8Array): number }, text: string): void
 
 /** Prints a user-facing error as `error: …`; with `-v`, its cause chain too. */
 function printError(error: unknown, verbose: boolean): void {
+  if (error instanceof AggregateError) {
+    for (const each of error.errors) printError(each, verbose);
+    return;
+  }
   if (error instanceof ConfigError && error.issues.length > 1) {
     for (const issue of error.issues) write(Deno.stderr, `error: ${new ConfigError([issue]).message}\n`);
   } else {
@@ -61,15 +65,32 @@ function printError(error: unknown, verbose: boolean): void {
 }
 
 function exitCodeOf(error: unknown): number {
+  if (error instanceof AggregateError) return Math.max(...error.errors.map(exitCodeOf));
   return error instanceof FlagstaffError ? error.exitCode : EXIT_CODES.failure;
+}
+
+/** A missing Deno permission, wherever it surfaced, becomes a `permission` error. */
+function asUserError(error: unknown): unknown {
+  if (error instanceof AggregateError) return new AggregateError(error.errors.map(asUserError), error.message);
+  if (error instanceof Deno.errors.NotCapable) {
+    const detail = error.message.split("\n")[0].replace(/, run again with.*$/, "");
+    return new FlagstaffError(
+      "permission",
+      `Missing permission: ${detail}; run with the documented flags (see "Permissions" in the README)`,
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 const increase = (_: string, previous: number) => previous + 1;
 
-function addRunOptions(command: Command, library: boolean): Command {
+function addRunOptions(command: Command, library: boolean, run = true): Command {
+  command.option("-c, --config <file>", "YAML config file (sections Application, Daemon, Logging)");
+  if (run) {
+    command.option("-f, --foreground", "run in the foreground (the default; accepted for helper compatibility)");
+  }
   command
-    .option("-c, --config <file>", "YAML config file (sections Application, Daemon, Logging)")
-    .option("-f, --foreground", "run in the foreground (the default; accepted for helper compatibility)")
     .addOption(new Option("-v, --verbose", "log more; repeat for more (-vv)").argParser(increase).default(0))
     .addOption(new Option("-q, --quiet", "log less; repeat for less (-qq)").argParser(increase).default(0));
   if (!library) {
@@ -91,16 +112,22 @@ interface Loaded {
 
 async function load(flags: RunFlags, options: CliOptions): Promise<Loaded> {
   const config = flags.config ? await loadConfig(flags.config) : defaultConfig();
+  return { config, ...await loadControllerFor(config, flags, options) };
+}
+
+async function loadControllerFor(
+  config: Config,
+  flags: RunFlags,
+  options: CliOptions,
+): Promise<Omit<Loaded, "config">> {
   if (options.controller) {
     return {
-      config,
       controller: options.controller,
       controllerSource: `class ${options.controller.name}`,
       name: options.name ?? options.controller.name,
     };
   }
-  const fromConfig = config.application.controller;
-  const specifier = flags.controller ?? fromConfig;
+  const specifier = flags.controller ?? config.application.controller;
   if (!specifier) {
     throw new FlagstaffError(
       "usage",
@@ -111,7 +138,7 @@ async function load(flags: RunFlags, options: CliOptions): Promise<Loaded> {
   const baseDir = flags.controller || !config.file ? Deno.cwd() : dirname(config.file);
   const controller = await loadController(specifier, { baseDir });
   const name = options.name ?? stem(config.file ?? specifier);
-  return { config, controller, controllerSource: specifier, name };
+  return { controller, controllerSource: specifier, name };
 }
 
 function stem(path: string): string {
@@ -145,23 +172,33 @@ async function runCommand(flags: RunFlags, options: CliOptions): Promise<number>
 }
 
 async function checkCommand(flags: RunFlags, options: CliOptions): Promise<number> {
-  const loaded = await load(flags, options);
-  const { config } = loaded;
+  // Gather every problem: the config's, then the controller's (with the
+  // defaults standing in for a config that did not load).
+  const problems: unknown[] = [];
+  let config: Config | undefined;
+  try {
+    config = flags.config ? await loadConfig(flags.config) : defaultConfig();
+  } catch (error) {
+    problems.push(error);
+  }
+  let loaded: Omit<Loaded, "config"> | undefined;
+  try {
+    loaded = await loadControllerFor(config ?? defaultConfig(), config ? flags : { ...flags, config: undefined }, options);
+  } catch (error) {
+    if (config || flags.controller || options.controller) problems.push(error);
+  }
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new AggregateError(problems, "Several problems");
   const lines = [
-    `config: ${config.file ?? "(none: built-in defaults)"}`,
-    `name: ${loaded.name}`,
-    `controller: ${loaded.controllerSource}`,
-    `wake_interval: ${config.application.wake_interval} s`,
-    `stop_timeout: ${config.daemon.stop_timeout} s`,
-    `logging: ${config.logging ? "from the Logging section" : "console default (stderr, INFO)"}`,
+    `config: ${config!.file ?? "(none: built-in defaults)"}`,
+    `name: ${loaded!.name}`,
+    `controller: ${loaded!.controllerSource}`,
+    `wake_interval: ${config!.application.wake_interval} s`,
+    `stop_timeout: ${config!.daemon.stop_timeout} s`,
+    `logging: ${config!.logging ? "from the Logging section" : "console default (stderr, INFO)"}`,
     "signals: TERM, INT stop; HUP, USR1 reload the config; USR2 calls onSigusr2()",
     "config OK",
   ];
-  // Logging was validated with the config; re-check here so a library-mode
-  // section that skipped it cannot slip through.
-  const problems: string[] = [];
-  if (config.logging) checkLoggingSection(config.logging, (path, message) => problems.push(`${path.join(".")}: ${message}`));
-  if (problems.length) throw new FlagstaffError("config_invalid", `Logging: ${problems.join("; ")}`);
   write(Deno.stdout, lines.join("\n") + "\n");
   return EXIT_CODES.ok;
 }
@@ -209,6 +246,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       "load and validate the config and the controller, print what would run (exit 0), or every problem (exit 2)",
     ),
     library,
+    false,
   ).action(async (flags: RunFlags) => {
     verbose = flags.verbose > 0;
     exitCode = await checkCommand(flags, options);
@@ -221,7 +259,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
-    printError(error, verbose);
-    return exitCodeOf(error);
+    const userError = asUserError(error);
+    printError(userError, verbose);
+    return exitCodeOf(userError);
   }
 }

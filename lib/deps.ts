@@ -19,12 +19,14 @@ export {
   dispose,
   getLogger,
   reset,
+  withFilter,
 } from "npm:@logtape/logtape@2.4.2";
 export type {
   Config as LogTapeConfig,
   Filter,
   Logger,
   LogLevel,
+  LoggerConfig,
   LogRecord,
   Sink,
   TextFormatter,

@@ -119,7 +119,7 @@ export async function loadController(specifier: string, options: ImportModuleOpt
   if (typeof exported === "function" && exported.prototype) {
     const proto = exported.prototype as ControllerLike;
     if (typeof proto.process !== "function" && typeof proto.run !== "function") {
-      throw invalid(`class ${exported.name || "(anonymous)"} without process() or run()`);
+      throw invalid("a class without process() or run()");
     }
     return exported as ControllerClass;
   }

@@ -80,7 +80,7 @@ export class Runtime {
   #controller: ControllerLike | undefined;
   #schedule: Schedule | undefined;
   #tickIndex = 0;
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #exitCode: number = EXIT_CODES.ok;
   #finish: (code: number) => void = () => {};
   #stopping: Promise<void> | undefined;

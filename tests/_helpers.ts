@@ -6,11 +6,11 @@
  * @module
  */
 
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 import { PERMISSION_FLAGS } from "../lib/permissions.ts";
 
 /** The repository root. */
-export const ROOT: string = fromFileUrl(new URL("..", import.meta.url));
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 /** The CLI entry point. */
 export const MAIN: string = `${ROOT}main.ts`;
 /** How long a wait may take before the test fails and the child is killed. */

@@ -1,0 +1,176 @@
+/**
+ * The C library, opened once and lazily through `Deno.dlopen` (needs
+ * `--allow-ffi`), for the few OS edges Deno has no API for: the sd_notify
+ * datagram socket, `CLOCK_MONOTONIC` and switching user and group. Private to
+ * `lib/`: never re-exported.
+ *
+ * Linux with glibc on a 64-bit machine only (`libc.so.6`; the struct offsets
+ * and flag values below are Linux's LP64 ones).
+ *
+ * About `errno`: calls declared without `nonblocking` run on the JavaScript
+ * thread, so {@link errno} read right after a failed call (a return of -1 or
+ * NULL) is that call's. The one `nonblocking` call (`poll`) runs on a worker
+ * thread whose `errno` cannot be read from here; its callers only look at its
+ * return value.
+ *
+ * @module
+ */
+
+import { FlagstaffError } from "./errors.ts";
+
+/** `AF_UNIX`. */
+export const AF_UNIX = 1;
+/** `SOCK_DGRAM`. */
+export const SOCK_DGRAM = 2;
+/** `SOCK_CLOEXEC` (Linux: `O_CLOEXEC`). */
+export const SOCK_CLOEXEC = 0o2000000;
+/** `MSG_DONTWAIT`. */
+export const MSG_DONTWAIT = 0x40;
+/** `MSG_NOSIGNAL`. */
+export const MSG_NOSIGNAL = 0x4000;
+/** `CLOCK_MONOTONIC`. */
+export const CLOCK_MONOTONIC = 1;
+/** `POLLIN`. */
+export const POLLIN = 0x1;
+/** `SHUT_RDWR`. */
+export const SHUT_RDWR = 2;
+/** `EINTR`. */
+export const EINTR = 4;
+/** `EAGAIN` (also `EWOULDBLOCK`). */
+export const EAGAIN = 11;
+/** Bytes in `struct sockaddr_un.sun_path`. */
+export const SUN_PATH_BYTES = 108;
+
+const SYMBOLS = {
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  close: { parameters: ["i32"], result: "i32" },
+  // Notify socket (and the listener that tests use).
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  // Users and groups.
+  getpwnam: { parameters: ["buffer"], result: "pointer" },
+  getpwuid: { parameters: ["u32"], result: "pointer" },
+  getgrnam: { parameters: ["buffer"], result: "pointer" },
+  initgroups: { parameters: ["buffer", "u32"], result: "i32" },
+  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
+  setgid: { parameters: ["u32"], result: "i32" },
+  setuid: { parameters: ["u32"], result: "i32" },
+  getuid: { parameters: [], result: "u32" },
+  geteuid: { parameters: [], result: "u32" },
+  getgid: { parameters: [], result: "u32" },
+  getegid: { parameters: [], result: "u32" },
+  umask: { parameters: ["u32"], result: "u32" },
+} as const;
+
+/** A handle on the C library, with the functions flagstaff calls. */
+export type LibcLibrary = Deno.DynamicLibrary<typeof SYMBOLS>;
+/** The libc functions flagstaff calls. */
+export type Libc = LibcLibrary["symbols"];
+
+let opened: Libc | undefined;
+
+/**
+ * The C library's functions, opening it on first use. It stays open for the
+ * life of the process; a test file that calls this should call it once at
+ * load time too, or the test sanitizer blames the first test that opens it.
+ *
+ * @param feature What needs it, for the error message (`"the notify socket"`).
+ * @throws {FlagstaffError} `permission` without `--allow-ffi`; `usage` on a
+ *   system other than Linux or when `libc.so.6` cannot be opened.
+ *
+ * @example
+ * ```ts ignore
+ * import { libc } from "./_libc.ts";
+ * const uid = libc("the example").getuid();
+ * console.assert(uid >= 0);
+ * ```
+ */
+export function libc(feature: string): Libc {
+  opened ??= openLibc(feature).symbols;
+  return opened;
+}
+
+/**
+ * A handle of its own on the C library, for an object that closes it when it
+ * is closed (so a test that opens and closes the object leaks nothing).
+ *
+ * @throws {FlagstaffError} as {@link libc}.
+ */
+export function openLibc(feature: string): LibcLibrary {
+  if (Deno.build.os !== "linux") {
+    throw new FlagstaffError(
+      "usage",
+      `Cannot use ${feature} on "${Deno.build.os}": it needs Linux and its C library`,
+    );
+  }
+  try {
+    return Deno.dlopen("libc.so.6", SYMBOLS);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new FlagstaffError("permission", `Cannot use ${feature}: run deno with --allow-ffi`, {
+        cause: error,
+      });
+    }
+    throw new FlagstaffError(
+      "usage",
+      `Cannot use ${feature}: cannot open "libc.so.6": ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+function errnoView(c: Libc): Int32Array {
+  const pointer = c.__errno_location();
+  if (pointer === null) throw new Error("__errno_location() returned NULL");
+  return new Int32Array(Deno.UnsafePointerView.getArrayBuffer(pointer, 4));
+}
+
+/** This thread's `errno`; meaningful right after a failed synchronous call. */
+export function errno(c: Libc = libc("errno")): number {
+  return errnoView(c)[0];
+}
+
+/** Sets this thread's `errno` (to 0 before calls that signal "not found" by leaving it). */
+export function setErrno(value: number, c: Libc = libc("errno")): void {
+  errnoView(c)[0] = value;
+}
+
+/** `strerror(code)`, as the C library words it: `"No such file or directory"`. */
+export function errnoText(code: number, c: Libc = libc("errno")): string {
+  const pointer = c.strerror(code);
+  return pointer === null ? `Error ${code}` : Deno.UnsafePointerView.getCString(pointer);
+}
+
+/**
+ * An `errno` and its text for the end of a message:
+ * `"no such file or directory (errno 2)"`.
+ */
+export function describeErrno(code?: number, c: Libc = libc("errno")): string {
+  const value = code ?? errno(c);
+  const text = errnoText(value, c);
+  return `${text.charAt(0).toLowerCase()}${text.slice(1)} (errno ${value})`;
+}
+
+const encoder = new TextEncoder();
+
+/** `text` as a NUL-terminated C string. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** The message of any thrown value. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
