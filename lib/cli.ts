@@ -49,7 +49,9 @@ function printError(error: unknown, verbose: boolean): void {
     return;
   }
   if (error instanceof ConfigError && error.issues.length > 1) {
-    for (const issue of error.issues) write(Deno.stderr, `error: ${new ConfigError([issue]).message}\n`);
+    for (const issue of error.issues) {
+      write(Deno.stderr, `error: ${new ConfigError([issue]).message}\n`);
+    }
   } else {
     write(Deno.stderr, `error: ${error instanceof Error ? error.message : String(error)}\n`);
   }
@@ -59,7 +61,10 @@ function printError(error: unknown, verbose: boolean): void {
     write(Deno.stderr, `${error.stack}\n`);
   }
   while (cause !== undefined) {
-    write(Deno.stderr, `caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`);
+    write(
+      Deno.stderr,
+      `caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`,
+    );
     cause = cause instanceof Error ? cause.cause : undefined;
   }
 }
@@ -71,7 +76,9 @@ function exitCodeOf(error: unknown): number {
 
 /** A missing Deno permission, wherever it surfaced, becomes a `permission` error. */
 function asUserError(error: unknown): unknown {
-  if (error instanceof AggregateError) return new AggregateError(error.errors.map(asUserError), error.message);
+  if (error instanceof AggregateError) {
+    return new AggregateError(error.errors.map(asUserError), error.message);
+  }
   if (error instanceof Deno.errors.NotCapable) {
     const detail = error.message.split("\n")[0].replace(/, run again with.*$/, "");
     return new FlagstaffError(
@@ -88,11 +95,18 @@ const increase = (_: string, previous: number) => previous + 1;
 function addRunOptions(command: Command, library: boolean, run = true): Command {
   command.option("-c, --config <file>", "YAML config file (sections Application, Daemon, Logging)");
   if (run) {
-    command.option("-f, --foreground", "run in the foreground (the default; accepted for helper compatibility)");
+    command.option(
+      "-f, --foreground",
+      "run in the foreground (the default; accepted for helper compatibility)",
+    );
   }
   command
-    .addOption(new Option("-v, --verbose", "log more; repeat for more (-vv)").argParser(increase).default(0))
-    .addOption(new Option("-q, --quiet", "log less; repeat for less (-qq)").argParser(increase).default(0));
+    .addOption(
+      new Option("-v, --verbose", "log more; repeat for more (-vv)").argParser(increase).default(0),
+    )
+    .addOption(
+      new Option("-q, --quiet", "log less; repeat for less (-qq)").argParser(increase).default(0),
+    );
   if (!library) {
     command.option(
       "--controller <module>",
@@ -150,13 +164,18 @@ async function runCommand(flags: RunFlags, options: CliOptions): Promise<number>
   const verbosity = flags.verbose - flags.quiet;
   const loaded = await load(flags, options);
   const foreground = true;
-  const configureLogging = (config: Config) => applyLogging(config.logging, { foreground, verbosity });
+  const configureLogging = (config: Config) =>
+    applyLogging(config.logging, { foreground, verbosity });
   try {
     await configureLogging(loaded.config);
   } catch (error) {
-    throw new FlagstaffError("config_invalid", `Cannot set up logging: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new FlagstaffError(
+      "config_invalid",
+      `Cannot set up logging: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     const runtime = new Runtime(loaded.controller, {
@@ -183,7 +202,11 @@ async function checkCommand(flags: RunFlags, options: CliOptions): Promise<numbe
   }
   let loaded: Omit<Loaded, "config"> | undefined;
   try {
-    loaded = await loadControllerFor(config ?? defaultConfig(), config ? flags : { ...flags, config: undefined }, options);
+    loaded = await loadControllerFor(
+      config ?? defaultConfig(),
+      config ? flags : { ...flags, config: undefined },
+      options,
+    );
   } catch (error) {
     if (config || flags.controller || options.controller) problems.push(error);
   }

@@ -12,7 +12,7 @@
 import { resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "./deps.ts";
 import type { Document, YamlNode } from "./deps.ts";
-import { type ConfigIssue, ConfigError, describeValue, FlagstaffError } from "./errors.ts";
+import { ConfigError, type ConfigIssue, describeValue, FlagstaffError } from "./errors.ts";
 import { checkLoggingSection, type LoggingSection } from "./logging.ts";
 
 /** Default `Application.wake_interval`, in seconds (helper's). */
@@ -122,12 +122,23 @@ export async function loadConfig(file: string): Promise<Config> {
  */
 export function parseConfig(text: string, file: string): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, version: "1.1", uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, {
+    lineCounter,
+    version: "1.1",
+    uniqueKeys: true,
+    prettyErrors: false,
+  });
   const issues: ConfigIssue[] = [];
   const name = file || "<default>";
   for (const error of [...doc.errors, ...doc.warnings]) {
     const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
-    issues.push({ file: name, line: pos.line, column: pos.col, key: "", message: firstLine(error.message) });
+    issues.push({
+      file: name,
+      line: pos.line,
+      column: pos.col,
+      key: "",
+      message: firstLine(error.message),
+    });
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
@@ -145,11 +156,19 @@ export function parseConfig(text: string, file: string): Config {
   return deepFreeze({ ...config, file: file || undefined });
 }
 
-function checkRoot(root: unknown, report: Report, text: string, doc: Document): Omit<Config, "file"> {
+function checkRoot(
+  root: unknown,
+  report: Report,
+  text: string,
+  doc: Document,
+): Omit<Config, "file"> {
   const sections = root ?? {};
   if (!isPlainObject(sections)) {
     report([], `expected a map of sections (${SECTIONS.join(", ")}), got ${describeValue(root)}`);
-    return { application: { wake_interval: DEFAULT_WAKE_INTERVAL_S }, daemon: { stop_timeout: DEFAULT_STOP_TIMEOUT_S } };
+    return {
+      application: { wake_interval: DEFAULT_WAKE_INTERVAL_S },
+      daemon: { stop_timeout: DEFAULT_STOP_TIMEOUT_S },
+    };
   }
   for (const key of Object.keys(sections)) {
     if (!(SECTIONS as readonly string[]).includes(key)) {
@@ -177,10 +196,16 @@ function checkApplication(value: unknown, report: Report): ApplicationConfig {
   const section = sectionMap(value, "Application", report);
   const wake = section.wake_interval ?? DEFAULT_WAKE_INTERVAL_S;
   if (!isPositiveNumber(wake)) {
-    report(["Application", "wake_interval"], `expected a positive number of seconds, got ${describeValue(wake)}`);
+    report(
+      ["Application", "wake_interval"],
+      `expected a positive number of seconds, got ${describeValue(wake)}`,
+    );
   }
   if (section.controller !== undefined && !isNonEmptyString(section.controller)) {
-    report(["Application", "controller"], `expected a module path or URL, got ${describeValue(section.controller)}`);
+    report(
+      ["Application", "controller"],
+      `expected a module path or URL, got ${describeValue(section.controller)}`,
+    );
   }
   return { ...section, wake_interval: wake as number };
 }
@@ -191,7 +216,11 @@ function checkDaemon(value: unknown, report: Report, text: string, doc: Document
   const section = sectionMap(value, "Daemon", report);
   for (const key of Object.keys(section)) {
     if (!DAEMON_KEYS.includes(key)) {
-      report(["Daemon", key], `unknown key "${key}" (expected one of ${DAEMON_KEYS.join(", ")})`, "key");
+      report(
+        ["Daemon", key],
+        `unknown key "${key}" (expected one of ${DAEMON_KEYS.join(", ")})`,
+        "key",
+      );
     }
   }
   const out: Record<string, unknown> = { ...section };
@@ -206,17 +235,26 @@ function checkDaemon(value: unknown, report: Report, text: string, doc: Document
     report(["Daemon", "pidfile"], `expected a string, got ${describeValue(section.pidfile)}`);
   }
   if (section.umask !== undefined) {
-    const umask = parseUmask(section.umask, scalarSource(doc, ["Daemon", "umask"], text));
+    const source = scalarSource(doc, ["Daemon", "umask"], text);
+    const umask = parseUmask(section.umask, source);
     if (umask === undefined) {
-      report(["Daemon", "umask"], `expected an octal mode from 0 to 0777 such as 022, got ${describeValue(section.umask)}`);
+      // Show what was written: YAML 1.1 reads `0999` as the number 999.
+      const found = typeof section.umask === "number" && source ? source : describeValue(section.umask);
+      report(["Daemon", "umask"], `expected an octal mode from 0 to 0777 such as 022, got ${found}`);
     } else out.umask = umask;
   }
   if (section.prevent_core !== undefined && typeof section.prevent_core !== "boolean") {
-    report(["Daemon", "prevent_core"], `expected true or false, got ${describeValue(section.prevent_core)}`);
+    report(
+      ["Daemon", "prevent_core"],
+      `expected true or false, got ${describeValue(section.prevent_core)}`,
+    );
   }
   const stop = section.stop_timeout ?? DEFAULT_STOP_TIMEOUT_S;
   if (!isPositiveNumber(stop)) {
-    report(["Daemon", "stop_timeout"], `expected a positive number of seconds, got ${describeValue(stop)}`);
+    report(
+      ["Daemon", "stop_timeout"],
+      `expected a positive number of seconds, got ${describeValue(stop)}`,
+    );
   }
   out.stop_timeout = stop;
   return out as unknown as DaemonConfig;
@@ -227,7 +265,9 @@ function parseUmask(value: unknown, source: string | undefined): number | undefi
   let mode: number | undefined;
   if (typeof value === "number" && Number.isInteger(value)) {
     // `22` written without a leading zero is meant as octal too, as umask(1) reads it.
-    mode = source && /^[0-7]+$/.test(source) && !source.startsWith("0") ? parseInt(source, 8) : value;
+    mode = source && /^[0-7]+$/.test(source) && !source.startsWith("0")
+      ? parseInt(source, 8)
+      : value;
   } else if (typeof value === "string" && /^(0o?)?[0-7]{1,4}$/.test(value)) {
     mode = parseInt(value.replace(/^0o/, ""), 8);
   }
@@ -275,18 +315,31 @@ function readError(file: string, error: unknown): Error {
     return new ConfigError([issue("no such file")], { code: "config_not_found", cause: error });
   }
   if (error instanceof Deno.errors.NotCapable) {
-    return new FlagstaffError("permission", `Cannot read config "${file}": run deno with --allow-read`, {
+    return new FlagstaffError(
+      "permission",
+      `Cannot read config "${file}": run deno with --allow-read`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new ConfigError([issue("permission denied")], {
+      code: "config_not_found",
       cause: error,
     });
   }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return new ConfigError([issue("permission denied")], { code: "config_not_found", cause: error });
-  }
   if (error instanceof Deno.errors.IsADirectory) {
-    return new ConfigError([issue("is a directory, not a file")], { code: "config_not_found", cause: error });
+    return new ConfigError([issue("is a directory, not a file")], {
+      code: "config_not_found",
+      cause: error,
+    });
   }
   if (error instanceof TypeError) {
-    return new ConfigError([issue("not valid UTF-8 text")], { code: "config_invalid", cause: error });
+    return new ConfigError([issue("not valid UTF-8 text")], {
+      code: "config_invalid",
+      cause: error,
+    });
   }
   return new ConfigError([issue(error instanceof Error ? error.message : String(error))], {
     code: "config_not_found",
@@ -299,7 +352,8 @@ function firstLine(message: string): string {
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
 }
 
 function isPositiveNumber(value: unknown): value is number {

@@ -13,7 +13,10 @@ function issuesOf(text: string): string[] {
 }
 
 Deno.test("parseConfig() fills defaults when a section is missing", () => {
-  const config = parseConfig("Application:\n  wake_interval: 0.25\n  mykey: [1, 2]\n", "/etc/app.yml");
+  const config = parseConfig(
+    "Application:\n  wake_interval: 0.25\n  mykey: [1, 2]\n",
+    "/etc/app.yml",
+  );
   assert.equal(config.file, "/etc/app.yml");
   assert.equal(config.application.wake_interval, 0.25);
   assert.deepEqual(config.application.mykey, [1, 2], "app keys are handed over untouched");
@@ -24,7 +27,9 @@ Deno.test("parseConfig() fills defaults when a section is missing", () => {
 });
 
 Deno.test("parseConfig() reports a wrong type with line, column and key", () => {
-  assert.deepEqual(issuesOf("Daemon:\n  pidfile: 42\n"), ['2:12 Daemon.pidfile | expected a string, got 42']);
+  assert.deepEqual(issuesOf("Daemon:\n  pidfile: 42\n"), [
+    "2:12 Daemon.pidfile | expected a string, got 42",
+  ]);
   assert.deepEqual(issuesOf("Application:\n  wake_interval: -1\n"), [
     "2:18 Application.wake_interval | expected a positive number of seconds, got -1",
   ]);
@@ -57,12 +62,14 @@ Deno.test("parseConfig() reads YAML 1.1 like helper's PyYAML", () => {
   assert.equal(parseConfig("Daemon:\n  umask: '0o027'\n", "a").daemon.umask, 0o27);
   assert.equal(parseConfig("Daemon:\n  umask: 27\n", "a").daemon.umask, 0o27);
   assert.deepEqual(issuesOf("Daemon:\n  umask: 0999\n"), [
-    '2:10 Daemon.umask | expected an octal mode from 0 to 0777 such as 022, got "0999"',
+    '2:10 Daemon.umask | expected an octal mode from 0 to 0777 such as 022, got 0999',
   ]);
 });
 
 Deno.test("parseConfig() rejects a document that is not a map", () => {
-  assert.deepEqual(issuesOf("- a\n- b\n"), ["1:1  | expected a map of sections (Application, Daemon, Logging), got a list"]);
+  assert.deepEqual(issuesOf("- a\n- b\n"), [
+    "1:1  | expected a map of sections (Application, Daemon, Logging), got a list",
+  ]);
 });
 
 Deno.test("loadConfig() loads helper's documented example unchanged", async () => {

@@ -6,9 +6,35 @@
  */
 
 import type { Config } from "./config.ts";
-import type { Logger } from "./deps.ts";
 import { canTransition, isRunningState, isState, STATES } from "./states.ts";
 import type { State, StateName } from "./states.ts";
+
+/**
+ * The logger a controller or action is handed: a LogTape logger in the app's
+ * category. Messages take `{name}` placeholders filled from `properties`.
+ *
+ * @example
+ * ```ts
+ * import type { Logger } from "./controller.ts";
+ * function report(logger: Logger, n: number): void {
+ *   logger.info("processed {n} items", { n });
+ * }
+ * ```
+ */
+export interface Logger {
+  /** Logs at trace level. */
+  trace(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at debug level. */
+  debug(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at info level. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at warning level. */
+  warn(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at error level; pass an `Error` as a property to log its stack. */
+  error(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at fatal (Python: CRITICAL) level. */
+  fatal(message: string, properties?: Record<string, unknown>): void;
+}
 
 /**
  * What the runtime hands a controller: the live view of the runtime. Tool-mode
@@ -36,7 +62,9 @@ export const ATTACH: unique symbol = Symbol.for("flagstaff.attach") as never;
 export class InvalidStateError extends TypeError {
   /** Creates the error for `value`. */
   constructor(value: unknown) {
-    super(`Invalid state ${JSON.stringify(value)} (expected one of ${Object.keys(STATES).join(", ")})`);
+    super(
+      `Invalid state ${JSON.stringify(value)} (expected one of ${Object.keys(STATES).join(", ")})`,
+    );
     this.name = "InvalidStateError";
   }
 }
@@ -73,7 +101,9 @@ export class Controller {
   }
 
   #attached(what: string): ControllerContext {
-    if (!this.#context) throw new Error(`Cannot read ${what}: the controller is not running (start() it)`);
+    if (!this.#context) {
+      throw new Error(`Cannot read ${what}: the controller is not running (start() it)`);
+    }
     return this.#context;
   }
 
@@ -153,6 +183,12 @@ export class Controller {
   setup(): void | Promise<void> {}
   /** Called every `wake_interval`. A throw is logged; the next tick still runs. */
   process(): void | Promise<void> {}
+  /**
+   * Optional: an app's own loop, run once after `setup()` instead of the
+   * `process()` schedule. `signal` fires on stop; when `run()` returns, the app
+   * stops (cleanup, exit 0). Signals still reload and call hooks meanwhile.
+   */
+  run?(signal: AbortSignal): void | Promise<void>;
   /** Called once on stop, after the unit in flight has finished. */
   cleanup(): void | Promise<void> {}
   /** Called after a reload swapped in a new, valid config. */
@@ -163,13 +199,18 @@ export class Controller {
 
 /** What a tool-mode module may export: a class (given the context) or an object. */
 export interface ControllerLike {
+  /** Called once before the first tick. */
   setup?(context: ControllerContext): void | Promise<void>;
+  /** Called every `wake_interval`. */
   process?(context: ControllerContext): void | Promise<void>;
+  /** An app's own loop, instead of `process()`; `signal` fires on stop. */
   run?(signal: AbortSignal, context: ControllerContext): void | Promise<void>;
+  /** Called once on stop. */
   cleanup?(context: ControllerContext): void | Promise<void>;
+  /** Called after a reload swapped in a new config. */
   configurationReloaded?(context: ControllerContext): void | Promise<void>;
+  /** Called on SIGUSR2. */
   onSigusr2?(context: ControllerContext): void | Promise<void>;
-  [ATTACH]?(context: ControllerContext): void;
 }
 
 /** A controller class: `Controller` subclass or a plain class with the same methods. */

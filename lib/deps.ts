@@ -5,28 +5,16 @@
  * @module
  */
 
-export {
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-} from "npm:yaml@2.9.1";
+export { isMap, isScalar, isSeq, LineCounter, parseDocument } from "npm:yaml@2.9.1";
 export type { Document, Node as YamlNode, Pair, Scalar, YAMLMap, YAMLSeq } from "npm:yaml@2.9.1";
 
-export {
-  configure,
-  dispose,
-  getLogger,
-  reset,
-  withFilter,
-} from "npm:@logtape/logtape@2.4.2";
+export { configure, dispose, getLogger, reset, withFilter } from "npm:@logtape/logtape@2.4.2";
 export type {
   Config as LogTapeConfig,
   Filter,
   Logger,
-  LogLevel,
   LoggerConfig,
+  LogLevel,
   LogRecord,
   Sink,
   TextFormatter,

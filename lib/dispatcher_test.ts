@@ -20,7 +20,14 @@ Deno.test("Dispatcher runs one unit at a time in order of first request", async 
   });
   for (const key of ["usr1", "hup", "usr1", "usr2", "hup"]) dispatcher.request(key);
   await dispatcher.drain();
-  assert.deepEqual(log, ["start usr1", "end usr1", "start hup", "end hup", "start usr2", "end usr2"]);
+  assert.deepEqual(log, [
+    "start usr1",
+    "end usr1",
+    "start hup",
+    "end hup",
+    "start usr2",
+    "end usr2",
+  ]);
 });
 
 Deno.test("Dispatcher queues one more run for a key requested while it runs", async () => {

@@ -53,7 +53,9 @@ export async function appendErrorsFile(
 
 /** helper's block: START, time, pid, arguments, the stack, END. */
 export function formatErrorBlock(name: string, error: unknown, now: Date): string {
-  const stack = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  const stack = error instanceof Error
+    ? (error.stack ?? `${error.name}: ${error.message}`)
+    : String(error);
   return [
     " [START]".padStart(80, "-"),
     `${name} Exception [${now.toISOString()}]`,

@@ -27,5 +27,8 @@ Deno.test("appendErrorsFile() appends to the first writable folder", async () =>
 });
 
 Deno.test("appendErrorsFile() returns undefined when no folder is writable", async () => {
-  assert.equal(await appendErrorsFile("app", new Error("x"), { dirs: ["/nonexistent/a", "/proc/nope"] }), undefined);
+  assert.equal(
+    await appendErrorsFile("app", new Error("x"), { dirs: ["/nonexistent/a", "/proc/nope"] }),
+    undefined,
+  );
 });

@@ -63,7 +63,9 @@ export async function importModule(
   if (remote && (options.standalone ?? isStandalone())) {
     return await import(await remoteAsDataUrl(url));
   }
-  if (options.fresh && url.protocol !== "data:") url.searchParams.set("flagstaff_load", String(++generation));
+  if (options.fresh && url.protocol !== "data:") {
+    url.searchParams.set("flagstaff_load", String(++generation));
+  }
   return await import(url.href);
 }
 
@@ -84,7 +86,9 @@ async function remoteAsDataUrl(url: URL): Promise<string> {
   const type = /\.(m?ts|tsx)$/.test(url.pathname) ? "application/typescript" : "text/javascript";
   const bytes = new TextEncoder().encode(source);
   let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
   return `data:${type};base64,${btoa(binary)}`;
 }
 
@@ -95,19 +99,30 @@ async function remoteAsDataUrl(url: URL): Promise<string> {
  *
  * @throws {FlagstaffError} `controller_invalid` naming the module and what is wrong.
  */
-export async function loadController(specifier: string, options: ImportModuleOptions = {}): Promise<ControllerClass> {
+export async function loadController(
+  specifier: string,
+  options: ImportModuleOptions = {},
+): Promise<ControllerClass> {
   let module: Record<string, unknown>;
   try {
     module = await importModule(specifier, options);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
-      throw new FlagstaffError("permission", `Cannot load controller "${specifier}": ${firstLine(error)}`, {
-        cause: error,
-      });
+      throw new FlagstaffError(
+        "permission",
+        `Cannot load controller "${specifier}": ${firstLine(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
-    throw new FlagstaffError("controller_invalid", `Cannot load controller "${specifier}": ${firstLine(error)}`, {
-      cause: error,
-    });
+    throw new FlagstaffError(
+      "controller_invalid",
+      `Cannot load controller "${specifier}": ${firstLine(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   const exported = module.default;
   const invalid = (found: string) =>

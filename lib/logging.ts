@@ -5,8 +5,9 @@
  * A helper config ports with no edits. As in helper, the section is laid over
  * helper's built-in defaults, name by name: the formatter `verbose`, the
  * handler `console` (stderr, `debug_only`), the logger `helper` at `INFO` to
- * `console`, and the root logger at `CRITICAL` with no handlers (its keys are
- * overlaid one by one). The logger name `helper` stands for flagstaff's own
+ * `console` (only when the section has no `root`: a `root` with handlers would
+ * otherwise print the runtime's lines twice), and the root logger at
+ * `CRITICAL` with no handlers (its keys are overlaid one by one). The logger name `helper` stands for flagstaff's own
  * logger, `flagstaff`, so `loggers: {helper: …}` configures what the runtime
  * logs. A stray mapping of formatter keys at the top level (helper's
  * documented example has `verbose:` there) is ignored, as helper ignores it.
@@ -793,7 +794,11 @@ const NO_SECTION: Effective = {
 function overlayHelperDefaults(section: LoggingSection): Effective {
   const loggers: Effective["loggers"] = new Map();
   const userLoggers = entriesOf(section.loggers) as [string, LoggerSection][] | undefined;
-  for (const [name, logger] of [...Object.entries(HELPER_DEFAULTS.loggers), ...userLoggers ?? []]) {
+  // helper's default `helper` logger writes to `console`; a section that gives
+  // `root` handlers of its own would print the runtime's lines twice, so the
+  // default logger only applies to sections without `root` (helper's style).
+  const defaults = section.root === undefined ? Object.entries(HELPER_DEFAULTS.loggers) : [];
+  for (const [name, logger] of [...defaults, ...userLoggers ?? []]) {
     const category = categoryOf(name);
     loggers.set(category.join("."), { category, section: logger });
   }
@@ -855,11 +860,23 @@ function getWriteSyncSink(stream: "stdout" | "stderr", formatter: TextFormatter)
   };
 }
 
-/** A sink that opens its file (through `open`) on the first record: Python's `delay`. */
-function getDelayedSink(open: () => OwnedSink): OwnedSink {
+/**
+ * A sink that opens its file (through `open`) on the first record: Python's
+ * `delay`. While opening fails, each record fails with a one-line error naming
+ * the handler and file, which LogTape's meta logger prints to stderr.
+ */
+function getDelayedSink(name: string, path: string, open: () => OwnedSink): OwnedSink {
   let inner: OwnedSink | undefined;
   const sink: OwnedSink = (record) => {
-    inner ??= open();
+    if (inner === undefined) {
+      try {
+        inner = open();
+      } catch (error) {
+        const failure = new Error(`Handler "${name}" cannot open "${path}": ${messageOf(error)}`);
+        failure.stack = `Error: ${failure.message}`;
+        throw failure;
+      }
+    }
     inner(record);
   };
   sink[Symbol.dispose] = () => inner?.[Symbol.dispose]?.();
@@ -867,7 +884,12 @@ function getDelayedSink(open: () => OwnedSink): OwnedSink {
 }
 
 /** Builds the sink of one handler; throws what opening its file throws. */
-function buildSink(handler: HandlerSection, formatter: TextFormatter, built: SinkSet): OwnedSink {
+function buildSink(
+  name: string,
+  handler: HandlerSection,
+  formatter: TextFormatter,
+  built: SinkSet,
+): OwnedSink {
   const kind = HANDLER_CLASSES[handler.class];
   if (kind === "null") return () => {};
   if (kind === "stream") {
@@ -893,7 +915,7 @@ function buildSink(handler: HandlerSection, formatter: TextFormatter, built: Sin
       })
       : getFileSink(path, { formatter, bufferSize: 0, flushInterval: 0 });
   if (file.delay) {
-    return getDelayedSink(() => {
+    return getDelayedSink(name, path, () => {
       if (truncate) Deno.truncateSync(path, 0);
       return open();
     });
@@ -1003,7 +1025,7 @@ async function applyNow(
       const handler = effective.handlers.get(name)!;
       let sink: OwnedSink;
       try {
-        sink = buildSink(handler, formatterOf(handler.formatter), built);
+        sink = buildSink(name, handler, formatterOf(handler.formatter), built);
       } catch (error) {
         const file = "filename" in handler ? ` cannot open "${handler.filename}"` : " failed";
         throw new Error(`Cannot apply logging: handler "${name}"${file}: ${messageOf(error)}`, {

@@ -578,3 +578,23 @@ Deno.test("`shutdownLogging()` closes the files and later records go nowhere", a
   getLogger(["app"]).info("two");
   assert.equal(await Deno.readTextFile(path), "one\n");
 });
+
+Deno.test("`applyLogging()` with delay reports a file it cannot open on stderr and keeps going", async () => {
+  await using dir = await tempDir();
+  using stderr = capture("stderr");
+  await applyLogging({
+    handlers: {
+      late: fileHandler(`${dir.path}/missing/app.log`, { delay: true }),
+      file: fileHandler(`${dir.path}/app.log`),
+    },
+    root: { level: "INFO", handlers: ["late", "file"] },
+  }, { foreground: false });
+  getLogger(["app"]).info("still logged");
+  assert.equal(await Deno.readTextFile(`${dir.path}/app.log`), "still logged\n");
+  assert.match(
+    stderr.text(),
+    new RegExp(
+      `CRITICAL logtape\\.meta: .*Handler "late" cannot open "${dir.path}/missing/app.log": `,
+    ),
+  );
+});

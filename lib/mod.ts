@@ -18,13 +18,33 @@
  */
 
 export { Controller, InvalidStateError } from "./controller.ts";
-export type { ControllerContext, ControllerLike } from "./controller.ts";
+export type { ControllerContext, ControllerLike, Logger } from "./controller.ts";
 export { start } from "./start.ts";
 export type { StartOptions } from "./start.ts";
-export { DEFAULT_STOP_TIMEOUT_S, DEFAULT_WAKE_INTERVAL_S, defaultConfig, loadConfig, parseConfig } from "./config.ts";
+export {
+  DEFAULT_STOP_TIMEOUT_S,
+  DEFAULT_WAKE_INTERVAL_S,
+  defaultConfig,
+  loadConfig,
+  parseConfig,
+} from "./config.ts";
 export type { ApplicationConfig, Config, DaemonConfig } from "./config.ts";
 export { ConfigError, ERROR_CODES, EXIT_CODES, FlagstaffError } from "./errors.ts";
 export type { ConfigIssue, ErrorCode } from "./errors.ts";
+export type {
+  FileHandlerSection,
+  FileOptions,
+  FormatterSection,
+  HandlerCommon,
+  HandlerSection,
+  LoggerSection,
+  LoggingLevel,
+  LoggingSection,
+  NullHandlerSection,
+  RootSection,
+  RotatingFileHandlerSection,
+  StreamHandlerSection,
+} from "./logging.ts";
 export { STATES } from "./states.ts";
 export type { State, StateName } from "./states.ts";
 export { VERSION } from "./version.ts";

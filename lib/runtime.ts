@@ -8,12 +8,25 @@
 
 import { type Clock, monotonicClock } from "./clock.ts";
 import { type Config, loadConfig } from "./config.ts";
-import { ATTACH, type ControllerClass, type ControllerContext, type ControllerLike } from "./controller.ts";
-import { getLogger, type Logger } from "./deps.ts";
+import {
+  ATTACH,
+  type ControllerClass,
+  type ControllerContext,
+  type ControllerLike,
+  type Logger,
+} from "./controller.ts";
+import { getLogger } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { appendErrorsFile } from "./errors_file.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
-import { intervalMsFromSeconds, MAX_TIMER_MS, nextTick, rebase, type Schedule, timerDelayMs } from "./schedule.ts";
+import {
+  intervalMsFromSeconds,
+  MAX_TIMER_MS,
+  nextTick,
+  rebase,
+  type Schedule,
+  timerDelayMs,
+} from "./schedule.ts";
 import { denoSignals, type SignalName, type SignalSource } from "./signals.ts";
 import { canTransition, isState, type State, STATES } from "./states.ts";
 
@@ -182,7 +195,7 @@ export class Runtime {
     let controller: ControllerLike;
     try {
       controller = new this.#class(this.#context);
-      controller[ATTACH]?.(this.#context);
+      (controller as { [ATTACH]?: (context: ControllerContext) => void })[ATTACH]?.(this.#context);
       this.#controller = controller;
       await controller.setup?.(this.#context);
     } catch (error) {
@@ -313,9 +326,15 @@ export class Runtime {
   }
 
   #requestStop(reason: string): void {
-    if (this.#state === "stopRequested" || this.#state === "stopping" || this.#state === "stopped") {
+    if (
+      this.#state === "stopRequested" || this.#state === "stopping" || this.#state === "stopped"
+    ) {
       if (reason === "SIGTERM" || reason === "SIGINT") {
-        this.#fail("forced_stop", undefined, `Received ${reason} again while stopping: forcing exit`);
+        this.#fail(
+          "forced_stop",
+          undefined,
+          `Received ${reason} again while stopping: forcing exit`,
+        );
       }
       return;
     }
@@ -328,7 +347,12 @@ export class Runtime {
     this.#clearTimer();
     const timeoutS = this.#config.daemon.stop_timeout;
     const deadline = setTimeout(
-      () => this.#fail("stop_timeout", undefined, `Stop timed out after ${timeoutS} s (Daemon.stop_timeout): forcing exit`),
+      () =>
+        this.#fail(
+          "stop_timeout",
+          undefined,
+          `Stop timed out after ${timeoutS} s (Daemon.stop_timeout): forcing exit`,
+        ),
       timeoutS * 1000,
     );
     try {
@@ -351,10 +375,18 @@ export class Runtime {
     }
   }
 
-  #fail(code: "setup_failed" | "run_failed" | "forced_stop" | "stop_timeout", error: unknown, message?: string): void {
-    const failure = new FlagstaffError(code, message ?? (error instanceof Error ? error.message : String(error)), {
-      cause: error,
-    });
+  #fail(
+    code: "setup_failed" | "run_failed" | "forced_stop" | "stop_timeout",
+    error: unknown,
+    message?: string,
+  ): void {
+    const failure = new FlagstaffError(
+      code,
+      message ?? (error instanceof Error ? error.message : String(error)),
+      {
+        cause: error,
+      },
+    );
     this.#reportError(failure.message, error);
     this.#finish(failure.exitCode);
   }
@@ -369,8 +401,14 @@ export class Runtime {
 
   #setStateFromApp(state: State): boolean {
     if (!isState(state)) throw new TypeError(`Invalid state ${JSON.stringify(state)}`);
-    if (!canTransition(this.#state, state) || state === "stopRequested" || state === "stopping" || state === "stopped") {
-      log.warn("Ignored setState({state}) in state {current}", { state, current: STATES[this.#state] });
+    if (
+      !canTransition(this.#state, state) || state === "stopRequested" || state === "stopping" ||
+      state === "stopped"
+    ) {
+      log.warn("Ignored setState({state}) in state {current}", {
+        state,
+        current: STATES[this.#state],
+      });
       return false;
     }
     this.#state = state;
@@ -381,7 +419,9 @@ export class Runtime {
     if (!canTransition(this.#state, to)) {
       throw new Error(`Bug: illegal state transition ${this.#state} -> ${to}`);
     }
-    if (to !== this.#state) log.debug("State {from} -> {to}", { from: STATES[this.#state], to: STATES[to] });
+    if (to !== this.#state) {
+      log.debug("State {from} -> {to}", { from: STATES[this.#state], to: STATES[to] });
+    }
     this.#state = to;
   }
 

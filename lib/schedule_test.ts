@@ -3,7 +3,13 @@ import { intervalMsFromSeconds, MAX_TIMER_MS, nextTick, rebase, timerDelayMs } f
 
 Deno.test("nextTick() follows the fixed-rate schedule", () => {
   const schedule = { originMs: 1000, intervalMs: 100 };
-  const cases: [lastIndex: number, nowMs: number, index: number, deadlineMs: number, skipped: number][] = [
+  const cases: [
+    lastIndex: number,
+    nowMs: number,
+    index: number,
+    deadlineMs: number,
+    skipped: number,
+  ][] = [
     [0, 1000, 1, 1100, 0], // process() took no time
     [0, 1099.9, 1, 1100, 0], // just in time
     [0, 1100, 1, 1100, 0], // exactly at the next deadline: due, not missed
@@ -12,14 +18,20 @@ Deno.test("nextTick() follows the fixed-rate schedule", () => {
     [5, 1200, 6, 1600, 0], // clock behind the index never goes backwards
   ];
   for (const [lastIndex, nowMs, index, deadlineMs, skipped] of cases) {
-    assert.deepEqual(nextTick(schedule, lastIndex, nowMs), { index, deadlineMs, skipped }, `${lastIndex}@${nowMs}`);
+    assert.deepEqual(
+      nextTick(schedule, lastIndex, nowMs),
+      { index, deadlineMs, skipped },
+      `${lastIndex}@${nowMs}`,
+    );
   }
 });
 
 Deno.test("nextTick() keeps fractional intervals from drifting", () => {
   const schedule = { originMs: 0, intervalMs: 100 / 3 };
   let index = 0;
-  for (let i = 0; i < 30; i++) index = nextTick(schedule, index, schedule.intervalMs * index + 5).index;
+  for (let i = 0; i < 30; i++) {
+    index = nextTick(schedule, index, schedule.intervalMs * index + 5).index;
+  }
   assert.equal(index, 30);
   assert.ok(Math.abs(nextTick(schedule, 29, 990).deadlineMs - 1000) < 1e-9);
 });

@@ -39,7 +39,9 @@ export const denoSignals: SignalSource = {
     } catch (error) {
       throw new FlagstaffError(
         "usage",
-        `Cannot listen to ${signal} on ${Deno.build.os}: ${error instanceof Error ? error.message : error}`,
+        `Cannot listen to ${signal} on ${Deno.build.os}: ${
+          error instanceof Error ? error.message : error
+        }`,
         { cause: error },
       );
     }

@@ -8,12 +8,25 @@ Deno.test("canTransition() follows helper's set_state rules for every pair", () 
   // helper: while waiting to stop only stopping/stopped; while stopping only stopped;
   // running or sleeping may not go back to initializing nor jump to stopped.
   const allowed = new Set([
-    "initializing>active", "initializing>idle", "initializing>sleeping",
-    "initializing>stopRequested", "initializing>stopping",
-    "active>idle", "active>sleeping", "active>stopRequested", "active>stopping",
-    "idle>active", "idle>sleeping", "idle>stopRequested", "idle>stopping",
-    "sleeping>active", "sleeping>idle", "sleeping>stopRequested", "sleeping>stopping",
-    "stopRequested>stopping", "stopRequested>stopped",
+    "initializing>active",
+    "initializing>idle",
+    "initializing>sleeping",
+    "initializing>stopRequested",
+    "initializing>stopping",
+    "active>idle",
+    "active>sleeping",
+    "active>stopRequested",
+    "active>stopping",
+    "idle>active",
+    "idle>sleeping",
+    "idle>stopRequested",
+    "idle>stopping",
+    "sleeping>active",
+    "sleeping>idle",
+    "sleeping>stopRequested",
+    "sleeping>stopping",
+    "stopRequested>stopping",
+    "stopRequested>stopped",
     "stopping>stopped",
   ]);
   for (const from of ALL) {
@@ -27,7 +40,9 @@ Deno.test("canTransition() follows helper's set_state rules for every pair", () 
 
 Deno.test("isState() accepts only the seven states", () => {
   assert.deepEqual(ALL.filter(isState), ALL);
-  for (const bad of ["Idle", "paused", "", 3, undefined, "toString"]) assert.equal(isState(bad), false);
+  for (const bad of ["Idle", "paused", "", 3, undefined, "toString"]) {
+    assert.equal(isState(bad), false);
+  }
 });
 
 Deno.test("isRunningState() is helper's is_running", () => {

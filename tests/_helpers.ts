@@ -148,13 +148,21 @@ export class CliProcess implements AsyncDisposable {
   /** Counts the matches of `pattern` in everything printed to `stream` so far. */
   count(pattern: RegExp, stream: Stream | "any" = "any"): number {
     const text = stream === "any" ? this.#combined : this.#text[stream];
-    return [...text.matchAll(new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g"))]
+    return [
+      ...text.matchAll(
+        new RegExp(
+          pattern.source,
+          pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g",
+        ),
+      ),
+    ]
       .length;
   }
 
   /** Sends a real signal with `kill`, as a user would. */
   async signal(signal: "TERM" | "INT" | "HUP" | "USR1" | "USR2" | "KILL"): Promise<void> {
-    const { code } = await new Deno.Command("kill", { args: [`-${signal}`, String(this.pid)] }).output();
+    const { code } = await new Deno.Command("kill", { args: [`-${signal}`, String(this.pid)] })
+      .output();
     if (code !== 0) throw new Error(`kill -${signal} ${this.pid} failed`);
   }
 
@@ -195,7 +203,10 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
 }
 
 /** Runs the CLI to completion and returns its code and output. */
-export async function runCli(args: readonly string[], options: SpawnOptions = {}): Promise<Finished> {
+export async function runCli(
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<Finished> {
   await using child = spawnCli(args, options);
   return await child.finished();
 }

@@ -18,8 +18,8 @@ Deno.test("flagstaff --help lists the commands and exits 0", async () => {
   const result = await runCli(["--help"]);
   assert.equal(result.code, 0);
   assert.match(result.stdout, /^Usage: flagstaff \[options\] \[command\]/);
-  assert.match(result.stdout, /\n  run \[options\] /);
-  assert.match(result.stdout, /\n  check \[options\] /);
+  assert.match(result.stdout, /\n {2}run \[options\] /);
+  assert.match(result.stdout, /\n {2}check \[options\] /);
   assert.equal(result.stderr, "");
 });
 
@@ -47,10 +47,15 @@ Deno.test("a missing config file is a clear error with exit code 2", async () =>
 
 Deno.test("malformed YAML reports line and column, exit 2", async () => {
   await using dir = await tempDir();
-  await writeFiles(dir.path, { "app.yml": "Application:\n  wake_interval: 5\n  list: [a, b\nDaemon: {}\n" });
+  await writeFiles(dir.path, {
+    "app.yml": "Application:\n  wake_interval: 5\n  list: [a, b\nDaemon: {}\n",
+  });
   const result = await runCli(["run", "-c", `${dir.path}/app.yml`, "--controller", PROBE]);
   assert.equal(result.code, 2);
-  assert.match(result.stderr, new RegExp(`^error: Cannot load config "${dir.path}/app.yml": line \\d+, column \\d+: `));
+  assert.match(
+    result.stderr,
+    new RegExp(`^error: Cannot load config "${dir.path}/app.yml": line \\d+, column \\d+: `),
+  );
   assert.equal(result.stdout, "");
 });
 
@@ -77,14 +82,24 @@ Deno.test("check prints what would run and exits 0 for helper's documented confi
 Deno.test("check prints every problem and exits 2", async () => {
   await using dir = await tempDir();
   await writeFiles(dir.path, {
-    "app.yml": "Application:\n  wake_interval: soon\nDaemon:\n  stop_timeout: -1\nLogging:\n  root:\n    level: LOUD\n",
+    "app.yml":
+      "Application:\n  wake_interval: soon\nDaemon:\n  stop_timeout: -1\nLogging:\n  root:\n    level: LOUD\n",
   });
-  const result = await runCli(["check", "-c", `${dir.path}/app.yml`, "--controller", `${dir.path}/missing.ts`]);
+  const result = await runCli([
+    "check",
+    "-c",
+    `${dir.path}/app.yml`,
+    "--controller",
+    `${dir.path}/missing.ts`,
+  ]);
   assert.equal(result.code, 2);
   assert.equal(result.stdout, "");
   const lines = result.stderr.trimEnd().split("\n");
   assert.equal(lines.length, 4, result.stderr);
-  assert.match(lines[0], /line 2, column 18, key "Application.wake_interval": expected a positive number of seconds, got "soon"$/);
+  assert.match(
+    lines[0],
+    /line 2, column 18, key "Application.wake_interval": expected a positive number of seconds, got "soon"$/,
+  );
   assert.match(lines[1], /line 4, column 17, key "Daemon.stop_timeout"/);
   assert.match(lines[2], /line 7, column \d+, key "Logging.root.level": .*"LOUD"/);
   assert.match(lines[3], /^error: Cannot load controller ".*missing.ts": /);
@@ -92,8 +107,16 @@ Deno.test("check prints every problem and exits 2", async () => {
 
 Deno.test("a controller module without a controller is refused with exit 2", async () => {
   await using dir = await tempDir();
-  await writeFiles(dir.path, { "bad.ts": "export default 42;\n", "empty.ts": "export default class {}\n" });
-  for (const [file, found] of [["bad.ts", "a number"], ["empty.ts", "a class without process() or run()"]]) {
+  await writeFiles(dir.path, {
+    "bad.ts": "export default 42;\n",
+    "empty.ts": "export default class {}\n",
+  });
+  for (
+    const [file, found] of [["bad.ts", "a number"], [
+      "empty.ts",
+      "a class without process() or run()",
+    ]]
+  ) {
     const result = await runCli(["run", "--controller", `${dir.path}/${file}`]);
     assert.equal(result.code, 2);
     assert.equal(
@@ -106,10 +129,16 @@ Deno.test("a controller module without a controller is refused with exit 2", asy
 Deno.test("a missing permission gives a clear message and exit 2", async () => {
   const result = await runCli(["run", "-c", HELPER_DOC_CONFIG], { permissions: ["--allow-env"] });
   assert.equal(result.code, 2);
-  assert.equal(result.stderr, `error: Cannot read config "${HELPER_DOC_CONFIG}": run deno with --allow-read\n`);
+  assert.equal(
+    result.stderr,
+    `error: Cannot read config "${HELPER_DOC_CONFIG}": run deno with --allow-read\n`,
+  );
   const noEnv = await runCli(["check", "-c", HELPER_DOC_CONFIG], { permissions: ["--allow-read"] });
   assert.equal(noEnv.code, 2);
-  assert.match(noEnv.stderr, /^error: Missing permission: Requires env access to "\w+"; run with the documented flags/);
+  assert.match(
+    noEnv.stderr,
+    /^error: Missing permission: Requires env access to "\w+"; run with the documented flags/,
+  );
 });
 
 Deno.test("run -v shows debug lines and -q hides info lines", async () => {

@@ -8,7 +8,9 @@ import { spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
 
 function probeConfig(application: Record<string, unknown>, extra = ""): string {
-  const lines = Object.entries({ controller: PROBE, ...application }).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+  const lines = Object.entries({ controller: PROBE, ...application }).map(([k, v]) =>
+    `  ${k}: ${JSON.stringify(v)}`
+  );
   return `Application:\n${lines.join("\n")}\n${extra}`;
 }
 
@@ -38,7 +40,10 @@ Deno.test("run: TERM during a long process() waits for it, cleans up once, exits
   const result = await app.finished();
   assert.equal(result.code, 0, result.stderr);
   // The tick in flight finished (it saw the stop signal) and no new tick started.
-  assert.match(result.stdout, /process start 1 state=active\nprocess end 1 greeting=undefined aborted=true\ncleanup state=stopping ticks=1\n$/);
+  assert.match(
+    result.stdout,
+    /process start 1 state=active\nprocess end 1 greeting=undefined aborted=true\ncleanup state=stopping ticks=1\n$/,
+  );
   assert.equal(app.count(/process start/), 1);
 });
 
@@ -58,7 +63,9 @@ Deno.test("run: a second TERM while stopping forces the exit with code 1", async
 
 Deno.test("run: Daemon.stop_timeout running out forces the exit with code 1", async () => {
   await using dir = await tempDir();
-  await writeFiles(dir.path, { "app.yml": probeConfig({ hang: true }, "Daemon:\n  stop_timeout: 0.3\n") });
+  await writeFiles(dir.path, {
+    "app.yml": probeConfig({ hang: true }, "Daemon:\n  stop_timeout: 0.3\n"),
+  });
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
   await app.waitFor("process start 1");
   await app.signal("TERM");
@@ -83,7 +90,12 @@ Deno.test("run: HUP reloads a valid config and keeps the old one when the new is
   await Deno.writeTextFile(file, probeConfig({ wake_interval: "soon", greeting: "three" }));
   await app.signal("HUP");
   const error = await app.waitFor("Reload failed, keeping the running config");
-  assert.match(error, new RegExp(`Cannot load config "${file}": line 3, column \\d+, key "Application.wake_interval": expected a positive number of seconds, got "soon"`));
+  assert.match(
+    error,
+    new RegExp(
+      `Cannot load config "${file}": line 3, column \\d+, key "Application.wake_interval": expected a positive number of seconds, got "soon"`,
+    ),
+  );
   // Still running with the old config.
   await app.waitFor(/process end \d+ greeting=two/);
   await app.signal("TERM");
@@ -111,7 +123,10 @@ Deno.test("run: a throw in process() is logged with its stack and the next tick 
   await app.signal("TERM");
   const result = await app.finished();
   assert.equal(result.code, 0);
-  assert.match(result.stderr, /process\(\) failed: Error: tick 2 exploded\n\s+at .*probe_controller\.ts/);
+  assert.match(
+    result.stderr,
+    /process\(\) failed: Error: tick 2 exploded\n\s+at .*probe_controller\.ts/,
+  );
 });
 
 Deno.test("run: a throw in setup() is logged with its stack and exits 1", async () => {
@@ -120,6 +135,9 @@ Deno.test("run: a throw in setup() is logged with its stack and exits 1", async 
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
   const result = await app.finished();
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /setup\(\) failed: Error: setup exploded\n\s+at .*probe_controller\.ts/);
+  assert.match(
+    result.stderr,
+    /setup\(\) failed: Error: setup exploded\n\s+at .*probe_controller\.ts/,
+  );
   assert.doesNotMatch(result.stdout, /process start/);
 });
