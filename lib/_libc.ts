@@ -83,19 +83,19 @@ let opened: Libc | undefined;
  * life of the process; a test file that calls this should call it once at
  * load time too, or the test sanitizer blames the first test that opens it.
  *
- * @param feature What needs it, for the error message (`"the notify socket"`).
+ * @param action What needs it, for the error message: `"use the notify socket"`.
  * @throws {FlagstaffError} `permission` without `--allow-ffi`; `usage` on a
  *   system other than Linux or when `libc.so.6` cannot be opened.
  *
  * @example
  * ```ts ignore
  * import { libc } from "./_libc.ts";
- * const uid = libc("the example").getuid();
+ * const uid = libc("run the example").getuid();
  * console.assert(uid >= 0);
  * ```
  */
-export function libc(feature: string): Libc {
-  opened ??= openLibc(feature).symbols;
+export function libc(action: string): Libc {
+  opened ??= openLibc(action).symbols;
   return opened;
 }
 
@@ -105,24 +105,24 @@ export function libc(feature: string): Libc {
  *
  * @throws {FlagstaffError} as {@link libc}.
  */
-export function openLibc(feature: string): LibcLibrary {
+export function openLibc(action: string): LibcLibrary {
   if (Deno.build.os !== "linux") {
     throw new FlagstaffError(
       "usage",
-      `Cannot use ${feature} on "${Deno.build.os}": it needs Linux and its C library`,
+      `Cannot ${action} on "${Deno.build.os}": it needs Linux and its C library`,
     );
   }
   try {
     return Deno.dlopen("libc.so.6", SYMBOLS);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
-      throw new FlagstaffError("permission", `Cannot use ${feature}: run deno with --allow-ffi`, {
+      throw new FlagstaffError("permission", `Cannot ${action}: run deno with --allow-ffi`, {
         cause: error,
       });
     }
     throw new FlagstaffError(
       "usage",
-      `Cannot use ${feature}: cannot open "libc.so.6": ${messageOf(error)}`,
+      `Cannot ${action}: cannot open "libc.so.6": ${messageOf(error)}`,
       { cause: error },
     );
   }
@@ -135,17 +135,17 @@ function errnoView(c: Libc): Int32Array {
 }
 
 /** This thread's `errno`; meaningful right after a failed synchronous call. */
-export function errno(c: Libc = libc("errno")): number {
+export function errno(c: Libc = libc("read errno")): number {
   return errnoView(c)[0];
 }
 
 /** Sets this thread's `errno` (to 0 before calls that signal "not found" by leaving it). */
-export function setErrno(value: number, c: Libc = libc("errno")): void {
+export function setErrno(value: number, c: Libc = libc("read errno")): void {
   errnoView(c)[0] = value;
 }
 
 /** `strerror(code)`, as the C library words it: `"No such file or directory"`. */
-export function errnoText(code: number, c: Libc = libc("errno")): string {
+export function errnoText(code: number, c: Libc = libc("read errno")): string {
   const pointer = c.strerror(code);
   return pointer === null ? `Error ${code}` : Deno.UnsafePointerView.getCString(pointer);
 }
@@ -154,7 +154,7 @@ export function errnoText(code: number, c: Libc = libc("errno")): string {
  * An `errno` and its text for the end of a message:
  * `"no such file or directory (errno 2)"`.
  */
-export function describeErrno(code?: number, c: Libc = libc("errno")): string {
+export function describeErrno(code?: number, c: Libc = libc("read errno")): string {
   const value = code ?? errno(c);
   const text = errnoText(value, c);
   return `${text.charAt(0).toLowerCase()}${text.slice(1)} (errno ${value})`;

@@ -239,8 +239,13 @@ function checkDaemon(value: unknown, report: Report, text: string, doc: Document
     const umask = parseUmask(section.umask, source);
     if (umask === undefined) {
       // Show what was written: YAML 1.1 reads `0999` as the number 999.
-      const found = typeof section.umask === "number" && source ? source : describeValue(section.umask);
-      report(["Daemon", "umask"], `expected an octal mode from 0 to 0777 such as 022, got ${found}`);
+      const found = typeof section.umask === "number" && source
+        ? source
+        : describeValue(section.umask);
+      report(
+        ["Daemon", "umask"],
+        `expected an octal mode from 0 to 0777 such as 022, got ${found}`,
+      );
     } else out.umask = umask;
   }
   if (section.prevent_core !== undefined && typeof section.prevent_core !== "boolean") {

@@ -62,7 +62,7 @@ Deno.test("parseConfig() reads YAML 1.1 like helper's PyYAML", () => {
   assert.equal(parseConfig("Daemon:\n  umask: '0o027'\n", "a").daemon.umask, 0o27);
   assert.equal(parseConfig("Daemon:\n  umask: 27\n", "a").daemon.umask, 0o27);
   assert.deepEqual(issuesOf("Daemon:\n  umask: 0999\n"), [
-    '2:10 Daemon.umask | expected an octal mode from 0 to 0777 such as 022, got 0999',
+    "2:10 Daemon.umask | expected an octal mode from 0 to 0777 such as 022, got 0999",
   ]);
 });
 

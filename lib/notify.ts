@@ -22,7 +22,6 @@
 import {
   AF_UNIX,
   CLOCK_MONOTONIC,
-  openLibc,
   describeErrno,
   EAGAIN,
   EINTR,
@@ -31,6 +30,7 @@ import {
   type LibcLibrary,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
+  openLibc,
   POLLIN,
   SHUT_RDWR,
   SOCK_CLOEXEC,
@@ -121,7 +121,7 @@ class SocketNotifier implements Notifier, Disposable {
     this.#address = address;
     this.#target = socketAddress(address);
     this.#onError = options.onError ?? (() => {});
-    libc("the notify socket"); // fail now, not at the first send, without --allow-ffi
+    libc("use the notify socket"); // fail now, not at the first send, without --allow-ffi
   }
 
   send(message: string): boolean {
@@ -133,7 +133,9 @@ class SocketNotifier implements Notifier, Disposable {
     if (!this.#failing) {
       this.#failing = true;
       try {
-        this.#onError(new FlagstaffError(NOTIFY_ERROR, `Cannot notify "${this.#address}": ${problem}`));
+        this.#onError(
+          new FlagstaffError(NOTIFY_ERROR, `Cannot notify "${this.#address}": ${problem}`),
+        );
       } catch {
         // A throwing callback must not turn into a throwing send.
       }
@@ -146,7 +148,7 @@ class SocketNotifier implements Notifier, Disposable {
     if (this.#closed) return "the notifier is closed";
     const target = this.#target;
     if ("problem" in target) return target.problem;
-    const c = libc("the notify socket");
+    const c = libc("use the notify socket");
     if (this.#fd < 0) {
       const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       if (fd < 0) return `cannot create a socket: ${describeErrno()}`;
@@ -163,7 +165,7 @@ class SocketNotifier implements Notifier, Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#fd >= 0) libc("the notify socket").close(this.#fd);
+    if (this.#fd >= 0) libc("use the notify socket").close(this.#fd);
     this.#fd = -1;
   }
 
@@ -227,7 +229,7 @@ export function notifierFromEnv(
  */
 export function monotonicUsec(): bigint {
   const timespec = new BigInt64Array(2); // tv_sec, tv_nsec
-  const c = libc("the monotonic clock");
+  const c = libc("read the monotonic clock");
   if (c.clock_gettime(CLOCK_MONOTONIC, timespec) !== 0) {
     // Cannot happen for CLOCK_MONOTONIC on Linux; say so rather than return 0.
     throw new Error(`clock_gettime(CLOCK_MONOTONIC) failed: ${describeErrno()}`);
@@ -275,7 +277,7 @@ export function watchdogIntervalUs(env: WatchdogEnv, pid: number): number | unde
 }
 
 /** Options for {@link NotifyListener.receive}. */
-export interface ReceiveOptions {
+export interface NotifyReceiveOptions {
   /** How long to wait for a message, in milliseconds. Default 10000. */
   timeoutMs?: number;
   /** Stops the wait; the promise rejects with the signal's reason. Default: none. */
@@ -315,7 +317,7 @@ export class NotifyListener implements AsyncDisposable {
    * @throws {Deno.errors.TimedOut} when none arrives within `timeoutMs`.
    * @throws {Deno.errors.BadResource} when the listener is closed.
    */
-  async receive(options: ReceiveOptions = {}): Promise<string> {
+  async receive(options: NotifyReceiveOptions = {}): Promise<string> {
     const { timeoutMs = 10_000, signal } = options;
     const deadlineMs = performance.now() + timeoutMs;
     const c = this.#library.symbols;
@@ -395,7 +397,7 @@ export function listenNotifySocket(address: string): NotifyListener {
   if ("problem" in target) {
     throw new FlagstaffError("usage", `Cannot listen on "${address}": ${target.problem}`);
   }
-  const library = openLibc("the notify listener");
+  const library = openLibc("listen on a notify socket");
   const c = library.symbols;
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   const problem = fd < 0

@@ -11,7 +11,7 @@ import {
 
 // The C library stays open for the life of the process: open it before any
 // test runs, or the resource sanitizer blames the first test that uses it.
-libc("the notify tests");
+libc("run the notify tests");
 
 const NOTIFY_TS = new URL("./notify.ts", import.meta.url).href;
 
@@ -67,7 +67,12 @@ Deno.test("notifierFromEnv() sends each message as one datagram, in order, to a 
     onError: (error) => errors.push(error),
   });
   assert.ok(notifier);
-  const messages = ["READY=1\nSTATUS=Sleeping", "RELOADING=1\nMONOTONIC_USEC=123", "STOPPING=1", ""];
+  const messages = [
+    "READY=1\nSTATUS=Sleeping",
+    "RELOADING=1\nMONOTONIC_USEC=123",
+    "STOPPING=1",
+    "",
+  ];
   for (const message of messages) assert.equal(await notifier.send(message), true);
   notifier.close();
   assert.deepEqual(await receiveAll(listener, messages.length), messages);
@@ -83,7 +88,15 @@ Deno.test("notifierFromEnv() sends to an abstract name given with a leading @", 
   assert.equal(notifier.send("STATUS=Ünïcode ✓"), true);
   notifier.close();
   assert.deepEqual(await receiveAll(listener, 2), ["READY=1", "STATUS=Ünïcode ✓"]);
-  // The name is exactly the bytes after "@": no trailing NUL, no prefix match.
+  // The name is exactly the bytes after "@", as systemd binds it: the kernel
+  // lists it as "@name" (a trailing NUL would show as "@name@"), and a longer
+  // name is another socket.
+  const table = await new Deno.Command("cat", { args: ["/proc/net/unix"], stdout: "piped" })
+    .output();
+  const paths = new TextDecoder().decode(table.stdout).split("\n").map((line) =>
+    line.split(/\s+/)[7]
+  );
+  assert.ok(paths.includes(address), `${address} is bound by that exact name`);
   const other = notifierFromEnv({ NOTIFY_SOCKET: `${address}x` });
   assert.equal(other?.send("READY=1"), false);
   other?.close();
@@ -213,7 +226,10 @@ Deno.test("listenNotifySocket() refuses a path that exists and an invalid addres
     () => listenNotifySocket(path),
     new FlagstaffError("usage", `Cannot listen on "${path}": address already in use (errno 98)`),
   );
-  assert.throws(() => listenNotifySocket("relative.sock"), /^FlagstaffError: Cannot listen on "relative.sock": expected an absolute path/);
+  assert.throws(
+    () => listenNotifySocket("relative.sock"),
+    /^FlagstaffError: Cannot listen on "relative.sock": expected an absolute path/,
+  );
 });
 
 Deno.test("monotonicUsec() reads CLOCK_MONOTONIC", async () => {
@@ -226,7 +242,8 @@ Deno.test("monotonicUsec() reads CLOCK_MONOTONIC", async () => {
   assert.ok(Math.abs(elapsedUs / 1000 - elapsedMs) < 20, `${elapsedUs} us vs ${elapsedMs} ms`);
   // CLOCK_MONOTONIC counts from boot (less time suspended): never more than
   // /proc/uptime (CLOCK_BOOTTIME), and not performance.now()'s origin.
-  const uptime = await new Deno.Command("cat", { args: ["/proc/uptime"], stdout: "piped" }).output();
+  const uptime = await new Deno.Command("cat", { args: ["/proc/uptime"], stdout: "piped" })
+    .output();
   const uptimeUs = Number(new TextDecoder().decode(uptime.stdout).split(" ")[0]) * 1e6;
   assert.ok(Number(second) <= uptimeUs + 20_000, `${second} > uptime ${uptimeUs}`);
   assert.ok(Number(second) > performance.now() * 1000 + 1e6, "counts from boot, not process start");

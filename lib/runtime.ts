@@ -17,6 +17,7 @@ import {
 } from "./controller.ts";
 import { getLogger } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
+import { isStandalone } from "./loader.ts";
 import { appendErrorsFile } from "./errors_file.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
 import {
@@ -181,13 +182,28 @@ export class Runtime {
         off.push(this.#signals.subscribe(signal, () => this.#requestStop(signal)));
       }
       for (const signal of ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
-        off.push(this.#signals.subscribe(signal, () => this.#dispatcher.request(signal)));
+        off.push(this.#signals.subscribe(signal, () => {
+          if (signal === "SIGUSR1") this.#warnDebugger();
+          this.#dispatcher.request(signal);
+        }));
       }
     } catch (error) {
       for (const unsubscribe of off) unsubscribe();
       throw error;
     }
     return () => off.forEach((unsubscribe) => unsubscribe());
+  }
+
+  #debuggerWarned = false;
+
+  /** Under `deno run`, SIGUSR1 also opens V8's inspector (compiled binaries do not): say so once. */
+  #warnDebugger(): void {
+    if (this.#debuggerWarned || isStandalone()) return;
+    this.#debuggerWarned = true;
+    log.warn(
+      "SIGUSR1 under `deno run` also makes Deno open a V8 debugger on 127.0.0.1:9229; " +
+        "use SIGHUP to reload, or run the compiled binary",
+    );
   }
 
   async #start(): Promise<void> {

@@ -1,0 +1,75 @@
+/**
+ * Library mode: an app's own main.ts imports lib/mod.ts, subclasses
+ * Controller and calls start(); run as a real process.
+ */
+import assert from "node:assert/strict";
+import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+
+const APP = `import { Controller, start } from "${new URL("lib/mod.ts", `file://${ROOT}`).href}";
+
+class MyApp extends Controller {
+  #ticks = 0;
+  override setup(): void {
+    console.log(\`setup \${this.currentState} wake=\${this.wakeInterval}\`);
+  }
+  override process(): void {
+    this.#ticks++;
+    console.log(\`tick \${this.#ticks} \${this.config.application.greeting} \${this.currentState}\`);
+    this.logger.info("tick {n}", { n: this.#ticks });
+  }
+  override configurationReloaded(): void {
+    console.log(\`reloaded \${this.config.application.greeting} wake=\${this.wakeInterval}\`);
+  }
+  override onSigusr2(): void {
+    console.log("usr2");
+  }
+  override cleanup(): void {
+    console.log(\`cleanup \${this.currentState} waiting=\${this.isWaitingToStop}\`);
+  }
+}
+
+if (import.meta.main) Deno.exit(await start(MyApp, { name: "myapp", version: "1.2.3" }));
+`;
+
+Deno.test("start() runs a Controller subclass with helper's -c and -f flags", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "main.ts": APP,
+    "etc/myapp.yml": "Application:\n  wake_interval: 0.05\n  greeting: hi\n",
+  });
+  const main = `${dir.path}/main.ts`;
+  await using app = spawnCli(["-c", `${dir.path}/etc/myapp.yml`, "-f"], { main });
+  await app.waitFor("setup Initializing wake=0.05");
+  await app.waitFor("tick 2 hi Active");
+  await app.waitFor(/myapp: tick 2/, { stream: "stderr" });
+  await Deno.writeTextFile(
+    `${dir.path}/etc/myapp.yml`,
+    "Application:\n  wake_interval: 0.1\n  greeting: ho\n",
+  );
+  await app.signal("HUP");
+  await app.waitFor("reloaded ho wake=0.1");
+  await app.waitFor(/tick \d+ ho Active/);
+  await app.signal("USR2");
+  await app.waitFor("usr2");
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /cleanup Stopping waiting=false\n$/);
+});
+
+Deno.test("start() gives the app its own --help and --version", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, { "main.ts": APP });
+  const help = await runCli(["--help"], { main: `${dir.path}/main.ts` });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: myapp \[options\] \[command\]/);
+  assert.doesNotMatch(help.stdout, /--controller/);
+  const version = await runCli(["--version"], { main: `${dir.path}/main.ts` });
+  assert.deepEqual([version.code, version.stdout], [0, "1.2.3\n"]);
+  const check = await runCli(["check"], { main: `${dir.path}/main.ts` });
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(
+    check.stdout,
+    /^config: \(none: built-in defaults\)\nname: myapp\ncontroller: class MyApp\n/,
+  );
+});

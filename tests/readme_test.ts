@@ -1,0 +1,106 @@
+/**
+ * The README is the truth: its help blocks are the CLI's real `--help`, its
+ * tables match the code, and its examples run.
+ */
+import assert from "node:assert/strict";
+import { ERROR_CODES } from "../lib/errors.ts";
+import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { VERSION } from "../lib/version.ts";
+import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+
+const README = await Deno.readTextFile(`${ROOT}README.md`);
+const DENO_JSON = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+const MOD_URL = new URL("lib/mod.ts", `file://${ROOT}`).href;
+
+/** The fenced blocks of a language, in order. */
+function blocks(lang: string): string[] {
+  return [...README.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) =>
+    m[1]
+  );
+}
+
+Deno.test("README help blocks are the CLI's real --help", async () => {
+  const helps = blocks("text").filter((b) => b.startsWith("Usage: flagstaff"));
+  assert.ok(helps.length >= 3, "the README shows the help of flagstaff, run and check");
+  for (const block of helps) {
+    const usage = block.split("\n")[0];
+    const command = usage.match(/^Usage: flagstaff (\w+)?/)?.[1];
+    const args = command && command !== "options" ? [command, "--help"] : ["--help"];
+    const result = await runCli(args);
+    assert.equal(result.code, 0);
+    assert.equal(block, result.stdout, `README block for "flagstaff ${args.join(" ")}"`);
+  }
+});
+
+Deno.test("README exit-code table is the code's table", () => {
+  const rows = [...README.matchAll(/^\|\s*(\d)\s*\|\s*`(\w+)`\s*\|\s*(.+?)\s*\|$/gm)].map((
+    m,
+  ) => [m[2], Number(m[1]), m[3]]);
+  const expected = Object.entries(ERROR_CODES).map((
+    [code, { exitCode, summary }],
+  ) => [code, exitCode, summary]);
+  assert.deepEqual(rows, expected);
+});
+
+Deno.test("README, deno.json tasks and tests share one permission list", () => {
+  const flags = PERMISSION_FLAGS.join(" ");
+  assert.ok(README.includes(`deno run ${flags} main.ts`), "README shows the permission list");
+  for (const task of ["dev", "demo", "compile"]) {
+    assert.ok(
+      DENO_JSON.tasks[task].command.includes(flags),
+      `task ${task} uses the permission list`,
+    );
+  }
+});
+
+Deno.test("README set-up commands exist as tasks, and CI runs the test command", async () => {
+  assert.match(README, /deno task demo {3}# run the demo app/);
+  assert.match(README, /deno task test {3}# run every test/);
+  assert.ok(DENO_JSON.tasks.demo && DENO_JSON.tasks.test);
+  const ci = await Deno.readTextFile(`${ROOT}.ci/run`);
+  assert.match(ci, /\ndeno task test /);
+  assert.equal(DENO_JSON.version, VERSION);
+});
+
+Deno.test("README's tool-mode tour runs as shown", async () => {
+  await using dir = await tempDir();
+  const controller = blocks("ts").find((b) => b.startsWith("// controller.ts"))!;
+  const config = blocks("yaml").find((b) => b.startsWith("# app.yml"))!;
+  await writeFiles(dir.path, {
+    "controller.ts": controller.replace("./lib/mod.ts", MOD_URL),
+    "app.yml": config,
+  });
+  await using app = spawnCli(["run", "-c", "app.yml"], { cwd: dir.path });
+  await app.waitFor(/INFO app: hello, world$/m);
+  await app.signal("TERM");
+  assert.equal((await app.finished()).code, 0);
+});
+
+Deno.test("README's library-mode example runs as shown", async () => {
+  await using dir = await tempDir();
+  const main = blocks("ts").find((b) => b.includes("start(MyApp"))!;
+  await writeFiles(dir.path, {
+    "main.ts": main.replace("./lib/mod.ts", MOD_URL),
+    "app.yml": "Application:\n  greeting: hi\n",
+  });
+  await using app = spawnCli(["-c", "app.yml"], { cwd: dir.path, main: `${dir.path}/main.ts` });
+  await app.waitFor(/INFO myapp: tick; greeting is hi$/m);
+  await app.signal("TERM");
+  assert.equal((await app.finished()).code, 0);
+});
+
+Deno.test("README lists every config key the code accepts", async () => {
+  const source = await Deno.readTextFile(`${ROOT}lib/config.ts`);
+  const daemonKeys = JSON.parse(
+    source.match(/const DAEMON_KEYS = (\[[^\]]*\])/)![1].replace(/,\s*\]/, "]"),
+  );
+  for (
+    const key of [
+      "Application.wake_interval",
+      "Application.controller",
+      ...daemonKeys.map((k: string) => `Daemon.${k}`),
+    ]
+  ) {
+    assert.match(README, new RegExp(`^\\|\\s*\`${key}\`\\s*\\|`, "m"), `README documents ${key}`);
+  }
+});
