@@ -7,8 +7,18 @@
  * @module
  */
 
-import { basename, dirname, extname } from "node:path";
-import { type Config, defaultConfig, loadConfig } from "./config.ts";
+import { basename, dirname, extname, join } from "node:path";
+import { type ActionClass, checkArguments, declaredArguments, formatArguments } from "./action.ts";
+import { type ActionRegistry, loadActionRegistry, loadSource } from "./action_registry.ts";
+import { splitActionArgv } from "./_argv.ts";
+import {
+  ACTION_SIGNALS,
+  type ActionSignal,
+  type ActionUse,
+  type Config,
+  defaultConfig,
+  loadConfig,
+} from "./config.ts";
 import type { ControllerClass } from "./controller.ts";
 import { Command, CommanderError, Option } from "./deps.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
@@ -25,17 +35,26 @@ export interface CliOptions {
   name?: string;
   /** Library mode: the app's version for `--version`. Default flagstaff's. */
   version?: string;
+  /** The built-in actions by name (main.ts hands in `actions/mod.ts`'s). Default none. */
+  builtinActions?: Readonly<Record<string, ActionClass>>;
+  /** The built-ins' own folder: never scanned as a user's actions folder. */
+  builtinActionsDir?: string;
 }
 
-interface RunFlags {
+interface Flags {
   config?: string;
   controller?: string;
   foreground?: boolean;
   verbose: number;
   quiet: number;
+  successfulEmpty?: boolean;
+  actionsDir?: string;
 }
 
+type CliActions = Partial<Record<ActionSignal, ActionUse[]>>;
+
 const encoder = new TextEncoder();
+const SIGNAL_KEYS = Object.entries(ACTION_SIGNALS) as [keyof typeof ACTION_SIGNALS, ActionSignal][];
 
 function write(stream: { writeSync(p: Uint8Array): number }, text: string): void {
   let bytes = encoder.encode(text);
@@ -56,10 +75,10 @@ function printError(error: unknown, verbose: boolean): void {
     write(Deno.stderr, `error: ${error instanceof Error ? error.message : String(error)}\n`);
   }
   if (!verbose) return;
-  let cause = error instanceof Error ? error.cause : undefined;
   if (!(error instanceof FlagstaffError) && error instanceof Error && error.stack) {
     write(Deno.stderr, `${error.stack}\n`);
   }
+  let cause = error instanceof Error ? error.cause : undefined;
   while (cause !== undefined) {
     write(
       Deno.stderr,
@@ -92,20 +111,21 @@ function asUserError(error: unknown): unknown {
 
 const increase = (_: string, previous: number) => previous + 1;
 
-function addRunOptions(command: Command, library: boolean, run = true): Command {
-  command.option("-c, --config <file>", "YAML config file (sections Application, Daemon, Logging)");
-  if (run) {
-    command.option(
-      "-f, --foreground",
-      "run in the foreground (the default; accepted for helper compatibility)",
-    );
-  }
+function addCommonOptions(command: Command, library: boolean): Command {
   command
+    .option(
+      "-c, --config <file>",
+      "YAML config file (sections Application, Daemon, Logging, Signals, Actions)",
+    )
     .addOption(
       new Option("-v, --verbose", "log more; repeat for more (-vv)").argParser(increase).default(0),
     )
     .addOption(
       new Option("-q, --quiet", "log less; repeat for less (-qq)").argParser(increase).default(0),
+    )
+    .option(
+      "--actions-dir <dir>",
+      "folder of action modules (default: actions/ beside the config, or in the working directory)",
     );
   if (!library) {
     command.option(
@@ -113,46 +133,76 @@ function addRunOptions(command: Command, library: boolean, run = true): Command 
       "controller module, a path or URL (overrides Application.controller)",
     );
   }
+  for (const [key, signal] of SIGNAL_KEYS) {
+    command.addOption(
+      new Option(
+        `--${key} <action> [args...]`,
+        `add an action for ${signal}; repeatable, run in the order given`,
+      ),
+    );
+  }
   return command;
 }
 
-/** What `run` and `check` load before anything runs. */
-interface Loaded {
-  config: Config;
-  controller: ControllerClass;
-  controllerSource: string;
-  name: string;
+/** Every option word commander knows for `command`, for the action-argv split. */
+function optionWords(command: Command): Set<string> {
+  const words = new Set<string>(["-h", "--help"]);
+  for (const option of command.options) {
+    if (option.short) words.add(option.short);
+    if (option.long && !/^--(hup|usr1|usr2)$/.test(option.long)) words.add(option.long);
+  }
+  return words;
 }
 
-async function load(flags: RunFlags, options: CliOptions): Promise<Loaded> {
-  const config = flags.config ? await loadConfig(flags.config) : defaultConfig();
-  return { config, ...await loadControllerFor(config, flags, options) };
+async function readConfig(flags: Flags): Promise<Config> {
+  return flags.config ? await loadConfig(flags.config) : defaultConfig();
+}
+
+function configDir(config: Config): string {
+  return config.file ? dirname(config.file) : Deno.cwd();
+}
+
+/** Builds the registry loader: built-ins, the actions folder, the config's `Actions`. */
+function registryFor(
+  flags: Flags,
+  options: CliOptions,
+): (config: Config) => Promise<ActionRegistry> {
+  return (config) =>
+    loadActionRegistry({
+      builtins: options.builtinActions,
+      actionsDir: flags.actionsDir
+        ? { path: flags.actionsDir, required: true }
+        : { path: join(configDir(config), "actions"), required: false },
+      skipDirs: options.builtinActionsDir ? [options.builtinActionsDir] : [],
+      configActions: { actions: config.actions, baseDir: configDir(config) },
+    });
+}
+
+interface Controllerish {
+  controller?: ControllerClass;
+  source?: string;
+  name: string;
 }
 
 async function loadControllerFor(
   config: Config,
-  flags: RunFlags,
+  flags: Flags,
   options: CliOptions,
-): Promise<Omit<Loaded, "config">> {
+): Promise<Controllerish> {
   if (options.controller) {
     return {
       controller: options.controller,
-      controllerSource: `class ${options.controller.name}`,
+      source: `class ${options.controller.name}`,
       name: options.name ?? options.controller.name,
     };
   }
   const specifier = flags.controller ?? config.application.controller;
-  if (!specifier) {
-    throw new FlagstaffError(
-      "usage",
-      "No controller configured: give --controller MODULE or set Application.controller in the config",
-    );
-  }
+  const name = options.name ??
+    (config.file ? stem(config.file) : specifier ? stem(specifier) : "flagstaff");
+  if (!specifier) return { name };
   // A path in the config is relative to the config file; on the command line, to the working directory.
-  const baseDir = flags.controller || !config.file ? Deno.cwd() : dirname(config.file);
-  const controller = await loadController(specifier, { baseDir });
-  const name = options.name ?? stem(config.file ?? specifier);
-  return { controller, controllerSource: specifier, name };
+  const baseDir = flags.controller ? Deno.cwd() : configDir(config);
+  return { controller: await loadController(specifier, { baseDir }), source: specifier, name };
 }
 
 function stem(path: string): string {
@@ -160,27 +210,50 @@ function stem(path: string): string {
   return base.slice(0, base.length - extname(base).length) || "flagstaff";
 }
 
-async function runCommand(flags: RunFlags, options: CliOptions): Promise<number> {
+/** The actions each signal runs: the command line's replace the config's. */
+function effectiveUses(config: Config, cliActions: CliActions): CliActions {
+  return { ...config.signals, ...cliActions } as CliActions;
+}
+
+function countUses(uses: CliActions): number {
+  return Object.values(uses).reduce((n, list) => n + (list?.length ?? 0), 0);
+}
+
+function noActions(): FlagstaffError {
+  return new FlagstaffError(
+    "usage",
+    "No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, a Signals section, " +
+      "or a controller (--controller MODULE or Application.controller)",
+  );
+}
+
+async function runCommand(
+  flags: Flags,
+  cliActions: CliActions,
+  options: CliOptions,
+): Promise<number> {
   const verbosity = flags.verbose - flags.quiet;
-  const loaded = await load(flags, options);
+  const config = await readConfig(flags);
+  const loaded = await loadControllerFor(config, flags, options);
+  if (!loaded.controller && countUses(effectiveUses(config, cliActions)) === 0) throw noActions();
   const foreground = true;
-  const configureLogging = (config: Config) =>
-    applyLogging(config.logging, { foreground, verbosity });
+  const configureLogging = (next: Config) => applyLogging(next.logging, { foreground, verbosity });
   try {
-    await configureLogging(loaded.config);
+    await configureLogging(config);
   } catch (error) {
     throw new FlagstaffError(
       "config_invalid",
       `Cannot set up logging: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   try {
     const runtime = new Runtime(loaded.controller, {
       name: loaded.name,
-      config: loaded.config,
+      config,
+      cliActions,
+      loadRegistry: registryFor(flags, options),
+      successfulEmpty: flags.successfulEmpty,
       foreground,
       configureLogging,
     });
@@ -190,37 +263,110 @@ async function runCommand(flags: RunFlags, options: CliOptions): Promise<number>
   }
 }
 
-async function checkCommand(flags: RunFlags, options: CliOptions): Promise<number> {
-  // Gather every problem: the config's, then the controller's (with the
-  // defaults standing in for a config that did not load).
+/** Checks each action use against the registry without setting it up. */
+async function checkUses(
+  uses: CliActions,
+  registry: ActionRegistry,
+): Promise<{ lines: string[]; problems: unknown[] }> {
+  const lines: string[] = [];
+  const problems: unknown[] = [];
+  for (const [key, signal] of SIGNAL_KEYS) {
+    const list = uses[signal];
+    if (!list?.length) continue;
+    const described: string[] = [];
+    for (const use of list) {
+      const source = registry.get(use.name);
+      if (!source) {
+        problems.push(
+          new FlagstaffError("usage", `Unknown action "${use.name}" given by ${use.origin}`),
+        );
+        continue;
+      }
+      try {
+        const cls = await loadSource(source);
+        checkArguments(use.name, declaredArguments(cls), use.args);
+      } catch (error) {
+        problems.push(error);
+        continue;
+      }
+      const args = use.args.map((a) => JSON.stringify(a)).join(" ");
+      described.push(
+        `${use.name}${args ? ` ${args}` : ""}${use.timeout ? ` (timeout ${use.timeout} s)` : ""}`,
+      );
+    }
+    lines.push(`${key}: ${described.join("; ")}`);
+  }
+  return { lines, problems };
+}
+
+async function checkCommand(
+  flags: Flags,
+  cliActions: CliActions,
+  options: CliOptions,
+): Promise<number> {
+  // Gather every problem: the config's, the controller's, the actions'.
   const problems: unknown[] = [];
   let config: Config | undefined;
   try {
-    config = flags.config ? await loadConfig(flags.config) : defaultConfig();
+    config = await readConfig(flags);
   } catch (error) {
     problems.push(error);
   }
-  let loaded: Omit<Loaded, "config"> | undefined;
+  const usable = config ?? defaultConfig();
+  let loaded: Controllerish | undefined;
   try {
-    loaded = await loadControllerFor(
-      config ?? defaultConfig(),
-      config ? flags : { ...flags, config: undefined },
-      options,
-    );
+    loaded = await loadControllerFor(usable, flags, options);
   } catch (error) {
-    if (config || flags.controller || options.controller) problems.push(error);
+    problems.push(error);
+  }
+  const uses = effectiveUses(usable, cliActions);
+  let actionLines: string[] = [];
+  try {
+    const checked = await checkUses(uses, await registryFor(flags, options)(usable));
+    actionLines = checked.lines;
+    problems.push(...checked.problems);
+  } catch (error) {
+    problems.push(error);
+  }
+  if (problems.length === 0 && !loaded?.controller && countUses(uses) === 0) {
+    problems.push(noActions());
   }
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new AggregateError(problems, "Several problems");
+  const defaults = SIGNAL_KEYS.filter(([, signal]) => !uses[signal]?.length).map(([key, signal]) =>
+    `${key}: ${signal === "SIGUSR2" ? "calls onSigusr2()" : "reloads the config"} (default)`
+  );
   const lines = [
-    `config: ${config!.file ?? "(none: built-in defaults)"}`,
+    `config: ${usable.file ?? "(none: built-in defaults)"}`,
     `name: ${loaded!.name}`,
-    `controller: ${loaded!.controllerSource}`,
-    `wake_interval: ${config!.application.wake_interval} s`,
-    `stop_timeout: ${config!.daemon.stop_timeout} s`,
-    `logging: ${config!.logging ? "from the Logging section" : "console default (stderr, INFO)"}`,
-    "signals: TERM, INT stop; HUP, USR1 reload the config; USR2 calls onSigusr2()",
+    `controller: ${loaded!.source ?? "(none)"}`,
+    ...(loaded!.controller ? [`wake_interval: ${usable.application.wake_interval} s`] : []),
+    `stop_timeout: ${usable.daemon.stop_timeout} s`,
+    `logging: ${usable.logging ? "from the Logging section" : "console default (stderr, INFO)"}`,
+    "term, int: stop",
+    ...actionLines,
+    ...defaults,
     "config OK",
+  ];
+  write(Deno.stdout, lines.join("\n") + "\n");
+  return EXIT_CODES.ok;
+}
+
+async function listCommand(flags: Flags, options: CliOptions): Promise<number> {
+  const config = await readConfig(flags);
+  const infos = await (await registryFor(flags, options)(config)).describe();
+  const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+  const width = Math.max(4, ...infos.map((info) => info.name.length));
+  const bold = (text: string) => color ? `\x1b[1m${text}\x1b[22m` : text;
+  const dim = (text: string) => color ? `\x1b[2m${text}\x1b[22m` : text;
+  const lines = [
+    `${bold("name".padEnd(width))}  description (arguments)`,
+    ...infos.map((info) => {
+      const origin = info.origin === "built-in" ? "" : dim(` [${info.origin}]`);
+      return `${bold(info.name.padEnd(width))}  ${info.description} ${
+        formatArguments(info.arguments)
+      }${origin}`;
+    }),
   ];
   write(Deno.stdout, lines.join("\n") + "\n");
   return EXIT_CODES.ok;
@@ -239,11 +385,12 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   const library = options.controller !== undefined;
   let exitCode: number = EXIT_CODES.ok;
   let verbose = argv.some((arg) => /^-v+$/.test(arg) || arg === "--verbose");
+  let cliActions: CliActions = {};
   const program = new Command(options.name ?? "flagstaff")
     .description(
       library
         ? `${options.name ?? "app"}: a flagstaff app`
-        : "Run a long-lived TypeScript process: a controller on a wake schedule, driven by signals",
+        : "Run a long-lived TypeScript process: a controller on a wake schedule and actions on signals",
     )
     .version(options.version ?? VERSION, "--version", "print the version and exit")
     .helpOption("-h, --help", "print help and exit")
@@ -254,29 +401,51 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
 
-  const run = addRunOptions(
+  const run = addCommonOptions(
     program.command("run", { isDefault: library }).description(
-      "run the controller in the foreground until TERM or INT",
+      "run the controller and the actions in the foreground until TERM or INT",
     ),
     library,
-  ).action(async (flags: RunFlags) => {
-    verbose = flags.verbose > 0;
-    exitCode = await runCommand(flags, options);
-  });
-  run.exitOverride();
-  addRunOptions(
+  )
+    .option(
+      "-f, --foreground",
+      "run in the foreground (the default; accepted for helper compatibility)",
+    )
+    .option(
+      "--successful-empty",
+      "when no controller runs and every action has closed, exit 0 instead of 1",
+    )
+    .action(async (flags: Flags) => {
+      verbose = flags.verbose > 0;
+      exitCode = await runCommand(flags, cliActions, options);
+    });
+  const check = addCommonOptions(
     program.command("check").description(
-      "load and validate the config and the controller, print what would run (exit 0), or every problem (exit 2)",
+      "load and validate the config, the controller and the actions; print what would run (exit 0) or every problem (exit 2)",
     ),
     library,
-    false,
-  ).action(async (flags: RunFlags) => {
+  ).action(async (flags: Flags) => {
     verbose = flags.verbose > 0;
-    exitCode = await checkCommand(flags, options);
+    exitCode = await checkCommand(flags, cliActions, options);
   });
+  program.command("list").description("list every known action with its description and arguments")
+    .option("-c, --config <file>", "also list the actions named in this config's Actions section")
+    .option(
+      "--actions-dir <dir>",
+      "folder of action modules (default: actions/ beside the config, or in the working directory)",
+    )
+    .action(async (flags: Flags) => {
+      exitCode = await listCommand({ ...flags, verbose: 0, quiet: 0 }, options);
+    });
 
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    const split = splitActionArgv(argv, new Set([...optionWords(run), ...optionWords(check)]));
+    cliActions = split.actions;
+    let rest = split.rest;
+    // flagman's form: `flagstaff --usr1 print x` means `flagstaff run --usr1 print x`.
+    const commands = new Set(["run", "check", "list", "help"]);
+    if (!library && countUses(cliActions) > 0 && !commands.has(rest[0])) rest = ["run", ...rest];
+    await program.parseAsync(rest, { from: "user" });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {

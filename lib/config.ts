@@ -56,10 +56,36 @@ export interface Config {
   readonly daemon: DaemonConfig;
   /** The `Logging` section; undefined means the console default. */
   readonly logging?: LoggingSection;
+  /** The `Signals` section: actions per signal, in order. */
+  readonly signals: Readonly<Partial<Record<ActionSignal, readonly ActionUse[]>>>;
+  /** The `Actions` section: extra action names mapped to a module path (relative to the config file) or URL. */
+  readonly actions: Readonly<Record<string, string>>;
 }
 
 /** The sections a config may have, in the order they are documented. */
-export const SECTIONS = ["Application", "Daemon", "Logging"] as const;
+export const SECTIONS = ["Application", "Daemon", "Logging", "Signals", "Actions"] as const;
+
+/** The signals actions can be given for, by their config key. */
+export const ACTION_SIGNALS: Readonly<Record<"hup" | "usr1" | "usr2", ActionSignal>> = {
+  hup: "SIGHUP",
+  usr1: "SIGUSR1",
+  usr2: "SIGUSR2",
+};
+
+/** A signal that actions can be given for. */
+export type ActionSignal = "SIGHUP" | "SIGUSR1" | "SIGUSR2";
+
+/** One use of an action for a signal, from the config or the command line. */
+export interface ActionUse {
+  /** The action's name, e.g. `print`. */
+  readonly name: string;
+  /** Its arguments, as strings. */
+  readonly args: readonly string[];
+  /** Seconds a run may take before its signal aborts it; none by default. */
+  readonly timeout?: number;
+  /** Where it was given, for messages: `--usr1`, or `app.yml line 12 (Signals.usr1[0])`. */
+  readonly origin: string;
+}
 
 type KeyPath = (string | number)[];
 type Report = (path: KeyPath, message: string, at?: "key" | "value") => void;
@@ -148,7 +174,11 @@ export function parseConfig(text: string, file: string): Config {
     issues.push({ file: name, line: pos.line, column: pos.col, key: path.join("."), message });
   };
   const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
-  const config = checkRoot(root, report, text, doc);
+  const lineOf = (path: KeyPath) => {
+    const offset = locate(doc, path, "value");
+    return offset === undefined ? 0 : lineCounter.linePos(offset).line;
+  };
+  const config = checkRoot(root, report, text, doc, (path) => `${name} line ${lineOf(path)}`);
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.column - b.column);
     throw new ConfigError(issues);
@@ -161,6 +191,7 @@ function checkRoot(
   report: Report,
   text: string,
   doc: Document,
+  originOf: (path: KeyPath) => string,
 ): Omit<Config, "file"> {
   const sections = root ?? {};
   if (!isPlainObject(sections)) {
@@ -168,6 +199,8 @@ function checkRoot(
     return {
       application: { wake_interval: DEFAULT_WAKE_INTERVAL_S },
       daemon: { stop_timeout: DEFAULT_STOP_TIMEOUT_S },
+      signals: {},
+      actions: {},
     };
   }
   for (const key of Object.keys(sections)) {
@@ -189,7 +222,103 @@ function checkRoot(
     checkLoggingSection(sections.Logging, (path, message) => report(["Logging", ...path], message));
     logging = sections.Logging as LoggingSection;
   }
-  return { application, daemon, logging };
+  const signals = checkSignals(sections.Signals, report, originOf);
+  const actions = checkActions(sections.Actions, report);
+  return { application, daemon, logging, signals, actions };
+}
+
+const ACTION_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+function checkSignals(
+  value: unknown,
+  report: Report,
+  originOf: (path: KeyPath) => string,
+): Config["signals"] {
+  const section = sectionMap(value, "Signals", report);
+  const out: Partial<Record<ActionSignal, ActionUse[]>> = {};
+  for (const [key, list] of Object.entries(section)) {
+    const signal = ACTION_SIGNALS[key as keyof typeof ACTION_SIGNALS];
+    if (!signal) {
+      report(["Signals", key], `unknown signal "${key}" (expected hup, usr1 or usr2)`, "key");
+      continue;
+    }
+    if (list === null || list === undefined) continue;
+    if (!Array.isArray(list)) {
+      report(["Signals", key], `expected a list of actions, got ${describeValue(list)}`);
+      continue;
+    }
+    const uses: ActionUse[] = [];
+    list.forEach((item, i) => {
+      const path = ["Signals", key, i];
+      const origin = `${originOf(path)} (Signals.${key}[${i}])`;
+      if (typeof item === "string") {
+        if (!ACTION_NAME.test(item)) {
+          report(path, `expected an action name, got ${describeValue(item)}`);
+        } else uses.push({ name: item, args: [], origin });
+        return;
+      }
+      if (!isPlainObject(item)) {
+        report(
+          path,
+          `expected an action name or a map like {print: "hi"}, got ${describeValue(item)}`,
+        );
+        return;
+      }
+      const names = Object.keys(item).filter((k) => k !== "timeout");
+      if (names.length !== 1) {
+        report(
+          path,
+          `expected one action name beside "timeout", got ${
+            names.length ? names.map((n) => `"${n}"`).join(", ") : "none"
+          }`,
+        );
+        return;
+      }
+      const name = names[0];
+      const raw = item[name];
+      const words = raw === null || raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+      if (words.some((w) => typeof w === "object" && w !== null)) {
+        report(
+          [...path, name],
+          `expected a word or a list of words as arguments, got ${describeValue(raw)}`,
+        );
+        return;
+      }
+      const timeout = item.timeout;
+      if (timeout !== undefined && !isPositiveNumber(timeout)) {
+        report(
+          [...path, "timeout"],
+          `expected a positive number of seconds, got ${describeValue(timeout)}`,
+        );
+        return;
+      }
+      uses.push({
+        name,
+        args: words.map((w) => String(w)),
+        timeout: timeout as number | undefined,
+        origin,
+      });
+    });
+    out[signal] = uses;
+  }
+  return out;
+}
+
+function checkActions(value: unknown, report: Report): Config["actions"] {
+  const section = sectionMap(value, "Actions", report);
+  const out: Record<string, string> = {};
+  for (const [name, specifier] of Object.entries(section)) {
+    if (!ACTION_NAME.test(name)) {
+      report(
+        ["Actions", name],
+        `expected an action name (letters, digits, _ and -), got ${describeValue(name)}`,
+        "key",
+      );
+    } else if (!isNonEmptyString(specifier)) {
+      report(["Actions", name], `expected a module path or URL, got ${describeValue(specifier)}`);
+    } else out[name] = specifier;
+  }
+  return out;
 }
 
 function checkApplication(value: unknown, report: Report): ApplicationConfig {

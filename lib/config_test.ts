@@ -44,7 +44,7 @@ Deno.test("parseConfig() reports every problem, in file order", () => {
     "4:12 Daemon.pidfile | expected a string, got a list",
     "5:17 Daemon.stop_timeout | expected a positive number of seconds, got false",
     '6:3 Daemon.colour | unknown key "colour" (expected one of user, group, pidfile, umask, prevent_core, stop_timeout)',
-    '7:1 Extra | unknown section "Extra" (expected Application, Daemon, Logging)',
+    '7:1 Extra | unknown section "Extra" (expected Application, Daemon, Logging, Signals, Actions)',
   ]);
 });
 
@@ -68,7 +68,7 @@ Deno.test("parseConfig() reads YAML 1.1 like helper's PyYAML", () => {
 
 Deno.test("parseConfig() rejects a document that is not a map", () => {
   assert.deepEqual(issuesOf("- a\n- b\n"), [
-    "1:1  | expected a map of sections (Application, Daemon, Logging), got a list",
+    "1:1  | expected a map of sections (Application, Daemon, Logging, Signals, Actions), got a list",
   ]);
 });
 
@@ -97,4 +97,57 @@ Deno.test("loadConfig() turns a directory into a clear error", async () => {
     assert.equal(error.message, 'Cannot load config "/tmp": is a directory, not a file');
     return true;
   });
+});
+
+Deno.test("parseConfig() reads the Signals and Actions sections", () => {
+  const config = parseConfig(
+    `Signals:
+  usr1:
+    - print: hi
+    - exec: [systemctl, reload, nginx]
+      timeout: 5
+  hup: [reload, {delay_print: [x, 2]}, {stop: null}]
+Actions:
+  notify: ./notify.ts
+`,
+    "/etc/app.yml",
+  );
+  assert.deepEqual(config.signals.SIGUSR1, [
+    {
+      name: "print",
+      args: ["hi"],
+      timeout: undefined,
+      origin: "/etc/app.yml line 3 (Signals.usr1[0])",
+    },
+    {
+      name: "exec",
+      args: ["systemctl", "reload", "nginx"],
+      timeout: 5,
+      origin: "/etc/app.yml line 4 (Signals.usr1[1])",
+    },
+  ]);
+  assert.deepEqual(config.signals.SIGHUP?.map((u) => [u.name, u.args]), [
+    ["reload", []],
+    ["delay_print", ["x", "2"]],
+    ["stop", []],
+  ]);
+  assert.equal(config.signals.SIGUSR2, undefined);
+  assert.deepEqual(config.actions, { notify: "./notify.ts" });
+});
+
+Deno.test("parseConfig() reports bad Signals and Actions entries with their keys", () => {
+  assert.deepEqual(
+    issuesOf(
+      "Signals:\n  usr3: []\n  usr1: print\n  hup:\n    - {print: hi, log: x}\n    - {exec: ls, timeout: -2}\n    - 42 x\nActions:\n  b@d: ./x.ts\n  ok: 7\n",
+    ),
+    [
+      '2:3 Signals.usr3 | unknown signal "usr3" (expected hup, usr1 or usr2)',
+      '3:9 Signals.usr1 | expected a list of actions, got "print"',
+      '5:7 Signals.hup.0 | expected one action name beside "timeout", got "print", "log"',
+      "6:27 Signals.hup.1.timeout | expected a positive number of seconds, got -2",
+      '7:7 Signals.hup.2 | expected an action name, got "42 x"',
+      '9:3 Actions.b@d | expected an action name (letters, digits, _ and -), got "b@d"',
+      "10:7 Actions.ok | expected a module path or URL, got 7",
+    ],
+  );
 });

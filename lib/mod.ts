@@ -20,6 +20,16 @@
 export { Controller, InvalidStateError } from "./controller.ts";
 export type { ControllerContext, ControllerLike, Logger } from "./controller.ts";
 export { start } from "./start.ts";
+export { Action } from "./action.ts";
+export type {
+  ActionArgument,
+  ActionArgumentType,
+  ActionClass,
+  ActionContext,
+  ActionInstance,
+  ActionOutput,
+  RuntimeControl,
+} from "./action.ts";
 export type { StartOptions } from "./start.ts";
 export {
   DEFAULT_STOP_TIMEOUT_S,
@@ -28,7 +38,7 @@ export {
   loadConfig,
   parseConfig,
 } from "./config.ts";
-export type { ApplicationConfig, Config, DaemonConfig } from "./config.ts";
+export type { ActionSignal, ActionUse, ApplicationConfig, Config, DaemonConfig } from "./config.ts";
 export { ConfigError, ERROR_CODES, EXIT_CODES, FlagstaffError } from "./errors.ts";
 export type { ConfigIssue, ErrorCode } from "./errors.ts";
 export type {

@@ -5,9 +5,12 @@
  *
  * - `--allow-read`: the config file, controller and action modules, anywhere.
  * - `--allow-write`: log files and the errors file the config names.
+ * - `--allow-net`: the `http` action, and fetching URL modules in a compiled binary.
  * - `--allow-import`: controller and action modules given by URL.
+ * - `--allow-run`: the `exec` action.
  * - `--allow-env=…`: only the variables flagstaff and its libraries read
- *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, `commander` the colour switches).
+ *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, `commander` the colour switches,
+ *   the `exec` action `PATH`).
  *
  * @module
  */
@@ -20,12 +23,15 @@ export const ENV_VARS: readonly string[] = [
   "LOG_STREAM",
   "LOG_TOKENS",
   "NO_COLOR",
+  "PATH",
 ];
 
 /** The `deno run` permission flags flagstaff needs, in the order documented. */
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-read",
   "--allow-write",
+  "--allow-net",
   "--allow-import",
+  "--allow-run",
   `--allow-env=${ENV_VARS.join(",")}`,
 ];

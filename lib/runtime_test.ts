@@ -187,3 +187,49 @@ Deno.test("Runtime reload without a config file keeps running", async () => {
   assert.equal(await runtime.run(), 0);
   assert.equal(reloaded, 0);
 });
+
+Deno.test("Runtime refuses a signal the platform cannot deliver only when actions need it", async () => {
+  const { ActionRegistry } = await import("./action_registry.ts");
+  const { FlagstaffError } = await import("./errors.ts");
+  const { denoSignals } = await import("./signals.ts");
+  class NoUsr implements SignalSource {
+    readonly inner = new FakeSignals();
+    subscribe(signal: SignalName, listener: () => void): () => void {
+      if (signal === "SIGUSR1" || signal === "SIGUSR2") {
+        // What denoSignals says where Deno cannot listen (Windows has no USR1/USR2).
+        throw new FlagstaffError("usage", `Cannot listen to ${signal} on windows: not supported`);
+      }
+      return this.inner.subscribe(signal, listener);
+    }
+  }
+  assert.ok(denoSignals);
+  const registry = new ActionRegistry([{
+    name: "noop",
+    origin: "built-in",
+    load: () =>
+      Promise.resolve(
+        class {
+          run() {}
+        } as never,
+      ),
+  }]);
+  const signals = new NoUsr();
+  const withActions = new Runtime(undefined, {
+    name: "t",
+    config: config(),
+    signals,
+    cliActions: { SIGUSR1: [{ name: "noop", args: [], origin: "--usr1" }] },
+    loadRegistry: () => Promise.resolve(registry),
+  });
+  await assert.rejects(() => withActions.run(), /Cannot listen to SIGUSR1 on windows/);
+
+  // Without actions for USR1/USR2 their defaults are skipped and the controller runs.
+  let ticks = 0;
+  class App extends Controller {
+    override process(): void {
+      if (++ticks === 2) signals.inner.emit("SIGTERM");
+    }
+  }
+  const plain = new Runtime(App as never, { name: "t", config: config(), signals });
+  assert.equal(await plain.run(), 0);
+});

@@ -121,7 +121,8 @@ export class CliProcess implements AsyncDisposable {
       if (match && match.index !== undefined) {
         const end = this.#cursor[stream] + match.index + match[0].length;
         const lineStart = text.lastIndexOf("\n", end - match[0].length - 1) + 1;
-        const lineEnd = text.indexOf("\n", end);
+        // A match that ends a line leaves the cursor there; else at the end of its line.
+        const lineEnd = match[0].endsWith("\n") ? end - 1 : text.indexOf("\n", end);
         this.#cursor[stream] = lineEnd < 0 ? end : lineEnd;
         return text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
       }

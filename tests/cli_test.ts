@@ -30,12 +30,13 @@ Deno.test("an unknown option is a usage error with exit code 2", async () => {
   assert.match(result.stderr, /^error: unknown option '--bogus'\n/);
 });
 
-Deno.test("run without a controller says what to give, exit 2", async () => {
+Deno.test("run with neither a controller nor actions says what to give, exit 2", async () => {
   const result = await runCli(["run"]);
   assert.equal(result.code, 2);
   assert.equal(
     result.stderr,
-    "error: No controller configured: give --controller MODULE or set Application.controller in the config\n",
+    "error: No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, a Signals section, " +
+      "or a controller (--controller MODULE or Application.controller)\n",
   );
 });
 

@@ -104,3 +104,50 @@ Deno.test("README lists every config key the code accepts", async () => {
     assert.match(README, new RegExp(`^\\|\\s*\`${key}\`\\s*\\|`, "m"), `README documents ${key}`);
   }
 });
+
+Deno.test("README's flagman one-liner behaves as described", async () => {
+  const line = blocks("sh").map((b) => b.trim()).find((b) =>
+    b.startsWith("flagstaff --usr1 print")
+  )!;
+  const argv = [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).slice(1);
+  await using app = spawnCli(argv);
+  await app.waitFor("init\ninit\ninit\n", { stream: "stdout" });
+  await app.waitFor("Running 3 action(s)", { stream: "stderr" });
+  await app.signal("USR1");
+  await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
+  await app.signal("USR2");
+  await app.waitFor("will be printed once\ncleanup\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /cleanup\ncleanup\n$/);
+});
+
+Deno.test("README's Signals/Actions config and its greet action run as shown", async () => {
+  await using dir = await tempDir();
+  const greet = blocks("ts").find((b) => b.startsWith("// greet.ts"))!;
+  const config = blocks("yaml").find((b) => b.startsWith("# actions.yml"))!;
+  const touched = "/tmp/flagstaff-usr1";
+  await Deno.remove(touched).catch(() => {});
+  await writeFiles(dir.path, {
+    "greet.ts": greet.replace("./lib/mod.ts", MOD_URL),
+    "actions.yml": config,
+  });
+  const check = await runCli(["check", "-c", "actions.yml"], { cwd: dir.path });
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(
+    check.stdout,
+    /^usr1: print "hi"; exec "touch" "\/tmp\/flagstaff-usr1" \(timeout 5 s\); greet "world"$/m,
+  );
+  await using app = spawnCli(["run", "-c", "actions.yml"], { cwd: dir.path });
+  await app.waitFor("Running 5 action(s)");
+  await app.signal("USR1");
+  await app.waitFor("hi\nhello world (SIGUSR1)\n", { stream: "stdout" });
+  assert.ok((await Deno.stat(touched)).isFile);
+  await app.signal("HUP");
+  await app.waitFor(/Config reloaded from/);
+  await app.waitFor(/INFO flagstaff.action.log: reloaded/);
+  await app.signal("TERM");
+  assert.equal((await app.finished()).code, 0);
+  await Deno.remove(touched);
+});

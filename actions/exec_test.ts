@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import ExecAction from "./exec.ts";
+import { createTestContext } from "./_test_context.ts";
+import { runWithPermissions } from "./_test_permissions.ts";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const posix = Deno.build.os !== "windows";
+
+Deno.test({
+  name: "`exec` runs the program without a shell and logs its exit code and output at info",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext({ name: "exec" });
+    const action = new ExecAction(context);
+    action.setUp("echo", "a  b", "$HOME", "*", "it's");
+    await action.run(context);
+    assert.deepEqual(context.logs, [
+      `info: exec "echo 'a  b' '$HOME' '*' 'it'\\''s'" exited with code 0`,
+      `info: exec "echo 'a  b' '$HOME' '*' 'it'\\''s'" output (1 line):\n  a  b $HOME * it's`,
+    ]);
+    assert.equal(context.output, "", "the program's output is logged, not printed");
+  },
+});
+
+Deno.test({
+  name: "`exec` logs a non-zero exit code and the output at warning",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const action = new ExecAction(context);
+    action.setUp("sh", "-c", "echo broken >&2; exit 3");
+    await action.run(context);
+    assert.deepEqual(context.logs, [
+      `warning: exec "sh -c 'echo broken >&2; exit 3'" exited with code 3`,
+      `warning: exec "sh -c 'echo broken >&2; exit 3'" output (1 line):\n  broken`,
+    ]);
+  },
+});
+
+Deno.test({
+  name: "`exec` logs only the last 10 lines of a long output, and no output line when silent",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const long = new ExecAction(context);
+    long.setUp("sh", "-c", 'i=1; while [ "$i" -le 25 ]; do echo "line $i"; i=$((i + 1)); done');
+    await long.run(context);
+    const lines = Array.from({ length: 10 }, (_, i) => `  line ${i + 16}`).join("\n");
+    assert.match(context.logs[1], /output \(last 10 of 25 lines\):\n/);
+    assert.equal(context.logs[1].split(":\n")[1], lines);
+
+    const quiet = createTestContext();
+    const silent = new ExecAction(quiet);
+    silent.setUp("true");
+    await silent.run(quiet);
+    assert.deepEqual(quiet.logs, ['info: exec "true" exited with code 0']);
+  },
+});
+
+Deno.test({
+  name: "`exec` runs a path relative to the working directory at set-up",
+  ignore: !posix,
+  fn: async () => {
+    const program = relative(Deno.cwd(), "/bin/echo");
+    assert.match(program, /^(\.\.\/)*bin\/echo$/);
+    const context = createTestContext();
+    const action = new ExecAction(context);
+    action.setUp(program, "hello");
+    await action.run(context);
+    assert.deepEqual(context.logs, [
+      `info: exec "${program} hello" exited with code 0`,
+      `info: exec "${program} hello" output (1 line):\n  hello`,
+    ]);
+  },
+});
+
+Deno.test("`exec` set-up fails for a program that is not on PATH", () => {
+  assert.throws(() => new ExecAction(createTestContext()).setUp("flagstaff-no-such-program"), {
+    message: 'Cannot find program "flagstaff-no-such-program" (searched PATH)',
+  });
+});
+
+Deno.test({
+  name: "`exec` set-up fails for a path that is missing, not a file, or not executable",
+  ignore: !posix,
+  fn: () => {
+    const thisFile = fileURLToPath(import.meta.url);
+    assert.equal(Deno.statSync(thisFile).mode! & 0o111, 0, "this test file is not executable");
+    const table: [string, string][] = [
+      [
+        "/flagstaff-no-such-dir/program",
+        'Cannot find program "/flagstaff-no-such-dir/program": No such file or directory',
+      ],
+      ["/", 'Cannot run program "/": it is not a file'],
+      [thisFile, `Cannot run program "${thisFile}": it is not executable`],
+    ];
+    for (const [path, message] of table) {
+      assert.throws(() => new ExecAction(createTestContext()).setUp(path), (error: Error) => {
+        assert.equal(error.message.replace(/ \(os error \d+\).*$/, ""), message);
+        return true;
+      });
+    }
+    assert.throws(() => new ExecAction(createTestContext()).setUp(""), {
+      message: 'Argument "command" is empty',
+    });
+  },
+});
+
+Deno.test({
+  name: "`exec` stops the program with SIGTERM when the run's signal fires",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const action = new ExecAction(context);
+    action.setUp("sleep", "30");
+    const started = performance.now();
+    const run = action.run(context); // spawned by the time run() returns its promise
+    context.abort(new Error("timed out after 1 s"));
+    await run;
+    assert.ok(performance.now() - started < 5_000);
+    assert.deepEqual(context.logs, [
+      'warning: exec "sleep 30" was killed by SIGTERM, after its run was aborted: timed out after 1 s',
+    ]);
+  },
+});
+
+Deno.test("`exec` kills a program that ignores SIGTERM with SIGKILL after the grace period", async () => {
+  // The child, a Deno that ignores TERM, says it is ready with a request to this server.
+  const ready = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    ready.resolve();
+    return new Response("ok");
+  });
+  try {
+    const context = createTestContext();
+    const action = new ExecAction(context, { killGraceMs: 50 });
+    const script = [
+      'Deno.addSignalListener("SIGTERM", () => {});',
+      `await (await fetch("http://127.0.0.1:${server.addr.port}/")).text();`,
+      "setTimeout(() => {}, 30_000);",
+    ].join(" ");
+    action.setUp(Deno.execPath(), "eval", script);
+    const run = action.run(context);
+    await ready.promise;
+    context.abort(new Error("stopping"));
+    await run;
+    assert.match(
+      context.logs[0],
+      /^warning: exec ".*" was killed by SIGKILL, after its run was aborted: stopping$/,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test({
+  name: "`exec` does not wait for a grandchild that keeps the output pipes open",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const action = new ExecAction(context, { drainGraceMs: 50 });
+    action.setUp("sh", "-c", "sleep 3 & echo started");
+    const started = performance.now();
+    await action.run(context);
+    const elapsedMs = performance.now() - started;
+    assert.ok(elapsedMs < 2_000, `took ${elapsedMs} ms`);
+    assert.deepEqual(context.logs, [
+      `info: exec "sh -c 'sleep 3 & echo started'" exited with code 0`,
+      `info: exec "sh -c 'sleep 3 & echo started'" output (1 line):\n  started`,
+    ]);
+  },
+});
+
+Deno.test({
+  name: "`exec` does not start the program when the run's signal has already fired",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const action = new ExecAction(context);
+    action.setUp("echo", "hi");
+    context.abort(new Error("stopping"));
+    await action.run(context);
+    assert.deepEqual(context.logs, ['debug: exec "echo hi" not started: stopping']);
+  },
+});
+
+Deno.test({
+  name: "`exec` set-up names the missing --allow-run, and checks at run time without PATH access",
+  ignore: !posix,
+  fn: async () => {
+    const source = `
+      import ExecAction from "./exec.ts";
+      import { createTestContext } from "./_test_context.ts";
+      for (const program of ["echo", "flagstaff-no-such-program"]) {
+        const context = createTestContext();
+        const action = new ExecAction(context);
+        try {
+          action.setUp(program, "hi");
+          await action.run(context);
+        } catch (error) {
+          context.logs.push("thrown: " + error.message);
+        }
+        console.log(JSON.stringify(context.logs));
+      }
+    `;
+    const noRun = await runWithPermissions(source, ["--allow-read", "--allow-env=PATH"]);
+    assert.equal(noRun.code, 0, noRun.stderr);
+    assert.deepEqual(noRun.stdout.trim().split("\n").map((line) => JSON.parse(line)), [
+      ['thrown: Flagstaff may not run "echo": give it --allow-run=echo (or --allow-run)'],
+      [
+        'thrown: Flagstaff may not run "flagstaff-no-such-program": give it ' +
+        "--allow-run=flagstaff-no-such-program (or --allow-run)",
+      ],
+    ]);
+
+    const noEnv = await runWithPermissions(source, ["--allow-read", "--allow-run"]);
+    assert.equal(noEnv.code, 0, noEnv.stderr);
+    const why = "cannot check the program now (no env permission for PATH), at run time then";
+    assert.deepEqual(noEnv.stdout.trim().split("\n").map((line) => JSON.parse(line)), [
+      [
+        `debug: exec "echo hi": ${why}`,
+        'info: exec "echo hi" exited with code 0',
+        'info: exec "echo hi" output (1 line):\n  hi',
+      ],
+      [
+        `debug: exec "flagstaff-no-such-program hi": ${why}`,
+        'error: exec "flagstaff-no-such-program hi" cannot start: ' +
+        'Cannot find program "flagstaff-no-such-program"',
+      ],
+    ]);
+  },
+});

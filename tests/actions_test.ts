@@ -1,0 +1,411 @@
+/**
+ * End-to-end tests of signal actions: flagman's grammar and output, the
+ * signal guarantee under load, closing, failures, timeouts, loading from a
+ * folder and a URL, and `list`.
+ */
+import assert from "node:assert/strict";
+import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+
+const FIXTURES = new URL("./fixtures/actions/", import.meta.url).pathname;
+
+/** Sends `count` copies of `signal` to `pid` with one real `kill` command. */
+async function burst(signal: string, pid: number, count: number): Promise<void> {
+  const args = [`-${signal}`, ...Array(count).fill(String(pid))];
+  const { code } = await new Deno.Command("kill", { args }).output();
+  assert.equal(code, 0, `kill -${signal} x${count}`);
+}
+
+Deno.test("flagman's README session: order, print_once closing, tear-down on TERM", async () => {
+  await using app = spawnCli([
+    "--usr1",
+    "print",
+    "a fun message",
+    "--usr1",
+    "print",
+    "another message",
+    "--usr2",
+    "print_once",
+    "will be printed once",
+  ]);
+  await app.waitFor(/^init\ninit\ninit\n/, { stream: "stdout" });
+  await app.waitFor("Running 3 action(s); waiting for signals", { stream: "stderr" });
+  await app.signal("USR1");
+  await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
+  await app.signal("USR2");
+  await app.waitFor("will be printed once\ncleanup\n", { stream: "stdout" });
+  await app.waitFor(/Action "print_once" \(usr2 #1\) closed: Only print once/, {
+    stream: "stderr",
+  });
+  await app.signal("USR1");
+  await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    "init\ninit\ninit\na fun message\nanother message\nwill be printed once\ncleanup\n" +
+      "a fun message\nanother message\ncleanup\ncleanup\n",
+  );
+  assert.doesNotMatch(result.stderr, /at .*print_once/, "closing is not an error: no traceback");
+});
+
+Deno.test("when every action has closed: exit 1, or 0 with --successful-empty", async () => {
+  for (const [flags, code] of [[[], 1], [["--successful-empty"], 0]] as const) {
+    await using app = spawnCli(["run", ...flags, "--usr2", "print_once", "bye"]);
+    await app.waitFor("init");
+    await app.signal("USR2");
+    const result = await app.finished();
+    assert.equal(result.code, code, result.stderr);
+    assert.equal(result.stdout, "init\nbye\ncleanup\n");
+    assert.match(result.stderr, new RegExp(`Every action has closed: exiting with code ${code}`));
+  }
+});
+
+Deno.test("a wrong argument count names the action and what it takes, exit 2", async () => {
+  const cases: [string[], string][] = [
+    [["--usr1", "print"], 'Action "print" takes 1 argument (message: string), got none'],
+    [
+      ["--usr1", "print", "a", "b"],
+      'Action "print" takes 1 argument (message: string), got 2: "a", "b"',
+    ],
+    [
+      ["--hup", "delay_print", "x", "soon"],
+      'Action "delay_print": argument "delay" must be an integer, got "soon"',
+    ],
+    [
+      ["--usr2", "nope"],
+      'Unknown action "nope" given by --usr2; run "flagstaff list" to see the known actions',
+    ],
+    [["--usr1"], "--usr1 needs an action name: --usr1 ACTION [ARGUMENTS...]"],
+  ];
+  for (const [argv, message] of cases) {
+    const result = await runCli(argv);
+    assert.equal(result.code, 2, argv.join(" "));
+    assert.equal(result.stderr, `error: ${message}\n`);
+    assert.equal(result.stdout, "");
+  }
+});
+
+Deno.test("no actions and no controller is a usage error, exit 2", async () => {
+  const result = await runCli(["run"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^error: No actions configured and no controller: /);
+});
+
+Deno.test("a burst of 10,000 USR1 with a 50 ms action: alive, and the last signal is honoured", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "actions/stamp.ts": await Deno.readTextFile(`${FIXTURES}stamp.ts`).then(relink),
+  });
+  await using app = spawnCli([
+    "run",
+    "--actions-dir",
+    `${dir.path}/actions`,
+    "--usr1",
+    "stamp",
+    "50",
+  ]);
+  await app.waitFor("Running 1 action(s)");
+  await burst("USR1", app.pid, 10_000);
+  const sentAt = performance.timeOrigin + performance.now();
+  // Some run must start after the last signal was sent.
+  while (true) {
+    const line = await app.waitFor(/^start SIGUSR1 \d+ [\d.]+$/m, { stream: "stdout" });
+    if (Number(line.split(" ")[3]) > sentAt) break;
+  }
+  const runs = app.count(/^start /m, "stdout");
+  assert.ok(runs >= 2 && runs < 10_000, `repeats collapsed: ${runs} runs`);
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0, result.stderr.slice(-2000));
+});
+
+Deno.test("a signal sent right as the previous run ends is never lost (300 times)", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "actions/stamp.ts": await Deno.readTextFile(`${FIXTURES}stamp.ts`).then(relink),
+  });
+  await using app = spawnCli([
+    "run",
+    "--actions-dir",
+    `${dir.path}/actions`,
+    "--usr2",
+    "stamp",
+    "0",
+  ]);
+  await app.waitFor("Running 1 action(s)");
+  const rounds = 300;
+  for (let n = 1; n <= rounds; n++) {
+    app.kill("SIGUSR2");
+    // The next signal goes out the moment this run reports its end.
+    await app.waitFor(new RegExp(`^end SIGUSR2 ${n}$`, "m"), { stream: "stdout" });
+  }
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.equal(app.count(/^start SIGUSR2/m, "stdout"), rounds, "one run per signal, none lost");
+});
+
+Deno.test("mixed HUP/USR1/USR2: order of first arrival, repeats collapse", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "actions/stamp.ts": await Deno.readTextFile(`${FIXTURES}stamp.ts`).then(relink),
+  });
+  await using app = spawnCli([
+    "run",
+    "--actions-dir",
+    `${dir.path}/actions`,
+    "--usr2",
+    "stamp",
+    "400",
+    "--hup",
+    "stamp",
+    "0",
+    "--usr1",
+    "stamp",
+    "0",
+  ]);
+  await app.waitFor("Running 3 action(s)");
+  await app.signal("USR2");
+  await app.waitFor(/^start SIGUSR2 1 /m, { stream: "stdout" });
+  // While USR2's action runs: HUP first, then USR1, then repeats of both.
+  for (const signal of ["HUP", "USR1", "HUP", "USR1", "HUP"] as const) await app.signal(signal);
+  await app.waitFor(/^end SIGUSR1 1$/m, { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  const order = [...result.stdout.matchAll(/^start (SIG\w+) /gm)].map((m) => m[1]);
+  assert.deepEqual(order, ["SIGUSR2", "SIGHUP", "SIGUSR1"]);
+});
+
+Deno.test("a throwing action is logged with its stack; the others run; the process stays up", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, { "actions/boom.ts": await Deno.readTextFile(`${FIXTURES}boom.ts`) });
+  await using app = spawnCli([
+    "run",
+    "--actions-dir",
+    `${dir.path}/actions`,
+    "--usr2",
+    "boom",
+    "--usr2",
+    "print",
+    "after boom",
+  ]);
+  await app.waitFor("Running 2 action(s)");
+  for (let i = 0; i < 2; i++) {
+    await app.signal("USR2");
+    await app.waitFor("after boom", { stream: "stdout" });
+  }
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.match(
+    result.stderr,
+    /Action "boom" \(usr2 #1\) failed: Error: boom from the action\n\s+at .*boom\.ts/,
+  );
+});
+
+Deno.test("a timed-out action is aborted through its signal and logged", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "actions/hang.ts": await Deno.readTextFile(`${FIXTURES}hang.ts`).then(relink),
+    "app.yml": "Signals:\n  usr2:\n    - {hang: null, timeout: 0.2}\n    - print: next\n",
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  await app.waitFor("Running 2 action(s)");
+  await app.signal("USR2");
+  await app.waitFor("hang start\n", { stream: "stdout" });
+  await app.waitFor("hang aborted: TimeoutError\n", { stream: "stdout" });
+  await app.waitFor("next\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.match(
+    result.stderr,
+    /Action "hang" \(usr2 #1\) timed out after 0.2 s: aborted through its signal/,
+  );
+});
+
+Deno.test("command-line actions replace the config's for that signal only", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml": "Signals:\n  usr1: [{print: from config 1}]\n  usr2: [{print: from config 2}]\n",
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`, "--usr1", "print", "from argv"]);
+  await app.waitFor("Running 2 action(s)");
+  await app.signal("USR1");
+  await app.waitFor("from argv\n", { stream: "stdout" });
+  await app.signal("USR2");
+  await app.waitFor("from config 2\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.doesNotMatch(result.stdout, /from config 1/);
+});
+
+Deno.test("HUP re-reads changed action modules: old torn down, new set up", async () => {
+  await using dir = await tempDir();
+  const module = (word: string) =>
+    `export default class { static description = "x"; static arguments = [];
+  constructor(c) { this.c = c; }
+  setUp() { this.c.out.write("${word} up\\n"); }
+  run(c) { c.out.write("${word} run\\n"); }
+  tearDown() { this.c.out.write("${word} down\\n"); } }\n`;
+  await writeFiles(dir.path, {
+    "actions/word.js": module("old"),
+    "app.yml": "Signals:\n  usr2: [word]\n",
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  await app.waitFor("old up\n", { stream: "stdout" });
+  await Deno.writeTextFile(`${dir.path}/actions/word.js`, module("new"));
+  await app.signal("HUP");
+  await app.waitFor("new up\nold down\n", { stream: "stdout" });
+  await app.signal("USR2");
+  await app.waitFor("new run\n", { stream: "stdout" });
+  // A broken module on reload keeps the working set.
+  await Deno.writeTextFile(`${dir.path}/actions/word.js`, "export default 42;\n");
+  await app.signal("HUP");
+  await app.waitFor(/Reload failed, keeping the running config: Cannot load action "word"/, {
+    stream: "stderr",
+  });
+  await app.signal("USR2");
+  await app.waitFor("new run\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /new down\n$/);
+});
+
+Deno.test("a name defined twice is an error naming both sources", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, { "actions/print.ts": await Deno.readTextFile(`${FIXTURES}boom.ts`) });
+  const result = await runCli([
+    "run",
+    "--actions-dir",
+    `${dir.path}/actions`,
+    "--usr1",
+    "print",
+    "x",
+  ]);
+  assert.equal(result.code, 2);
+  assert.equal(
+    result.stderr,
+    `error: Action "print" is defined twice: built-in and ${dir.path}/actions/print.ts\n`,
+  );
+});
+
+Deno.test("list shows every known action, sorted and aligned, also with no actions folder", async () => {
+  await using dir = await tempDir();
+  const bare = await runCli(["list"], { cwd: dir.path });
+  assert.equal(bare.code, 0, bare.stderr);
+  const names = bare.stdout.trimEnd().split("\n").slice(1).map((line) => line.split(" ")[0]);
+  assert.deepEqual(names, [...names].sort());
+  for (
+    const name of [
+      "delay_print",
+      "exec",
+      "http",
+      "log",
+      "print",
+      "print_once",
+      "reload",
+      "restart",
+      "stop",
+    ]
+  ) {
+    assert.ok(names.includes(name), `${name} is listed`);
+  }
+  assert.match(
+    bare.stdout,
+    /^print +A simple Action that prints messages at the various stages of execution \(message: string\)$/m,
+  );
+  assert.ok(!bare.stdout.includes("\x1b["), "no colour when not on a terminal");
+
+  await writeFiles(dir.path, {
+    "actions/stamp.ts": await Deno.readTextFile(`${FIXTURES}stamp.ts`).then(relink),
+    "app.yml": `Actions:\n  remote_boom: ${FIXTURES}boom.ts\n`,
+  });
+  const full = await runCli(["list", "-c", "app.yml"], { cwd: dir.path });
+  assert.equal(full.code, 0, full.stderr);
+  assert.match(
+    full.stdout,
+    new RegExp(
+      `^stamp +Prints when each run starts and ends \\(tests\\) \\(ms: integer\\) \\[${dir.path}/actions/stamp.ts\\]$`,
+      "m",
+    ),
+  );
+  assert.match(full.stdout, /^remote_boom +Throws \(tests\) \(\) \[.*boom\.ts\]$/m);
+});
+
+/** Fixture modules import types by a relative path; in a temp dir, point it at the repository. */
+function relink(source: string): string {
+  return source.replace(
+    "../../../lib/action.ts",
+    new URL("../lib/action.ts", import.meta.url).href,
+  );
+}
+
+/** Serves `files` on loopback with correct content types; disposed to stop it. */
+function serve(files: Record<string, string>): AsyncDisposable & { url: string } {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    const body = files[path];
+    if (body === undefined) return new Response("not found", { status: 404 });
+    const type = path.endsWith(".ts") ? "application/typescript" : "text/javascript";
+    return new Response(body, { headers: { "content-type": `${type}; charset=utf-8` } });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+const REMOTE_ACTION = `import type { ActionContext } from "${
+  new URL("../lib/action.ts", import.meta.url).href
+}";
+export default class Remote {
+  static description = "An action served over HTTP (tests)";
+  static arguments = [{ name: "message" }];
+  #message = "";
+  setUp(message: string): void { this.#message = message; }
+  run(context: ActionContext): void { context.out.write(\`remote \${this.#message}\\n\`); }
+}
+`;
+
+for (const standalone of [false, true]) {
+  Deno.test(`an action from a URL served on loopback runs${standalone ? " (compiled-binary path)" : ""}`, async () => {
+    await using server = serve({
+      "/remote.ts": REMOTE_ACTION,
+      "/relative.ts": `import "./other.ts";\nexport default { run() {} };\n`,
+      "/other.ts": "export {};\n",
+    });
+    await using dir = await tempDir();
+    await writeFiles(dir.path, { "app.yml": `Actions:\n  remote: ${server.url}/remote.ts\n` });
+    const env: Record<string, string> = standalone ? { FLAGSTAFF_STANDALONE: "1" } : {};
+    {
+      await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`, "--usr2", "remote", "hi"], {
+        env,
+      });
+      await app.waitFor("Running 1 action(s)");
+      await app.signal("USR2");
+      await app.waitFor("remote hi\n", { stream: "stdout" });
+      await app.signal("TERM");
+      assert.equal((await app.finished()).code, 0);
+    }
+    if (standalone) {
+      await writeFiles(dir.path, {
+        "app.yml": `Actions:\n  relative: ${server.url}/relative.ts\n`,
+      });
+      const result = await runCli(["run", "-c", `${dir.path}/app.yml`, "--usr2", "relative"], {
+        env,
+      });
+      assert.equal(result.code, 2);
+      assert.equal(
+        result.stderr,
+        `error: Cannot load action "relative" from ${server.url}/relative.ts: it imports "./other.ts" by a relative path, ` +
+          `which a compiled binary cannot follow: bundle it into one file first (deno bundle ${server.url}/relative.ts -o one_file.js)\n`,
+      );
+    }
+  });
+}
