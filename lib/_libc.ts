@@ -69,6 +69,9 @@ const SYMBOLS = {
   getgid: { parameters: [], result: "u32" },
   getegid: { parameters: [], result: "u32" },
   umask: { parameters: ["u32"], result: "u32" },
+  // Reaping orphans as PID 1.
+  waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
 } as const;
 
 /** A handle on the C library, with the functions flagstaff calls. */

@@ -20,8 +20,16 @@ import {
   loadConfig,
 } from "./config.ts";
 import type { ControllerClass } from "./controller.ts";
-import { Command, CommanderError, Option } from "./deps.ts";
+import { Command, CommanderError, getLogger, Option } from "./deps.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
+import { detach, isDetachedChild, readyHandshake } from "./daemon.ts";
+import { notifierFromEnv, watchdogIntervalUs } from "./notify.ts";
+import { acquirePidfile, type Pidfile } from "./pidfile.ts";
+import { dropPrivileges } from "./privileges.ts";
+import { startReaper } from "./reaper.ts";
+import { formatUptime, serviceStatus, signalService, stopService } from "./service.ts";
+import { signalName } from "./signals.ts";
+import { logNotifyError, systemdObserver } from "./systemd.ts";
 import { loadController } from "./loader.ts";
 import { applyLogging, shutdownLogging } from "./logging.ts";
 import { Runtime } from "./runtime.ts";
@@ -45,6 +53,11 @@ interface Flags {
   config?: string;
   controller?: string;
   foreground?: boolean;
+  daemon?: boolean;
+  pidfile?: string;
+  systemd?: boolean;
+  timeout?: string;
+  force?: boolean;
   verbose: number;
   quiet: number;
   successfulEmpty?: boolean;
@@ -54,6 +67,7 @@ interface Flags {
 type CliActions = Partial<Record<ActionSignal, ActionUse[]>>;
 
 const encoder = new TextEncoder();
+const log = getLogger(["flagstaff", "cli"]);
 const SIGNAL_KEYS = Object.entries(ACTION_SIGNALS) as [keyof typeof ACTION_SIGNALS, ActionSignal][];
 
 function write(stream: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -227,27 +241,79 @@ function noActions(): FlagstaffError {
   );
 }
 
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
 async function runCommand(
   flags: Flags,
   cliActions: CliActions,
   options: CliOptions,
+  argv: readonly string[],
 ): Promise<number> {
   const verbosity = flags.verbose - flags.quiet;
   const config = await readConfig(flags);
-  const loaded = await loadControllerFor(config, flags, options);
-  if (!loaded.controller && countUses(effectiveUses(config, cliActions)) === 0) throw noActions();
-  const foreground = true;
-  const configureLogging = (next: Config) => applyLogging(next.logging, { foreground, verbosity });
-  try {
-    await configureLogging(config);
-  } catch (error) {
-    throw new FlagstaffError(
-      "config_invalid",
-      `Cannot set up logging: ${(error as Error).message}`,
-      { cause: error },
-    );
+  const detached = isDetachedChild();
+  if (!detached && !flags.foreground && (flags.daemon || config.daemon.detach)) {
+    // The parent: start again detached and wait for the ready handshake.
+    return await detach(argv, {
+      printError: (message) => write(Deno.stderr, `error: ${message}\n`),
+    });
   }
+  const handshake = readyHandshake();
+  let pidfile: Pidfile | undefined;
+  const notifier = flags.systemd === false
+    ? undefined
+    : notifierFromEnv({ NOTIFY_SOCKET: env("NOTIFY_SOCKET") }, { onError: logNotifyError });
+  using reaper = startReaper();
   try {
+    const loaded = await loadControllerFor(config, flags, options);
+    if (!loaded.controller && countUses(effectiveUses(config, cliActions)) === 0) throw noActions();
+    // Detached, there is no terminal: `debug_only` handlers drop out, errors also go to the errors file.
+    const foreground = !detached;
+    const configureLogging = (next: Config) =>
+      applyLogging(next.logging, { foreground, verbosity });
+    try {
+      await configureLogging(config);
+    } catch (error) {
+      throw new FlagstaffError(
+        "config_invalid",
+        `Cannot set up logging: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const pidfilePath = flags.pidfile ?? config.daemon.pidfile;
+    if (pidfilePath) {
+      pidfile = await acquirePidfile(pidfilePath);
+      if (pidfile.stale) {
+        log.info("Replaced stale pidfile {path} (pid {pid} no longer runs)", {
+          path: pidfilePath,
+          pid: pidfile.previousPid ?? "unknown",
+        });
+      }
+    }
+    // After the pidfile and the log files are open: supplementary groups, gid, uid.
+    const { user, group, umask } = config.daemon;
+    if (user || group || umask !== undefined) {
+      const dropped = dropPrivileges({ user, group, umask });
+      if (dropped.switched) {
+        log.info("Running as uid {uid}, gid {gid}", { uid: dropped.uid, gid: dropped.gid });
+      }
+    }
+    const systemd = notifier ? systemdObserver(notifier, { mainPid: detached }) : undefined;
+    const watchdogUs = notifier
+      ? watchdogIntervalUs({
+        WATCHDOG_USEC: env("WATCHDOG_USEC"),
+        WATCHDOG_PID: env("WATCHDOG_PID"),
+      }, Deno.pid)
+      : undefined;
+    let failure: string | undefined;
     const runtime = new Runtime(loaded.controller, {
       name: loaded.name,
       config,
@@ -256,11 +322,88 @@ async function runCommand(
       successfulEmpty: flags.successfulEmpty,
       foreground,
       configureLogging,
+      watchdogIntervalMs: watchdogUs ? watchdogUs / 1000 : undefined,
+      observe(event) {
+        systemd?.(event);
+        if (event.type === "ready") handshake.ready();
+        if (event.type === "failed") failure ??= event.message;
+      },
     });
-    return await runtime.run();
+    const code = await runtime.run();
+    if (code !== 0) await handshake.failed(failure ?? `exited with code ${code}`, code);
+    return code;
+  } catch (error) {
+    const user = asUserError(error);
+    await handshake.failed(user instanceof Error ? user.message : String(user), exitCodeOf(user));
+    throw error;
   } finally {
+    try {
+      pidfile?.release();
+    } catch (error) {
+      log.warn("Cannot remove the pidfile: {message}", { message: (error as Error).message });
+    }
+    notifier?.close();
     await shutdownLogging();
   }
+}
+
+function pidfileOf(flags: Flags, config: Config): string {
+  const path = flags.pidfile ?? config.daemon.pidfile;
+  if (!path) {
+    throw new FlagstaffError(
+      "usage",
+      "No pidfile: give --pidfile FILE, or -c FILE with Daemon.pidfile set",
+    );
+  }
+  return path;
+}
+
+async function statusCommand(flags: Flags): Promise<number> {
+  const pidfile = pidfileOf(flags, await readConfig(flags));
+  const status = await serviceStatus(pidfile);
+  if (status.running) {
+    const uptime = status.uptimeS === undefined ? "" : `, up ${formatUptime(status.uptimeS)}`;
+    write(Deno.stdout, `running as pid ${status.pid} (pidfile ${pidfile})${uptime}\n`);
+    return EXIT_CODES.ok;
+  }
+  const why = status.stale
+    ? `pidfile ${pidfile} is stale${status.pid ? `: pid ${status.pid} holds no lock` : ""}`
+    : `no pidfile ${pidfile}`;
+  write(Deno.stdout, `not running (${why})\n`);
+  return EXIT_CODES.notRunning;
+}
+
+async function stopCommand(flags: Flags): Promise<number> {
+  const pidfile = pidfileOf(flags, await readConfig(flags));
+  const timeoutS = flags.timeout === undefined ? 10 : Number(flags.timeout);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+    throw new FlagstaffError(
+      "usage",
+      `--timeout takes a positive number of seconds, got "${flags.timeout}"`,
+    );
+  }
+  const result = await stopService(pidfile, { timeoutS, force: flags.force });
+  write(
+    Deno.stdout,
+    result.wasRunning
+      ? `stopped pid ${result.pid}${result.killed ? " (with KILL)" : ""}\n`
+      : `not running (pidfile ${pidfile})\n`,
+  );
+  return EXIT_CODES.ok;
+}
+
+async function signalCommand(flags: Flags, name: string): Promise<number> {
+  const signal = signalName(name);
+  if (!signal) {
+    throw new FlagstaffError(
+      "usage",
+      `Unknown signal "${name}" (expected HUP, USR1, USR2, TERM or INT)`,
+    );
+  }
+  const pidfile = pidfileOf(flags, await readConfig(flags));
+  const pid = await signalService(pidfile, signal);
+  write(Deno.stdout, `sent ${signal} to pid ${pid}\n`);
+  return EXIT_CODES.ok;
 }
 
 /** Checks each action use against the registry without setting it up. */
@@ -403,21 +546,27 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
 
   const run = addCommonOptions(
     program.command("run", { isDefault: library }).description(
-      "run the controller and the actions in the foreground until TERM or INT",
+      "run the controller and the actions until TERM or INT",
     ),
     library,
   )
     .option(
       "-f, --foreground",
-      "run in the foreground (the default; accepted for helper compatibility)",
+      "stay in the foreground (the default; overrides --daemon and Daemon.detach)",
     )
+    .option("-d, --daemon", "detach into the background once ready (also Daemon.detach: true)")
+    .option(
+      "--pidfile <file>",
+      "write the pid here and hold its lock while running (also Daemon.pidfile)",
+    )
+    .option("--no-systemd", "send no sd_notify messages even when NOTIFY_SOCKET is set")
     .option(
       "--successful-empty",
       "when no controller runs and every action has closed, exit 0 instead of 1",
     )
     .action(async (flags: Flags) => {
       verbose = flags.verbose > 0;
-      exitCode = await runCommand(flags, cliActions, options);
+      exitCode = await runCommand(flags, cliActions, options, argv);
     });
   const check = addCommonOptions(
     program.command("check").description(
@@ -438,12 +587,53 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       exitCode = await listCommand({ ...flags, verbose: 0, quiet: 0 }, options);
     });
 
+  const byPidfile = (command: Command) =>
+    command
+      .option("-c, --config <file>", "the config whose Daemon.pidfile names the instance")
+      .option("--pidfile <file>", "the instance's pidfile (overrides the config's)");
+  byPidfile(
+    program.command("status").description(
+      "say whether the instance runs (exit 0) or not (exit 3), with its pid and uptime",
+    ),
+  ).action(async (flags: Flags) => {
+    exitCode = await statusCommand(flags);
+  });
+  byPidfile(
+    program.command("stop").description("send TERM to the instance and wait until it has stopped"),
+  )
+    .option("--timeout <seconds>", "how long to wait for it to stop", "10")
+    .option("--force", "send KILL when the timeout runs out")
+    .action(async (flags: Flags) => {
+      exitCode = await stopCommand(flags);
+    });
+  byPidfile(program.command("reload").description("send HUP to the instance (reload its config)"))
+    .action(async (flags: Flags) => {
+      exitCode = await signalCommand(flags, "HUP");
+    });
+  byPidfile(
+    program.command("signal").description("send a signal to the instance").argument(
+      "<signal>",
+      "HUP, USR1, USR2, TERM or INT",
+    ),
+  ).action(async (name: string, flags: Flags) => {
+    exitCode = await signalCommand(flags, name);
+  });
+
   try {
     const split = splitActionArgv(argv, new Set([...optionWords(run), ...optionWords(check)]));
     cliActions = split.actions;
     let rest = split.rest;
     // flagman's form: `flagstaff --usr1 print x` means `flagstaff run --usr1 print x`.
-    const commands = new Set(["run", "check", "list", "help"]);
+    const commands = new Set([
+      "run",
+      "check",
+      "list",
+      "status",
+      "stop",
+      "reload",
+      "signal",
+      "help",
+    ]);
     if (!library && countUses(cliActions) > 0 && !commands.has(rest[0])) rest = ["run", ...rest];
     await program.parseAsync(rest, { from: "user" });
     return exitCode;

@@ -44,6 +44,8 @@ export interface DaemonConfig {
   readonly prevent_core?: boolean;
   /** Seconds a stop waits for the running unit and `cleanup()`. Default 10. */
   readonly stop_timeout: number;
+  /** Detach into the background, as `--daemon` does (`-f` overrides). Default false. */
+  readonly detach?: boolean;
 }
 
 /** A validated config; read it through the runtime each time, never cache it. */
@@ -339,7 +341,7 @@ function checkApplication(value: unknown, report: Report): ApplicationConfig {
   return { ...section, wake_interval: wake as number };
 }
 
-const DAEMON_KEYS = ["user", "group", "pidfile", "umask", "prevent_core", "stop_timeout"];
+const DAEMON_KEYS = ["user", "group", "pidfile", "umask", "prevent_core", "stop_timeout", "detach"];
 
 function checkDaemon(value: unknown, report: Report, text: string, doc: Document): DaemonConfig {
   const section = sectionMap(value, "Daemon", report);
@@ -376,6 +378,9 @@ function checkDaemon(value: unknown, report: Report, text: string, doc: Document
         `expected an octal mode from 0 to 0777 such as 022, got ${found}`,
       );
     } else out.umask = umask;
+  }
+  if (section.detach !== undefined && typeof section.detach !== "boolean") {
+    report(["Daemon", "detach"], `expected true or false, got ${describeValue(section.detach)}`);
   }
   if (section.prevent_core !== undefined && typeof section.prevent_core !== "boolean") {
     report(

@@ -43,7 +43,7 @@ Deno.test("parseConfig() reports every problem, in file order", () => {
     '1:1 application | unknown section "application" (sections are case-sensitive: did you mean "Application"?)',
     "4:12 Daemon.pidfile | expected a string, got a list",
     "5:17 Daemon.stop_timeout | expected a positive number of seconds, got false",
-    '6:3 Daemon.colour | unknown key "colour" (expected one of user, group, pidfile, umask, prevent_core, stop_timeout)',
+    '6:3 Daemon.colour | unknown key "colour" (expected one of user, group, pidfile, umask, prevent_core, stop_timeout, detach)',
     '7:1 Extra | unknown section "Extra" (expected Application, Daemon, Logging, Signals, Actions)',
   ]);
 });

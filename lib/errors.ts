@@ -12,8 +12,10 @@ export const EXIT_CODES = {
   ok: 0,
   /** Runtime failure: setup failed, a forced stop, a stop timeout. */
   failure: 1,
-  /** Usage or config error: bad argument, invalid or missing config. */
+  /** Usage or config error: bad argument, invalid or missing config, already running. */
   usage: 2,
+  /** `status`, `stop`, `reload`, `signal`: no instance runs (LSB's "program is not running"). */
+  notRunning: 3,
 } as const;
 
 /** The stable error codes, with their exit code and what they mean. */
@@ -26,6 +28,15 @@ export const ERROR_CODES = {
     summary: "Controller module cannot be loaded or has no controller",
   },
   permission: { exitCode: EXIT_CODES.usage, summary: "A Deno permission flag is missing" },
+  already_running: {
+    exitCode: EXIT_CODES.usage,
+    summary: "Another instance holds the pidfile's lock",
+  },
+  pidfile: { exitCode: EXIT_CODES.failure, summary: "The pidfile cannot be written or read" },
+  privileges: {
+    exitCode: EXIT_CODES.failure,
+    summary: "Switching user or group failed, or root could be regained",
+  },
   setup_failed: { exitCode: EXIT_CODES.failure, summary: "The controller's setup() threw" },
   run_failed: { exitCode: EXIT_CODES.failure, summary: "The controller's run() threw" },
   forced_stop: {
@@ -35,6 +46,14 @@ export const ERROR_CODES = {
   stop_timeout: {
     exitCode: EXIT_CODES.failure,
     summary: "The running unit or cleanup() outlasted Daemon.stop_timeout",
+  },
+  stop_failed: {
+    exitCode: EXIT_CODES.failure,
+    summary: "`stop` sent TERM (and KILL with --force) but the instance still runs",
+  },
+  not_running: {
+    exitCode: EXIT_CODES.notRunning,
+    summary: "No running instance holds the pidfile",
   },
 } as const;
 

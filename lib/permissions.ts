@@ -7,7 +7,9 @@
  * - `--allow-write`: log files and the errors file the config names.
  * - `--allow-net`: the `http` action, and fetching URL modules in a compiled binary.
  * - `--allow-import`: controller and action modules given by URL.
- * - `--allow-run`: the `exec` action.
+ * - `--allow-run`: the `exec` action, and `--daemon` starting flagstaff again detached.
+ * - `--allow-ffi`: systemd notify (a unix datagram socket), dropping privileges
+ *   (`initgroups`, `setgid`, `setuid`) and reaping orphans as PID 1, through libc.
  * - `--allow-env=…`: only the variables flagstaff and its libraries read
  *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, `commander` the colour switches,
  *   the `exec` action `PATH`).
@@ -18,12 +20,17 @@
 /** Environment variables flagstaff reads. */
 export const ENV_VARS: readonly string[] = [
   "CLICOLOR_FORCE",
+  "FLAGSTAFF_DETACHED",
+  "FLAGSTAFF_READY_SOCKET",
   "FLAGSTAFF_STANDALONE",
   "FORCE_COLOR",
   "LOG_STREAM",
   "LOG_TOKENS",
+  "NOTIFY_SOCKET",
   "NO_COLOR",
   "PATH",
+  "WATCHDOG_PID",
+  "WATCHDOG_USEC",
 ];
 
 /** The `deno run` permission flags flagstaff needs, in the order documented. */
@@ -33,5 +40,6 @@ export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-net",
   "--allow-import",
   "--allow-run",
+  "--allow-ffi",
   `--allow-env=${ENV_VARS.join(",")}`,
 ];

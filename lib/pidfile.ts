@@ -40,13 +40,10 @@
 import { basename, dirname, join } from "node:path";
 import { type ErrorCode, FlagstaffError } from "./errors.ts";
 
-/**
- * Code for "another process holds the pidfile". errors.ts has no
- * `already_running` code yet; this one gives the same exit code, 2.
- */
-const ALREADY_RUNNING: ErrorCode = "usage";
-/** Code for a pidfile that cannot be created, read or removed (errors.ts has no `pidfile` code yet). */
-const PIDFILE_ERROR: ErrorCode = "usage";
+/** Code for "another process holds the pidfile" (exit 2). */
+const ALREADY_RUNNING: ErrorCode = "already_running";
+/** Code for a pidfile that cannot be created, read or removed (exit 1). */
+const PIDFILE_ERROR: ErrorCode = "pidfile";
 
 /** The largest pid Linux hands out (`PID_MAX_LIMIT` on 64-bit). */
 const PID_MAX = 4_194_304;

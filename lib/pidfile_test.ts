@@ -150,7 +150,7 @@ Deno.test("acquirePidfile() refuses a second acquirer in this process", async ()
   using _pidfile = await acquirePidfile(path);
   await assert.rejects(
     acquirePidfile(path, { lockWaitMs: 0 }),
-    new FlagstaffError("usage", `Already running as pid ${Deno.pid} (pidfile "${path}")`),
+    new FlagstaffError("already_running", `Already running as pid ${Deno.pid} (pidfile "${path}")`),
   );
   assert.deepEqual(await entries(dir.path), ["app.pid", "holder.ts"], "no temp file left");
 });
@@ -164,7 +164,7 @@ Deno.test("acquirePidfile() in another process is refused while this one holds i
   await child.send("go\n");
   assert.deepEqual(await child.json(), {
     acquired: false,
-    code: "usage",
+    code: "already_running",
     exitCode: 2,
     message: `Already running as pid ${Deno.pid} (pidfile "${path}")`,
   });
@@ -184,7 +184,7 @@ Deno.test("acquirePidfile() is refused while another process holds it, and takes
   assert.deepEqual(await readPidfile(path), { exists: true, pid: childPid, locked: true });
   await assert.rejects(
     acquirePidfile(path),
-    new FlagstaffError("usage", `Already running as pid ${childPid} (pidfile "${path}")`),
+    new FlagstaffError("already_running", `Already running as pid ${childPid} (pidfile "${path}")`),
   );
   child.process.kill("SIGKILL");
   await child.process.status;
@@ -310,7 +310,7 @@ Deno.test("acquirePidfile() says what is wrong with an unusable path", async () 
   await assert.rejects(
     acquirePidfile(missing),
     new FlagstaffError(
-      "usage",
+      "pidfile",
       `Cannot create pidfile "${missing}": no such file or directory (os error 2)`,
     ),
   );
@@ -318,7 +318,10 @@ Deno.test("acquirePidfile() says what is wrong with an unusable path", async () 
   await Deno.mkdir(folder);
   await assert.rejects(
     acquirePidfile(folder),
-    new FlagstaffError("usage", `Cannot create pidfile "${folder}": is a directory (os error 21)`),
+    new FlagstaffError(
+      "pidfile",
+      `Cannot create pidfile "${folder}": is a directory (os error 21)`,
+    ),
   );
   assert.deepEqual(await entries(dir.path), ["folder", "holder.ts"], "no temp file left");
 });
@@ -356,7 +359,7 @@ Deno.test("readPidfile() reports a missing file, and a lock held in this process
     await assert.rejects(
       acquirePidfile(path, { lockWaitMs: 0 }),
       new FlagstaffError(
-        "usage",
+        "already_running",
         `Already running (pidfile "${path}" is locked but is empty instead of a pid)`,
       ),
     );
@@ -364,7 +367,7 @@ Deno.test("readPidfile() reports a missing file, and a lock held in this process
     await assert.rejects(
       acquirePidfile(path, { lockWaitMs: 0 }),
       new FlagstaffError(
-        "usage",
+        "already_running",
         `Already running (pidfile "${path}" is locked but holds "what\\n" instead of a pid)`,
       ),
     );

@@ -23,11 +23,8 @@
 import { cString, describeErrno, errno, type Libc, libc, setErrno } from "./_libc.ts";
 import { type ErrorCode, FlagstaffError } from "./errors.ts";
 
-/**
- * Code for a switch the system refused. errors.ts has no `privileges` code
- * yet; names that do not exist are config errors (`usage`), and so is this.
- */
-const PRIVILEGES_ERROR: ErrorCode = "usage";
+/** Code for a switch the system refused (exit 1); names that do not exist are config errors (`usage`). */
+const PRIVILEGES_ERROR: ErrorCode = "privileges";
 
 /** Options for {@link dropPrivileges}. */
 export interface DropPrivilegesOptions {

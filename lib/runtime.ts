@@ -37,11 +37,13 @@ import { canTransition, isState, type State, STATES } from "./states.ts";
 
 /** What the runtime tells an observer (systemd notify, tests). */
 export type RuntimeEvent =
-  | { type: "ready" }
+  | { type: "ready"; status: string }
   | { type: "reloading" }
   | { type: "reloaded"; error?: string }
   | { type: "tick"; index: number }
-  | { type: "stopping" };
+  | { type: "watchdog" }
+  | { type: "stopping" }
+  | { type: "failed"; message: string };
 
 /** Options for {@link Runtime}. */
 export interface RuntimeOptions {
@@ -63,6 +65,11 @@ export interface RuntimeOptions {
   configureLogging?: (config: Config) => Promise<void>;
   /** Told of readiness, reloads and stops. Default: nobody. */
   observe?: (event: RuntimeEvent) => void;
+  /**
+   * Every this many milliseconds a `watchdog` event is emitted from the
+   * dispatcher, so none comes while a unit is stuck. Default: none.
+   */
+  watchdogIntervalMs?: number;
   /** The signal source. Default: the process's real signals. */
   signals?: SignalSource;
   /** The clock. Default: `performance.now()`. */
@@ -71,7 +78,7 @@ export interface RuntimeOptions {
   errorsFileDirs?: readonly string[];
 }
 
-type UnitKey = "tick" | "sweep" | "restart" | ActionSignal;
+type UnitKey = "tick" | "sweep" | "restart" | "watchdog" | ActionSignal;
 
 const log = getLogger(["flagstaff", "runtime"]);
 const encoder = new TextEncoder();
@@ -206,11 +213,14 @@ export class Runtime {
       this.#reportError("Uncaught exception", event.error ?? event.message);
     };
     let unsubscribe = () => {};
+    let watchdog: ReturnType<typeof setInterval> | undefined;
     globalThis.addEventListener("unhandledrejection", onRejection);
     globalThis.addEventListener("error", onError);
     try {
       unsubscribe = this.#listen();
       this.#start().catch((error) => this.#fail("run_failed", error));
+      const every = this.#options.watchdogIntervalMs;
+      if (every) watchdog = setInterval(() => this.#dispatcher.request("watchdog"), every);
       return await done;
     } catch (error) {
       await this.#actions.tearDownAll();
@@ -219,6 +229,7 @@ export class Runtime {
       globalThis.removeEventListener("unhandledrejection", onRejection);
       globalThis.removeEventListener("error", onError);
       clearInterval(keepAlive);
+      clearInterval(watchdog);
       this.#clearTimer();
       unsubscribe();
     }
@@ -278,14 +289,19 @@ export class Runtime {
     log.info("Starting {name} (pid {pid})", { name: this.#name, pid: Deno.pid });
     if (!this.#class) {
       this.#transition("sleeping");
-      log.info("Running {count} action(s); waiting for signals", {
-        count: this.#actions!.configuredCount,
-      });
-      this.#emit({ type: "ready" });
+      const count = this.#actions!.configuredCount;
+      log.info("Running {count} action(s); waiting for signals", { count });
+      this.#emit({ type: "ready", status: `Waiting for signals (${count} action(s))` });
       return;
     }
     if (!await this.#beginGeneration()) return;
-    this.#emit({ type: "ready" });
+    this.#emit({
+      type: "ready",
+      status: this.#schedule
+        ? `Running: process() every ${this.#config.application.wake_interval} s`
+        : "Running: run() is its own loop",
+    });
+    this.#firstTick();
   }
 
   /** Constructs and sets up a controller, then starts its loop or schedule. False when setup failed. */
@@ -320,8 +336,12 @@ export class Runtime {
       name: this.#name,
       seconds: this.#config.application.wake_interval,
     });
-    this.#dispatcher.request("tick");
     return true;
+  }
+
+  /** The first tick runs right after setup() (helper), once readiness was told. */
+  #firstTick(): void {
+    if (this.#schedule && !this.#stop.signal.aborted) this.#dispatcher.request("tick");
   }
 
   async #runLoop(generation: Generation): Promise<void> {
@@ -344,6 +364,8 @@ export class Runtime {
         return this.#checkActionsLeft();
       case "restart":
         return await this.#restart();
+      case "watchdog":
+        return this.#emit({ type: "watchdog" });
     }
     if (this.#actions?.configured(key)) {
       log.debug("Received {signal}: running its actions", { signal: key });
@@ -506,7 +528,7 @@ export class Runtime {
       }
       if (this.#stop.signal.aborted) return;
       if (this.#state !== "sleeping") this.#transition("sleeping");
-      await this.#beginGeneration();
+      if (await this.#beginGeneration()) this.#firstTick();
     }
     this.#emit({ type: "reloaded" });
     this.#checkActionsLeft();
@@ -598,6 +620,10 @@ export class Runtime {
       { cause: error },
     );
     this.#reportError(failure.message, error);
+    this.#emit({
+      type: "failed",
+      message: error instanceof Error ? `${failure.message}: ${error.message}` : failure.message,
+    });
     if (code === "setup_failed") {
       // Nothing else will tear the actions down.
       this.#actions?.tearDownAll().finally(() => this.#end(failure.exitCode));
