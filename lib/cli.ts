@@ -269,7 +269,7 @@ async function runCommand(
   const notifier = flags.systemd === false
     ? undefined
     : notifierFromEnv({ NOTIFY_SOCKET: env("NOTIFY_SOCKET") }, { onError: logNotifyError });
-  using reaper = startReaper();
+  let reaper: Disposable | undefined;
   try {
     const loaded = await loadControllerFor(config, flags, options);
     if (!loaded.controller && countUses(effectiveUses(config, cliActions)) === 0) throw noActions();
@@ -288,6 +288,7 @@ async function runCommand(
         },
       );
     }
+    reaper = startReaper();
     const pidfilePath = flags.pidfile ?? config.daemon.pidfile;
     if (pidfilePath) {
       pidfile = await acquirePidfile(pidfilePath);
@@ -343,6 +344,7 @@ async function runCommand(
       log.warn("Cannot remove the pidfile: {message}", { message: (error as Error).message });
     }
     notifier?.close();
+    reaper?.[Symbol.dispose]();
     await shutdownLogging();
   }
 }

@@ -28,6 +28,8 @@ export interface SpawnOptions {
   main?: string;
   /** Extra `deno run` flags before the module. */
   denoFlags?: readonly string[];
+  /** A command to run deno under, e.g. `["unshare", "--pid", "--fork"]`. */
+  wrapper?: readonly string[];
 }
 
 /** The outcome of a finished process. */
@@ -52,8 +54,10 @@ export class CliProcess implements AsyncDisposable {
   #done = false;
 
   constructor(args: readonly string[], options: SpawnOptions = {}) {
-    this.#child = new Deno.Command(Deno.execPath(), {
+    const [command, ...prefix] = [...(options.wrapper ?? []), Deno.execPath()];
+    this.#child = new Deno.Command(command, {
       args: [
+        ...prefix,
         "run",
         ...(options.denoFlags ?? []),
         ...(options.permissions ?? PERMISSION_FLAGS),

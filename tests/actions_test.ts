@@ -52,7 +52,8 @@ Deno.test("flagman's README session: order, print_once closing, tear-down on TER
 Deno.test("when every action has closed: exit 1, or 0 with --successful-empty", async () => {
   for (const [flags, code] of [[[], 1], [["--successful-empty"], 0]] as const) {
     await using app = spawnCli(["run", ...flags, "--usr2", "print_once", "bye"]);
-    await app.waitFor("init");
+    // Set-up ("init") comes before the listeners: wait until they are installed.
+    await app.waitFor("Running 1 action(s)");
     await app.signal("USR2");
     const result = await app.finished();
     assert.equal(result.code, code, result.stderr);

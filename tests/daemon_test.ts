@@ -1,0 +1,265 @@
+/**
+ * Classic daemon, end to end: detach with a ready handshake, the pidfile
+ * lock, status/stop/reload/signal, privilege drop as root, and PID 1 in a new
+ * PID namespace.
+ */
+import assert from "node:assert/strict";
+import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+
+const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
+const IS_ROOT = Deno.uid() === 0;
+
+function appConfig(dir: string, extra: { application?: string; daemon?: string } = {}): string {
+  return `Application:
+  wake_interval: 0.05
+  controller: ${PROBE}
+${extra.application ?? ""}Daemon:
+  pidfile: ${dir}/run/app.pid
+${extra.daemon ?? ""}Logging:
+  formatters: {plain: {format: '%(levelname)s %(name)s: %(message)s'}}
+  handlers: {file: {class: file, filename: ${dir}/app.log, formatter: plain}}
+  root: {level: INFO, handlers: [file]}
+`;
+}
+
+/** Reads the log until `pattern` shows up (the daemon has no stdout to wait on). */
+async function waitForLog(file: string, pattern: RegExp): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const text = await Deno.readTextFile(file).catch(() => "");
+    if (pattern.test(text)) return text;
+    // A file has no readiness to wait on: poll it briefly.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.fail(
+    `${file} never matched ${pattern}:\n${await Deno.readTextFile(file).catch(() => "")}`,
+  );
+}
+
+Deno.test("--daemon: ready handshake, status, reload, stop, and the pidfile is gone", async () => {
+  await using dir = await tempDir();
+  const config = `${dir.path}/app.yml`;
+  await writeFiles(dir.path, { "app.yml": appConfig(dir.path), "run/.keep": "" });
+  const started = await runCli(["run", "-c", config, "--daemon"]);
+  assert.deepEqual([started.code, started.stdout, started.stderr], [0, "", ""]);
+  // Ready means set up: the pidfile exists and holds the daemon's pid.
+  const pid = Number(await Deno.readTextFile(`${dir.path}/run/app.pid`));
+  try {
+    const status = await runCli(["status", "-c", config]);
+    assert.equal(status.code, 0);
+    assert.match(
+      status.stdout,
+      new RegExp(`^running as pid ${pid} \\(pidfile ${dir.path}/run/app.pid\\), up \\d+s\\n$`),
+    );
+
+    const reload = await runCli(["reload", "-c", config]);
+    assert.deepEqual([reload.code, reload.stdout], [0, `sent SIGHUP to pid ${pid}\n`]);
+    await waitForLog(`${dir.path}/app.log`, /INFO flagstaff.runtime: Config reloaded from/);
+
+    const usr2 = await runCli(["signal", "-c", config, "USR2"]);
+    assert.deepEqual([usr2.code, usr2.stdout], [0, `sent SIGUSR2 to pid ${pid}\n`]);
+    await waitForLog(`${dir.path}/app.log`, /calling onSigusr2\(\)/);
+  } finally {
+    const stop = await runCli(["stop", "-c", config]);
+    assert.deepEqual([stop.code, stop.stdout, stop.stderr], [0, `stopped pid ${pid}\n`, ""]);
+  }
+  await assert.rejects(() => Deno.stat(`${dir.path}/run/app.pid`), Deno.errors.NotFound);
+  const after = await runCli(["status", "-c", config]);
+  assert.deepEqual([after.code, after.stdout], [
+    3,
+    `not running (no pidfile ${dir.path}/run/app.pid)\n`,
+  ]);
+  const again = await runCli(["stop", "-c", config]);
+  assert.deepEqual([again.code, again.stdout], [
+    0,
+    `not running (pidfile ${dir.path}/run/app.pid)\n`,
+  ]);
+  assert.match(
+    await Deno.readTextFile(`${dir.path}/app.log`),
+    /INFO flagstaff.runtime: Stopped app\n$/,
+  );
+});
+
+Deno.test("--daemon: a start-up error reaches the parent, with the child's exit code", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml": appConfig(dir.path, { application: "  setup_throws: true\n" }),
+    "run/.keep": "",
+  });
+  const setup = await runCli(["run", "-c", `${dir.path}/app.yml`, "-d"]);
+  assert.equal(setup.code, 1);
+  assert.equal(setup.stderr, "error: setup() failed: setup exploded\n");
+  const missing = await runCli(["run", "--controller", `${dir.path}/nope.ts`, "-d"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^error: Cannot load controller ".*nope.ts": Module not found/);
+});
+
+Deno.test("the pidfile: a second instance is refused; a stale one is replaced", async () => {
+  await using dir = await tempDir();
+  const config = `${dir.path}/app.yml`;
+  await writeFiles(dir.path, { "app.yml": appConfig(dir.path), "run/.keep": "" });
+  {
+    await using first = spawnCli(["run", "-c", config]);
+    await waitForLog(`${dir.path}/app.log`, /Running app/);
+    const second = await runCli(["run", "-c", config]);
+    assert.equal(second.code, 2);
+    assert.equal(
+      second.stderr,
+      `error: Already running as pid ${first.pid} (pidfile "${dir.path}/run/app.pid")\n`,
+    );
+    first.kill("SIGKILL"); // a crash: the pidfile stays, unlocked
+    await first.finished();
+  }
+  assert.equal(Number(await Deno.readTextFile(`${dir.path}/run/app.pid`)) > 0, true);
+  const status = await runCli(["status", "-c", config]);
+  assert.equal(status.code, 3);
+  assert.match(status.stdout, /^not running \(pidfile .* is stale: pid \d+ holds no lock\)\n$/);
+  await Deno.writeTextFile(`${dir.path}/run/app.pid`, "garbage");
+  await using next = spawnCli(["run", "-c", config]);
+  const log = await waitForLog(`${dir.path}/app.log`, /Replaced stale pidfile/);
+  assert.match(log, /Replaced stale pidfile .*app\.pid \(pid unknown no longer runs\)/);
+  assert.equal(Number(await Deno.readTextFile(`${dir.path}/run/app.pid`)), next.pid);
+  await next.signal("TERM");
+  assert.equal((await next.finished()).code, 0);
+});
+
+Deno.test("stop --timeout fails on an instance that does not stop; --force kills it", async () => {
+  await using dir = await tempDir();
+  const pidfile = `${dir.path}/app.pid`;
+  // Holds the pidfile like flagstaff does, but ignores TERM: only KILL ends it.
+  await writeFiles(dir.path, {
+    "stubborn.ts": `import { acquirePidfile } from "${
+      new URL("../lib/pidfile.ts", import.meta.url).href
+    }";
+await acquirePidfile(${JSON.stringify(pidfile)});
+Deno.addSignalListener("SIGTERM", () => console.log("TERM ignored"));
+setInterval(() => {}, 1000);
+console.log("holding");
+`,
+  });
+  await using stubborn = spawnCli([], {
+    main: `${dir.path}/stubborn.ts`,
+    permissions: ["--allow-all"],
+  });
+  await stubborn.waitFor("holding");
+  const slow = await runCli(["stop", "--pidfile", pidfile, "--timeout", "0.3"]);
+  assert.equal(slow.code, 1);
+  assert.equal(
+    slow.stderr,
+    `error: Pid ${stubborn.pid} is still running 0.3 s after TERM (use --force to send KILL)\n`,
+  );
+  await stubborn.waitFor("TERM ignored");
+  const forced = await runCli(["stop", "--pidfile", pidfile, "--timeout", "0.3", "--force"]);
+  assert.deepEqual([forced.code, forced.stdout], [0, `stopped pid ${stubborn.pid} (with KILL)\n`]);
+  assert.equal((await stubborn.finished()).signal, "SIGKILL");
+});
+
+Deno.test("a second stop while flagstaff is stopping forces its exit (second TERM)", async () => {
+  await using dir = await tempDir();
+  const config = `${dir.path}/app.yml`;
+  await writeFiles(dir.path, {
+    "app.yml": appConfig(dir.path, {
+      application: "  hang: true\n",
+      daemon: "  stop_timeout: 60\n",
+    }),
+    "run/.keep": "",
+  });
+  await using app = spawnCli(["run", "-c", config]);
+  await app.waitFor("process start 1");
+  const slow = await runCli(["stop", "-c", config, "--timeout", "0.3"]);
+  assert.equal(slow.code, 1);
+  const again = await runCli(["stop", "-c", config]);
+  assert.deepEqual([again.code, again.stdout], [0, `stopped pid ${app.pid}\n`]);
+  assert.equal((await app.finished()).code, 1, "a forced exit");
+});
+
+Deno.test({
+  name:
+    "as root, Daemon.user/group drop to nobody: Uid, Gid and Groups all change, the pidfile is removed",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await tempDir();
+    const group = (await Deno.readTextFile("/etc/group")).includes("\nnogroup:")
+      ? "nogroup"
+      : "nobody";
+    await writeFiles(dir.path, {
+      "app.yml": appConfig(dir.path, {
+        daemon: `  user: nobody\n  group: ${group}\n  umask: 027\n`,
+      }),
+      "run/.keep": "",
+    });
+    const ids = (name: string, file: string) =>
+      new TextDecoder().decode(new Deno.Command("id", { args: [name, file] }).outputSync().stdout)
+        .trim();
+    const uid = ids("-u", "nobody");
+    const gid = new TextDecoder().decode(
+      new Deno.Command("getent", { args: ["group", group] }).outputSync().stdout,
+    )
+      .split(":")[2];
+    // The folders the new user must write to: the pidfile's (to remove it) and the log's.
+    await new Deno.Command("chown", { args: [`nobody:${group}`, `${dir.path}/run`] }).output();
+    await Deno.chmod(dir.path, 0o777);
+    await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+    await waitForLog(`${dir.path}/app.log`, /Running as uid \d+, gid \d+/);
+    await app.waitFor("process end 1");
+    const status = new TextDecoder().decode(
+      (await new Deno.Command("cat", { args: [`/proc/${app.pid}/status`] }).output()).stdout,
+    );
+    const line = (key: string) =>
+      status.match(new RegExp(`^${key}:\\s*(.*)$`, "m"))![1].trim().split(/\s+/);
+    assert.deepEqual(line("Uid"), [uid, uid, uid, uid]);
+    assert.deepEqual(line("Gid"), [gid, gid, gid, gid]);
+    assert.deepEqual(line("Groups"), [gid]);
+    assert.equal(line("Umask")[0], "0027");
+    await app.signal("TERM");
+    assert.equal((await app.finished()).code, 0);
+    await assert.rejects(() => Deno.stat(`${dir.path}/run/app.pid`), Deno.errors.NotFound);
+  },
+});
+
+Deno.test({
+  name: "as PID 1 in a new PID namespace: orphans are reaped and TERM stops it",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await tempDir();
+    await writeFiles(dir.path, {
+      "app.yml": `Signals:
+  usr2:
+    - exec: [sh, -c, "sleep 0.2 & exit 0"]
+  hup:
+    - exec: [ps, -eo, "pid=,stat=,comm="]
+`,
+    });
+    await using outer = spawnCli(["run", "-c", `${dir.path}/app.yml`], {
+      wrapper: ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"],
+    });
+    await outer.waitFor("Running as PID 1: reaping orphaned processes");
+    await outer.waitFor("Running 2 action(s)");
+    // The flagstaff inside is unshare's child; signal it by its pid out here.
+    const inner = Number(
+      new TextDecoder().decode(
+        new Deno.Command("pgrep", { args: ["-P", String(outer.pid)] }).outputSync().stdout,
+      ),
+    );
+    assert.ok(inner > 1);
+    Deno.kill(inner, "SIGUSR2");
+    await outer.waitFor(/exec "sh -c 'sleep 0\.2 & exit 0'" exited with code 0/);
+    // The sh exited, leaving `sleep` to PID 1. Ask ps (via HUP) until it is gone:
+    // running first, then a zombie unless PID 1 reaps it.
+    let table = "";
+    for (let round = 0; round < 200; round++) {
+      Deno.kill(inner, "SIGHUP");
+      const output = await outer.waitFor(/exec "ps -eo pid=,stat=,comm=" output \(\d+ lines?\):\n/);
+      assert.ok(output);
+      table = (await outer.waitFor(/(?:^ {2}.*\n)+/m)).trim();
+      if (!/sleep/.test(table)) break;
+    }
+    assert.match(table, /^1 S\S* +deno$/m, `flagstaff is PID 1:\n${table}`);
+    assert.doesNotMatch(table, /sleep/, "the orphan was reaped");
+    assert.doesNotMatch(table, /^\d+ Z/m, "no zombie is left");
+    Deno.kill(inner, "SIGTERM");
+    const result = await outer.finished();
+    assert.equal(result.code, 0, result.stderr.slice(-1500));
+    assert.match(result.stderr, /Received SIGTERM: stopping/);
+  },
+});
