@@ -410,3 +410,23 @@ for (const standalone of [false, true]) {
     }
   });
 }
+
+Deno.test("restart: cleans up the controller, re-reads the config, sets up and ticks again in-process", async () => {
+  await using dir = await tempDir();
+  const probe = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
+  const config = (greeting: string) =>
+    `Application:\n  wake_interval: 60\n  controller: ${probe}\n  greeting: ${greeting}\nSignals:\n  hup: [restart]\n`;
+  await writeFiles(dir.path, { "app.yml": config("one") });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  await app.waitFor("process end 1 greeting=one", { stream: "stdout" });
+  await Deno.writeTextFile(`${dir.path}/app.yml`, config("two"));
+  await app.signal("HUP");
+  // The old controller cleans up; a new one sets up and its first tick runs at once.
+  await app.waitFor("cleanup state=", { stream: "stdout" });
+  await app.waitFor("setup state=sleeping", { stream: "stdout" });
+  await app.waitFor("process end 1 greeting=two", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.equal(app.count(/^cleanup/m, "stdout"), 2, "cleanup once per controller");
+});

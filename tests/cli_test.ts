@@ -160,3 +160,19 @@ Deno.test("run -v shows debug lines and -q hides info lines", async () => {
     assert.doesNotMatch(result.stderr, /INFO/);
   }
 });
+
+Deno.test("-v prints the cause chain under the error", async () => {
+  const quiet = await runCli(["run", "--controller", "/nonexistent/c.ts"]);
+  assert.equal(quiet.code, 2);
+  assert.doesNotMatch(quiet.stderr, /caused by:/);
+  const verbose = await runCli(["run", "-v", "--controller", "/nonexistent/c.ts"]);
+  assert.equal(verbose.code, 2);
+  assert.match(
+    verbose.stderr,
+    /^error: Cannot load controller "\/nonexistent\/c.ts": Module not found/,
+  );
+  assert.match(
+    verbose.stderr,
+    /\ncaused by: TypeError: Module not found "file:\/\/\/nonexistent\/c.ts"/,
+  );
+});

@@ -187,3 +187,23 @@ Deno.test("examples/flagstaff.service passes systemd-analyze verify", {
   assert.deepEqual(complaints, []);
   assert.equal(out.code, 0);
 });
+
+Deno.test("sd_notify with --daemon: READY=1 carries MAINPID of the detached process", async () => {
+  await using dir = await tempDir();
+  await using listener = listenNotifySocket(`${dir.path}/notify.sock`);
+  await writeFiles(dir.path, {
+    "app.yml": `Application:\n  controller: ${PROBE}\nDaemon:\n  pidfile: ${dir.path}/app.pid\n`,
+  });
+  await using parent = spawnCli(["run", "-c", `${dir.path}/app.yml`, "--daemon"], {
+    env: { NOTIFY_SOCKET: listener.address },
+  });
+  const ready = fields(await next(listener));
+  assert.equal(ready.READY, "1");
+  const result = await parent.finished();
+  assert.equal(result.code, 0, result.stderr);
+  const pid = Number(await Deno.readTextFile(`${dir.path}/app.pid`));
+  assert.equal(Number(ready.MAINPID), pid);
+  assert.notEqual(pid, parent.pid);
+  Deno.kill(pid, "SIGTERM");
+  while (!(await next(listener)).startsWith("STOPPING=1"));
+});
