@@ -45,7 +45,7 @@ Deno.test("README exit-code table is the code's table", () => {
 Deno.test("README, deno.json tasks and tests share one permission list", () => {
   const flags = PERMISSION_FLAGS.join(" ");
   assert.ok(README.includes(`deno run ${flags} main.ts`), "README shows the permission list");
-  for (const task of ["dev", "demo", "compile"]) {
+  for (const task of ["dev", "demo", "compile", "compile:all"]) {
     assert.ok(
       DENO_JSON.tasks[task].command.includes(flags),
       `task ${task} uses the permission list`,
