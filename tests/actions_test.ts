@@ -78,6 +78,11 @@ Deno.test("a wrong argument count names the action and what it takes, exit 2", a
       'Unknown action "nope" given by --usr2; run "flagstaff list" to see the known actions',
     ],
     [["--usr1"], "--usr1 needs an action name: --usr1 ACTION [ARGUMENTS...]"],
+    [
+      ["--usr1", "exec", "/nonexistent/program"],
+      `Action "exec" (usr1 #1) given by --usr1 failed to set up: Cannot find program "/nonexistent/program": ` +
+      "No such file or directory (os error 2): stat '/nonexistent/program'",
+    ],
   ];
   for (const [argv, message] of cases) {
     const result = await runCli(argv);

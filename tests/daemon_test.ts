@@ -80,15 +80,30 @@ Deno.test("--daemon: ready handshake, status, reload, stop, and the pidfile is g
   );
 });
 
-Deno.test("--daemon: a start-up error reaches the parent, with the child's exit code", async () => {
+Deno.test("--daemon: a start-up error reaches the parent and the errors file, with the child's exit code", async () => {
   await using dir = await tempDir();
+  // The app is named after its config file; its errors file goes to the first writable of
+  // /var/log, /var/tmp, /tmp: a unique name, removed afterwards.
+  const name = `flagstaff_test_${crypto.randomUUID().slice(0, 8)}`;
   await writeFiles(dir.path, {
-    "app.yml": appConfig(dir.path, { application: "  setup_throws: true\n" }),
+    [`${name}.yml`]: appConfig(dir.path, { application: "  setup_throws: true\n" }),
     "run/.keep": "",
   });
-  const setup = await runCli(["run", "-c", `${dir.path}/app.yml`, "-d"]);
+  const setup = await runCli(["run", "-c", `${dir.path}/${name}.yml`, "-d"]);
   assert.equal(setup.code, 1);
   assert.equal(setup.stderr, "error: setup() failed: setup exploded\n");
+  const errorsFile = (await Promise.all(["/var/log", "/var/tmp", "/tmp"].map(async (folder) => {
+    const file = `${folder}/${name}.errors`;
+    return await Deno.stat(file).then(() => file, () => undefined);
+  }))).find(Boolean);
+  assert.ok(errorsFile, "an errors file was written");
+  try {
+    const text = await Deno.readTextFile(errorsFile);
+    assert.match(text, new RegExp(`${name} Exception \\[\\d{4}-`));
+    assert.match(text, /Error: setup exploded\n\s+at .*probe_controller\.ts/);
+  } finally {
+    await Deno.remove(errorsFile);
+  }
   const missing = await runCli(["run", "--controller", `${dir.path}/nope.ts`, "-d"]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^error: Cannot load controller ".*nope.ts": Module not found/);

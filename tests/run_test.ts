@@ -141,3 +141,18 @@ Deno.test("run: a throw in setup() is logged with its stack and exits 1", async 
   );
   assert.doesNotMatch(result.stdout, /process start/);
 });
+
+Deno.test("run: a process() that overruns skips the missed ticks with a warning", async () => {
+  await using dir = await tempDir();
+  // Tick 1 takes 0.35 s of a 0.1 s interval: the deadlines at 0.1, 0.2 and 0.3 s are missed.
+  await writeFiles(dir.path, { "app.yml": probeConfig({ wake_interval: 0.1, process_ms: 350 }) });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  const warning = await app.waitFor(/overran its interval/, { stream: "stderr" });
+  assert.match(
+    warning,
+    /WARNING flagstaff.runtime: Tick 0 overran its interval: skipped 3 tick\(s\)/,
+  );
+  await app.waitFor("process start 2");
+  await app.signal("TERM");
+  assert.equal((await app.finished()).code, 0);
+});
