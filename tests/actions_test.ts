@@ -99,14 +99,10 @@ Deno.test("no actions and no controller is a usage error, exit 2", async () => {
 });
 
 Deno.test("a burst of 10,000 USR1 with a 50 ms action: alive, and the last signal is honoured", async () => {
-  await using dir = await tempDir();
-  await writeFiles(dir.path, {
-    "actions/stamp.ts": await Deno.readTextFile(`${FIXTURES}stamp.ts`).then(relink),
-  });
   await using app = spawnCli([
     "run",
     "--actions-dir",
-    `${dir.path}/actions`,
+    FIXTURES,
     "--usr1",
     "stamp",
     "50",
@@ -127,14 +123,10 @@ Deno.test("a burst of 10,000 USR1 with a 50 ms action: alive, and the last signa
 });
 
 Deno.test("a signal sent right as the previous run ends is never lost (300 times)", async () => {
-  await using dir = await tempDir();
-  await writeFiles(dir.path, {
-    "actions/stamp.ts": await Deno.readTextFile(`${FIXTURES}stamp.ts`).then(relink),
-  });
   await using app = spawnCli([
     "run",
     "--actions-dir",
-    `${dir.path}/actions`,
+    FIXTURES,
     "--usr2",
     "stamp",
     "0",
@@ -153,14 +145,10 @@ Deno.test("a signal sent right as the previous run ends is never lost (300 times
 });
 
 Deno.test("mixed HUP/USR1/USR2: order of first arrival, repeats collapse", async () => {
-  await using dir = await tempDir();
-  await writeFiles(dir.path, {
-    "actions/stamp.ts": await Deno.readTextFile(`${FIXTURES}stamp.ts`).then(relink),
-  });
   await using app = spawnCli([
     "run",
     "--actions-dir",
-    `${dir.path}/actions`,
+    FIXTURES,
     "--usr2",
     "stamp",
     "400",
@@ -185,12 +173,10 @@ Deno.test("mixed HUP/USR1/USR2: order of first arrival, repeats collapse", async
 });
 
 Deno.test("a throwing action is logged with its stack; the others run; the process stays up", async () => {
-  await using dir = await tempDir();
-  await writeFiles(dir.path, { "actions/boom.ts": await Deno.readTextFile(`${FIXTURES}boom.ts`) });
   await using app = spawnCli([
     "run",
     "--actions-dir",
-    `${dir.path}/actions`,
+    FIXTURES,
     "--usr2",
     "boom",
     "--usr2",
@@ -214,10 +200,9 @@ Deno.test("a throwing action is logged with its stack; the others run; the proce
 Deno.test("a timed-out action is aborted through its signal and logged", async () => {
   await using dir = await tempDir();
   await writeFiles(dir.path, {
-    "actions/hang.ts": await Deno.readTextFile(`${FIXTURES}hang.ts`).then(relink),
     "app.yml": "Signals:\n  usr2:\n    - {hang: null, timeout: 0.2}\n    - print: next\n",
   });
-  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`, "--actions-dir", FIXTURES]);
   await app.waitFor("Running 2 action(s)");
   await app.signal("USR2");
   await app.waitFor("hang start\n", { stream: "stdout" });
