@@ -11,7 +11,7 @@ import type { ActionArgument, ActionContext } from "../lib/action.ts";
 /** Prints `init`, then the message on each run, then `cleanup`. */
 export default class PrintAction {
   /** One line for `flagstaff list` (flagman's words). */
-  static readonly description =
+  static readonly description: string =
     "A simple Action that prints messages at the various stages of execution";
   /** The arguments it takes. */
   static readonly arguments: readonly ActionArgument[] = [
