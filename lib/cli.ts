@@ -33,6 +33,7 @@ import { logNotifyError, systemdObserver } from "./systemd.ts";
 import { loadController } from "./loader.ts";
 import { applyLogging, shutdownLogging } from "./logging.ts";
 import { Runtime } from "./runtime.ts";
+import { newProject } from "./scaffold.ts";
 import { VERSION } from "./version.ts";
 
 /** Options for {@link runCli}. */
@@ -620,6 +621,30 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   ).action(async (name: string, flags: Flags) => {
     exitCode = await signalCommand(flags, name);
   });
+
+  if (!library) {
+    program.command("new").description(
+      "write a new app project (library mode): controller, actions, config, systemd unit, init script, tests",
+    )
+      .argument("<name>", "the app's name: a-z first, then a-z, 0-9, _ or - (at most 63)")
+      .option("--dir <dir>", "folder to write it into (default: ./NAME)")
+      .option("--force", "write into a folder that is not empty, replacing the project's files")
+      .option(
+        "--flagstaff <url>",
+        "URL or path of flagstaff's lib/mod.ts the project imports (default: this flagstaff's)",
+      )
+      .action(
+        async (name: string, flags: { dir?: string; force?: boolean; flagstaff?: string }) => {
+          const project = await newProject(name, flags);
+          write(
+            Deno.stdout,
+            `Created ${name} in ${project.dir}:\n${project.files.map((f) => `  ${f}\n`).join("")}` +
+              `Next: cd ${project.dir} && deno task start   (deno task test, deno task compile)\n`,
+          );
+          exitCode = EXIT_CODES.ok;
+        },
+      );
+  }
 
   try {
     const split = splitActionArgv(argv, new Set([...optionWords(run), ...optionWords(check)]));

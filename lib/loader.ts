@@ -107,7 +107,11 @@ export async function loadController(
   try {
     module = await importModule(specifier, options);
   } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) {
+    // A refused dynamic import is a TypeError "Requires import access to …".
+    if (
+      error instanceof Deno.errors.NotCapable ||
+      /^Requires \w+ access/.test(String((error as Error)?.message))
+    ) {
       throw new FlagstaffError(
         "permission",
         `Cannot load controller "${specifier}": ${firstLine(error)}`,

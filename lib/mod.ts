@@ -58,3 +58,5 @@ export type {
 export { STATES } from "./states.ts";
 export type { State, StateName } from "./states.ts";
 export { VERSION } from "./version.ts";
+export { checkProjectName, newProject, PROJECT_NAME_PATTERN } from "./scaffold.ts";
+export type { NewProjectOptions, NewProjectResult } from "./scaffold.ts";

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
+import type { ActionClass } from "./action.ts";
 import { runCli } from "./cli.ts";
 import type { Controller } from "./controller.ts";
 
@@ -15,6 +17,12 @@ export interface StartOptions {
   version?: string;
   /** The command line. Default: `Deno.args`. */
   args?: readonly string[];
+  /**
+   * The actions the app embeds, by name: its own, and flagstaff's built-ins if
+   * it wants them (`BUILTIN_ACTIONS` of flagstaff's `actions/mod.ts`). They
+   * are compiled into the app's binary. Default: none.
+   */
+  actions?: Readonly<Record<string, ActionClass>>;
 }
 
 /**
@@ -36,9 +44,13 @@ export function start(
   controller: new () => Controller,
   options: StartOptions = {},
 ): Promise<number> {
+  // The app's own actions/ folder is embedded through `actions`: never scan it again.
+  const own = new URL("./actions/", Deno.mainModule);
   return runCli(options.args ?? Deno.args, {
     controller: controller as never,
     name: options.name ?? controller.name,
     version: options.version,
+    builtinActions: options.actions,
+    builtinActionsDir: own.protocol === "file:" ? fileURLToPath(own) : undefined,
   });
 }

@@ -38,8 +38,8 @@ for (const kind of ["path", "abstract"] as const) {
 
     const ready = fields(await next(listener));
     assert.deepEqual(ready, { READY: "1", STATUS: "Running: process() every 60 s" });
-    // READY=1 comes after setup() and after the HUP listener is installed.
-    assert.match(app.stdout, /^setup state=initializing\n/);
+    // READY=1 comes after setup() (which printed before READY was sent; the pipe may lag).
+    await app.waitFor(/^setup state=initializing\n/, { stream: "stdout" });
 
     await Deno.writeTextFile(file, good("two"));
     const before = monotonicUsec();
