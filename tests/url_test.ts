@@ -141,3 +141,33 @@ Deno.test("--allow-import=127.0.0.1:PORT lets flagstaff from a URL load a contro
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, new RegExp(`Requires import access to "${new URL(repo.url).host}"`));
 });
+
+Deno.test("deno install -g <URL>/main.ts gives a working flagstaff command", async () => {
+  await using repo = await serveRepo();
+  const options = repo.options();
+  const root = `${repo.cwd}/root`;
+  const install = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "install",
+      "-g",
+      "--root",
+      root,
+      "-n",
+      "flagstaff",
+      "--no-config",
+      ...options.permissions!,
+      options.main!,
+    ],
+    cwd: repo.cwd,
+    env: options.env,
+    stdin: "null",
+  }).output();
+  assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+  const help = await new Deno.Command(`${root}/bin/flagstaff`, {
+    args: ["--help"],
+    cwd: repo.cwd,
+    env: options.env,
+  }).output();
+  assert.equal(help.code, 0, new TextDecoder().decode(help.stderr));
+  assert.match(new TextDecoder().decode(help.stdout), /^Usage: flagstaff \[options\] \[command\]/);
+});
