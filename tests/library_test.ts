@@ -73,3 +73,44 @@ Deno.test("start() gives the app its own --help and --version", async () => {
     /^config: \(none: built-in defaults\)\nname: myapp\ncontroller: class MyApp\n/,
   );
 });
+
+Deno.test("start() with actions: an Action subclass and a built-in run on their signals", async () => {
+  await using dir = await tempDir();
+  const mod = new URL("lib/mod.ts", `file://${ROOT}`).href;
+  const builtins = new URL("actions/mod.ts", `file://${ROOT}`).href;
+  await writeFiles(dir.path, {
+    "main.ts": `import { Action, type ActionContext, Controller, start } from "${mod}";
+import { BUILTIN_ACTIONS } from "${builtins}";
+
+class Hi extends Action {
+  static override description = "Says hi";
+  static override arguments = [{ name: "who" }];
+  #who = "";
+  override setUp(who: string): void {
+    this.#who = who;
+  }
+  override run(context: ActionContext): void {
+    context.out.write(\`hi \${this.#who} on \${context.trigger}\\n\`);
+  }
+}
+
+class App extends Controller {}
+
+if (import.meta.main) Deno.exit(await start(App, { name: "app", actions: { ...BUILTIN_ACTIONS, hi: Hi } }));
+`,
+  });
+  await using app = spawnCli(["--usr2", "hi", "there", "--hup", "print", "hup!"], {
+    main: `${dir.path}/main.ts`,
+    cwd: dir.path,
+  });
+  await app.waitFor("init\n", { stream: "stdout" });
+  await app.waitFor("Running app: process() every 60 s");
+  await app.signal("USR2");
+  await app.waitFor("hi there on SIGUSR2\n", { stream: "stdout" });
+  await app.signal("HUP");
+  await app.waitFor("hup!\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /cleanup\n$/);
+});

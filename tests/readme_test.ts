@@ -151,3 +151,25 @@ Deno.test("README's Signals/Actions config and its greet action run as shown", a
   assert.equal((await app.finished()).code, 0);
   await Deno.remove(touched);
 });
+
+Deno.test("`deno task demo` runs the demo: ticks, answers HUP and USR2, stops on TERM", async () => {
+  // The task's own command line, as `deno task demo` runs it from the repository root.
+  const words = (DENO_JSON.tasks.demo.command as string).split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
+  const main = words.indexOf("main.ts");
+  await using app = spawnCli(words.slice(main + 1), {
+    permissions: words.slice(2, main),
+    main: `${ROOT}main.ts`,
+  });
+  const hello = await app.waitFor(/Demo running as pid \d+/);
+  assert.match(hello, new RegExp(`pid ${app.pid}\\. From another terminal: kill -HUP ${app.pid}`));
+  await app.waitFor(/demo: Tick 1: hello/);
+  await app.signal("USR2");
+  await app.waitFor(/demo: Hello from onSigusr2\(\) after \d+ ticks/);
+  await app.signal("HUP");
+  await app.waitFor(/demo: Config reloaded: greeting is now hello, every 2 s/);
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /demo: Cleaning up after \d+ ticks\n.*Stopped demo\n$/);
+});
