@@ -33,7 +33,6 @@ import { logNotifyError, systemdObserver } from "./systemd.ts";
 import { loadController } from "./loader.ts";
 import { applyLogging, shutdownLogging } from "./logging.ts";
 import { Runtime } from "./runtime.ts";
-import { newProject } from "./scaffold.ts";
 import { VERSION } from "./version.ts";
 
 /** Options for {@link runCli}. */
@@ -635,6 +634,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       )
       .action(
         async (name: string, flags: { dir?: string; force?: boolean; flagstaff?: string }) => {
+          // Loaded on demand: the templates are of no use to any other command.
+          const { newProject } = await import("./scaffold.ts");
           const project = await newProject(name, flags);
           write(
             Deno.stdout,

@@ -20,6 +20,12 @@ export type {
   TextFormatter,
 } from "npm:@logtape/logtape@2.4.2";
 
-export { getFileSink, getRotatingFileSink } from "npm:@logtape/file@2.3.10";
+/**
+ * `@logtape/file`, loaded only when a file handler is configured: importing
+ * it costs start-up time that a console-only process need not pay.
+ */
+export function loadFileSinks(): Promise<typeof import("npm:@logtape/file@2.3.10")> {
+  return import("npm:@logtape/file@2.3.10");
+}
 
 export { Command, CommanderError, InvalidArgumentError, Option } from "npm:commander@15.1.0";

@@ -54,7 +54,7 @@
  * @module
  */
 
-import { configure, getFileSink, getRotatingFileSink, reset, withFilter } from "./deps.ts";
+import { configure, loadFileSinks, reset, withFilter } from "./deps.ts";
 import type { LoggerConfig, LogLevel, Sink, TextFormatter } from "./deps.ts";
 import { describeValue } from "./errors.ts";
 import { checkStrftime, compilePythonFormat, parsePythonFormat } from "./_python_format.ts";
@@ -883,6 +883,9 @@ function getDelayedSink(name: string, path: string, open: () => OwnedSink): Owne
   return sink;
 }
 
+/** `@logtape/file`, once a file handler needed it (see `loadFileSinks`). */
+let fileSinks: Awaited<ReturnType<typeof loadFileSinks>> | undefined;
+
 /** Builds the sink of one handler; throws what opening its file throws. */
 function buildSink(
   name: string,
@@ -903,6 +906,7 @@ function buildSink(
   const rotates = kind === "rotating_file" && maxBytes > 0 && backupCount > 0;
   // Python opens a rotating file in append mode whenever maxBytes is set.
   const truncate = file.mode === "w" && !(kind === "rotating_file" && maxBytes > 0);
+  const { getFileSink, getRotatingFileSink } = fileSinks!;
   const open = (): OwnedSink =>
     rotates
       ? getRotatingFileSink(path, {
@@ -983,6 +987,10 @@ async function applyNow(
   const verbosity = options.verbosity ?? 0;
   const effective = section === undefined ? NO_SECTION : overlayHelperDefaults(section);
 
+  const fileClasses = new Set(["file", "rotating_file"]);
+  if ([...effective.handlers.values()].some((h) => fileClasses.has(HANDLER_CLASSES[h.class]))) {
+    fileSinks ??= await loadFileSinks();
+  }
   const dropped = new Set<string>();
   if (!options.foreground) {
     for (const [name, handler] of effective.handlers) if (handler.debug_only) dropped.add(name);
