@@ -1,157 +1,195 @@
 /**
- * Process-level benchmarks (`deno task bench`): real `flagstaff run`
- * processes, timed from outside. Writes a markdown table and JSON under
- * `bench/results/`. Figures, not pass/fail: nothing here fails the tests.
+ * Process-level benchmarks (`deno task bench`): real processes timed from
+ * outside, flagstaff next to what a user would write instead (a bash `trap`
+ * loop and a naive Deno loop), in the same run so that ratios hold on a noisy
+ * machine. Writes `bench/results/latest.md` and `bench/results/latest.json`.
+ * Figures, not pass/fail: nothing here fails the tests; targets are marked.
  *
- * Measured now: start-up (exec to the controller's first tick) and the drift
- * of the wake schedule.
+ * ```sh
+ * deno task bench            # everything, about 4 minutes on 2 cores
+ * deno task bench --quick    # fewer repeats and shorter schedules, under a minute
+ * deno task bench --only=startup,signals   # sections: startup, breakdown, signals, schedule, idle
+ * ```
+ *
+ * Needs `--allow-all` (it runs deno and bash, reads `/proc`, listens on a
+ * notify socket through FFI).
+ *
+ * @module
  */
 
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { clockOffsetMs } from "./_clock.ts";
+import { idle } from "./_idle.ts";
+import { type Results, type Section, toMarkdown } from "./_report.ts";
+import { schedule, type ScheduleCase } from "./_schedule.ts";
+import { signals } from "./_signals.ts";
+import { startup, startupBreakdown } from "./_startup.ts";
+import { type BenchContext, probeReady, ROOT } from "./_subjects.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const RESULTS = `${ROOT}bench/results`;
+const SECTIONS = ["startup", "breakdown", "signals", "schedule", "idle"] as const;
+type SectionName = typeof SECTIONS[number];
 
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  note: string;
+interface Plan {
+  startupRuns: number;
+  breakdownRuns: number;
+  latencyCount: number;
+  stormCount: number;
+  spacedCount: number;
+  raceCount: number;
+  schedules: ScheduleCase[];
+  idleS: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
+const FULL: Plan = {
+  startupRuns: 15,
+  breakdownRuns: 7,
+  latencyCount: 300,
+  stormCount: 10_000,
+  spacedCount: 200,
+  raceCount: 1000,
+  schedules: [
+    { intervalS: 0.1, busy: 0, count: 30 },
+    { intervalS: 0.1, busy: 0.3, count: 30 },
+    { intervalS: 1, busy: 0, count: 30 },
+    { intervalS: 1, busy: 0.3, count: 30 },
+  ],
+  idleS: 20,
+};
 
-async function tempConfig(dir: string, controller: string, wakeS: number): Promise<string> {
-  await Deno.writeTextFile(`${dir}/c.ts`, controller);
-  const file = `${dir}/app.yml`;
-  await Deno.writeTextFile(
-    file,
-    `Application:\n  wake_interval: ${wakeS}\n  controller: ./c.ts\nLogging:\n  root: {level: WARNING}\n`,
-  );
-  return file;
-}
+const QUICK: Plan = {
+  startupRuns: 5,
+  breakdownRuns: 3,
+  latencyCount: 100,
+  stormCount: 10_000,
+  spacedCount: 60,
+  raceCount: 200,
+  schedules: [
+    { intervalS: 0.1, busy: 0, count: 30 },
+    { intervalS: 0.1, busy: 0.3, count: 30 },
+  ],
+  idleS: 5,
+};
 
-/** Spawns flagstaff and resolves at each stdout line, in order. */
-async function* lines(child: Deno.ChildProcess): AsyncGenerator<string> {
-  let buffer = "";
-  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let at;
-    while ((at = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, at);
-      buffer = buffer.slice(at + 1);
-    }
-  }
-}
-
-function spawn(config: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSION_FLAGS, `${ROOT}main.ts`, "run", "-c", config],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-}
-
-async function startup(dir: string, runs: number): Promise<Figure[]> {
-  const config = await tempConfig(
-    dir,
-    `export default { process() { console.log("tick"); } };\n`,
-    60,
-  );
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const child = spawn(config);
-    for await (const line of lines(child)) {
-      if (line === "tick") break;
-    }
-    times.push(performance.now() - started);
-    child.kill("SIGTERM");
-    await child.status;
-  }
-  return [{
-    name: "start-up to first tick (deno run, warm cache, config file)",
-    value: median(times),
-    unit: "ms",
-    note: `median of ${runs}; min ${Math.min(...times).toFixed(1)}, max ${
-      Math.max(...times).toFixed(1)
-    }`,
-  }];
-}
-
-async function drift(
-  dir: string,
-  wakeS: number,
-  busyShare: number,
-  ticks: number,
-): Promise<Figure[]> {
-  const busyMs = wakeS * 1000 * busyShare;
-  const controller = `export default {
-  async process() {
-    console.log(String(performance.timeOrigin + performance.now()));
-    await new Promise((r) => setTimeout(r, ${busyMs}));
-  },
-};\n`;
-  const config = await tempConfig(dir, controller, wakeS);
-  const child = spawn(config);
-  const stamps: number[] = [];
-  for await (const line of lines(child)) {
-    stamps.push(Number(line));
-    if (stamps.length === ticks) break;
-  }
-  child.kill("SIGTERM");
-  await child.status;
-  const periods = stamps.slice(1).map((t, i) => t - stamps[i]);
-  const ideal = stamps[0] + (ticks - 1) * wakeS * 1000;
-  const mean = periods.reduce((a, b) => a + b, 0) / periods.length;
-  const jitter = Math.sqrt(periods.reduce((a, p) => a + (p - mean) ** 2, 0) / periods.length);
-  const label = `${ticks} ticks at ${wakeS} s, process() ${busyShare * 100} %`;
-  return [
-    {
-      name: `drift of the last tick, ${label}`,
-      value: stamps.at(-1)! - ideal,
-      unit: "ms",
-      note: "against t0 + n × interval",
-    },
-    {
-      name: `period jitter (stddev), ${label}`,
-      value: jitter,
-      unit: "ms",
-      note: `mean period ${mean.toFixed(2)} ms`,
-    },
-  ];
-}
-
-if (import.meta.main) {
-  const quick = Deno.args.includes("--quick");
-  const dir = await Deno.makeTempDir({ prefix: "flagstaff_bench_" });
+async function commandOutput(command: string, args: string[]): Promise<string> {
   try {
-    const figures = [
-      ...await startup(dir, quick ? 3 : 15),
-      ...await drift(dir, 0.1, 0, quick ? 10 : 30),
-      ...await drift(dir, 0.1, 0.3, quick ? 10 : 30),
-      ...(quick ? [] : [...await drift(dir, 1, 0, 30), ...await drift(dir, 1, 0.3, 30)]),
-    ];
-    const machine =
-      `${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
-    const table = [
-      `Machine: ${machine}; ${new Date().toISOString()}`,
-      "",
-      "| measure | value | note |",
-      "|---|---|---|",
-      ...figures.map((f) => `| ${f.name} | ${f.value.toFixed(2)} ${f.unit} | ${f.note} |`),
-    ].join("\n");
-    await Deno.mkdir(RESULTS, { recursive: true });
-    await Deno.writeTextFile(`${RESULTS}/latest.md`, table + "\n");
-    await Deno.writeTextFile(
-      `${RESULTS}/latest.json`,
-      JSON.stringify({ machine, figures }, null, 2) + "\n",
+    const { stdout } = await new Deno.Command(command, { args, stderr: "null" }).output();
+    return new TextDecoder().decode(stdout).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+async function machine(): Promise<Record<string, string | number>> {
+  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/^model name\s*:\s*(.*)$/m)?.[1];
+  return {
+    machine:
+      `${Deno.build.target}, ${navigator.hardwareConcurrency} cores (${cpu ?? "unknown CPU"}), ` +
+      `${(Deno.systemMemoryInfo().total / 2 ** 30).toFixed(1)} GiB, kernel ${Deno.osRelease()}`,
+    deno: `${Deno.version.deno} (V8 ${Deno.version.v8})`,
+    bash: (await commandOutput("bash", ["--version"])).split("\n")[0],
+    load: Deno.loadavg().map((l) => l.toFixed(2)).join(" ") + " (1/5/15 min, at start)",
+  };
+}
+
+function parseArgs(args: readonly string[]): { quick: boolean; only: Set<SectionName> } {
+  let quick = false;
+  let only = new Set<SectionName>(SECTIONS);
+  for (const arg of args) {
+    if (arg === "--quick") quick = true;
+    else if (arg.startsWith("--only=")) {
+      const names = arg.slice("--only=".length).split(",");
+      const unknown = names.filter((n) => !SECTIONS.includes(n as SectionName));
+      if (unknown.length) {
+        throw new Error(
+          `Unknown section(s) ${unknown.join(", ")}: expected ${SECTIONS.join(", ")}`,
+        );
+      }
+      only = new Set(names as SectionName[]);
+    } else throw new Error(`Unknown argument "${arg}": expected --quick or --only=SECTION,...`);
+  }
+  return { quick, only };
+}
+
+async function main(args: readonly string[]): Promise<void> {
+  const { quick, only } = parseArgs(args);
+  const plan = quick ? QUICK : FULL;
+  const began = performance.now();
+  const startedAt = new Date().toISOString();
+  const dir = await Deno.makeTempDir({ prefix: "flagstaff_bench_" });
+  const log = (text: string) =>
+    console.error(`[${((performance.now() - began) / 1000).toFixed(0)} s] ${text}`);
+  try {
+    const context: BenchContext = { dir, ready: "line" };
+    const probe = await probeReady(context);
+    context.ready = probe.via;
+    log(`readiness: ${probe.via} (${probe.why})`);
+    const offset = clockOffsetMs();
+    const sections: Section[] = [];
+    // A section that fails (a subject that does not start, say) is reported, and the others still run.
+    const measure = async (name: SectionName, what: string, run: () => Promise<Section[]>) => {
+      if (!only.has(name)) return;
+      log(what);
+      try {
+        sections.push(...await run());
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log(`${what} failed: ${message}`);
+        sections.push({
+          title: `${what}: FAILED`,
+          rows: [],
+          notes: [message.replaceAll("\n", " ")],
+        });
+      }
+    };
+    await measure("startup", "start-up", async () => [await startup(context, plan.startupRuns)]);
+    await measure(
+      "breakdown",
+      "start-up breakdown",
+      async () => [await startupBreakdown(context, plan.breakdownRuns)],
     );
-    console.log(table);
+    await measure("signals", "signals: latency, load, memory", () => signals(context, plan));
+    await measure(
+      "schedule",
+      "wake schedule",
+      async () => [await schedule(context, plan.schedules)],
+    );
+    await measure("idle", "idle", async () => [await idle(context, plan.idleS)]);
+    const results: Results = {
+      machine: await machine(),
+      startedAt,
+      durationS: (performance.now() - began) / 1000,
+      mode: quick ? "quick" : "full",
+      method: {
+        readiness: `${
+          probe.via === "notify" ? "READY=1 on NOTIFY_SOCKET" : "ready line on stderr"
+        } (${probe.why})`,
+        clock:
+          "wall-clock ms as performance.timeOrigin + performance.now() in every Deno process, " +
+          `$EPOCHREALTIME in bash; the harness's clock is ${
+            (offset * 1000).toFixed(1)
+          } µs from the realtime clock`,
+      },
+      sections,
+    };
+    const markdown = toMarkdown(results);
+    await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+    await Deno.writeTextFile(`${ROOT}bench/results/latest.md`, markdown);
+    await Deno.writeTextFile(
+      `${ROOT}bench/results/latest.json`,
+      JSON.stringify(results, null, 2) + "\n",
+    );
+    console.log(markdown);
+    log("wrote bench/results/latest.md and latest.json");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.stack : error}`);
+    Deno.exit(1);
+  }
+  Deno.exit(0);
 }

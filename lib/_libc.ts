@@ -82,6 +82,26 @@ export type Libc = LibcLibrary["symbols"];
 let opened: Libc | undefined;
 
 /**
+ * What sending a notify datagram needs. Binding a symbol costs Deno about
+ * 0.2 ms (all of {@link SYMBOLS}: ~5 ms of start-up), so `flagstaff run`
+ * under systemd binds only these.
+ */
+const SEND_SYMBOLS = {
+  __errno_location: SYMBOLS.__errno_location,
+  strerror: SYMBOLS.strerror,
+  close: SYMBOLS.close,
+  socket: SYMBOLS.socket,
+  sendto: SYMBOLS.sendto,
+} as const;
+
+/** The libc functions that sending a notify datagram calls. */
+export type SendLibc = Deno.DynamicLibrary<typeof SEND_SYMBOLS>["symbols"];
+/** The functions `errno` and its text need. */
+export type ErrnoLibc = Pick<Libc, "__errno_location" | "strerror">;
+
+let sendOpened: SendLibc | undefined;
+
+/**
  * The C library's functions, opening it on first use. It stays open for the
  * life of the process; a test file that calls this should call it once at
  * load time too, or the test sanitizer blames the first test that opens it.
@@ -103,12 +123,30 @@ export function libc(action: string): Libc {
 }
 
 /**
+ * The functions of {@link SEND_SYMBOLS}, opening the C library for them
+ * alone on first use (or those of {@link libc} when it is open already).
+ *
+ * @throws {FlagstaffError} as {@link libc}.
+ */
+export function sendLibc(action: string): SendLibc {
+  sendOpened ??= opened ?? dlopenLibc(action, SEND_SYMBOLS).symbols;
+  return sendOpened;
+}
+
+/**
  * A handle of its own on the C library, for an object that closes it when it
  * is closed (so a test that opens and closes the object leaks nothing).
  *
  * @throws {FlagstaffError} as {@link libc}.
  */
 export function openLibc(action: string): LibcLibrary {
+  return dlopenLibc(action, SYMBOLS);
+}
+
+function dlopenLibc<S extends Deno.ForeignLibraryInterface>(
+  action: string,
+  symbols: S,
+): Deno.DynamicLibrary<S> {
   if (Deno.build.os !== "linux") {
     throw new FlagstaffError(
       "usage",
@@ -116,7 +154,7 @@ export function openLibc(action: string): LibcLibrary {
     );
   }
   try {
-    return Deno.dlopen("libc.so.6", SYMBOLS);
+    return Deno.dlopen("libc.so.6", symbols);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) {
       throw new FlagstaffError("permission", `Cannot ${action}: run deno with --allow-ffi`, {
@@ -131,24 +169,24 @@ export function openLibc(action: string): LibcLibrary {
   }
 }
 
-function errnoView(c: Libc): Int32Array {
+function errnoView(c: ErrnoLibc): Int32Array {
   const pointer = c.__errno_location();
   if (pointer === null) throw new Error("__errno_location() returned NULL");
   return new Int32Array(Deno.UnsafePointerView.getArrayBuffer(pointer, 4));
 }
 
 /** This thread's `errno`; meaningful right after a failed synchronous call. */
-export function errno(c: Libc = libc("read errno")): number {
+export function errno(c: ErrnoLibc = libc("read errno")): number {
   return errnoView(c)[0];
 }
 
 /** Sets this thread's `errno` (to 0 before calls that signal "not found" by leaving it). */
-export function setErrno(value: number, c: Libc = libc("read errno")): void {
+export function setErrno(value: number, c: ErrnoLibc = libc("read errno")): void {
   errnoView(c)[0] = value;
 }
 
 /** `strerror(code)`, as the C library words it: `"No such file or directory"`. */
-export function errnoText(code: number, c: Libc = libc("read errno")): string {
+export function errnoText(code: number, c: ErrnoLibc = libc("read errno")): string {
   const pointer = c.strerror(code);
   return pointer === null ? `Error ${code}` : Deno.UnsafePointerView.getCString(pointer);
 }
@@ -157,7 +195,7 @@ export function errnoText(code: number, c: Libc = libc("read errno")): string {
  * An `errno` and its text for the end of a message:
  * `"no such file or directory (errno 2)"`.
  */
-export function describeErrno(code?: number, c: Libc = libc("read errno")): string {
+export function describeErrno(code?: number, c: ErrnoLibc = libc("read errno")): string {
   const value = code ?? errno(c);
   const text = errnoText(value, c);
   return `${text.charAt(0).toLowerCase()}${text.slice(1)} (errno ${value})`;

@@ -195,19 +195,25 @@ export class ActionSet {
 
   async #runOne(live: Live): Promise<void> {
     const timeoutS = live.use.timeout;
+    if (!timeoutS) {
+      // No timeout: the run's signal is the stop signal, as in the action's own context.
+      live.running = true;
+      try {
+        await live.instance.run(live.context);
+      } catch (error) {
+        this.#failed(live, error);
+      } finally {
+        live.running = false;
+      }
+      return;
+    }
     const timeout = new AbortController();
-    const signal = timeoutS
-      ? AbortSignal.any([live.context.signal, timeout.signal])
-      : live.context.signal;
+    const signal = AbortSignal.any([live.context.signal, timeout.signal]);
     const context = Object.create(live.context, { signal: { value: signal } }) as ActionContext;
     live.running = true;
     const running = (async () => await live.instance.run(context))();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      if (!timeoutS) {
-        await running;
-        return;
-      }
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => {
           timeout.abort(new DOMException(`Timed out after ${timeoutS} s`, "TimeoutError"));

@@ -9,7 +9,7 @@
 
 import { basename, dirname, extname, join } from "node:path";
 import { type ActionClass, checkArguments, declaredArguments, formatArguments } from "./action.ts";
-import { type ActionRegistry, loadActionRegistry, loadSource } from "./action_registry.ts";
+import type { ActionRegistry } from "./action_registry.ts";
 import { splitActionArgv } from "./_argv.ts";
 import {
   ACTION_SIGNALS,
@@ -20,20 +20,16 @@ import {
   loadConfig,
 } from "./config.ts";
 import type { ControllerClass } from "./controller.ts";
-import { Command, CommanderError, getLogger, Option } from "./deps.ts";
+import { type Command, type CommanderModule, getLogger, loadCommander } from "./deps.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
-import { detach, isDetachedChild, readyHandshake } from "./daemon.ts";
-import { notifierFromEnv, watchdogIntervalUs } from "./notify.ts";
-import { acquirePidfile, type Pidfile } from "./pidfile.ts";
-import { dropPrivileges } from "./privileges.ts";
-import { startReaper } from "./reaper.ts";
-import { formatUptime, serviceStatus, signalService, stopService } from "./service.ts";
+import type { Pidfile } from "./pidfile.ts";
 import { signalName } from "./signals.ts";
-import { logNotifyError, systemdObserver } from "./systemd.ts";
-import { loadController } from "./loader.ts";
-import { applyLogging, shutdownLogging } from "./logging.ts";
-import { Runtime } from "./runtime.ts";
 import { VERSION } from "./version.ts";
+
+// Only what every command needs is imported above. Each command imports the
+// rest when it runs, and `run` is parsed without commander when it can be:
+// under `deno run`, start-up time is mostly module loading
+// (`bench/results/latest.md`, "Where start-up goes").
 
 /** Options for {@link runCli}. */
 export interface CliOptions {
@@ -125,7 +121,11 @@ function asUserError(error: unknown): unknown {
 
 const increase = (_: string, previous: number) => previous + 1;
 
-function addCommonOptions(command: Command, library: boolean): Command {
+function addCommonOptions(
+  command: Command,
+  library: boolean,
+  Option: CommanderModule["Option"],
+): Command {
   command
     .option(
       "-c, --config <file>",
@@ -181,8 +181,9 @@ function registryFor(
   flags: Flags,
   options: CliOptions,
 ): (config: Config) => Promise<ActionRegistry> {
-  return (config) =>
-    loadActionRegistry({
+  return async (config) => {
+    const { loadActionRegistry } = await import("./action_registry.ts");
+    return await loadActionRegistry({
       builtins: options.builtinActions,
       actionsDir: flags.actionsDir
         ? { path: flags.actionsDir, required: true }
@@ -190,6 +191,7 @@ function registryFor(
       skipDirs: options.builtinActionsDir ? [options.builtinActionsDir] : [],
       configActions: { actions: config.actions, baseDir: configDir(config) },
     });
+  };
 }
 
 interface Controllerish {
@@ -216,6 +218,7 @@ async function loadControllerFor(
   if (!specifier) return { name };
   // A path in the config is relative to the config file; on the command line, to the working directory.
   const baseDir = flags.controller ? Deno.cwd() : configDir(config);
+  const { loadController } = await import("./loader.ts");
   return { controller: await loadController(specifier, { baseDir }), source: specifier, name };
 }
 
@@ -256,6 +259,19 @@ async function runCommand(
   argv: readonly string[],
 ): Promise<number> {
   const verbosity = flags.verbose - flags.quiet;
+  const [
+    { detach, isDetachedChild, readyHandshake },
+    { notifierFromEnv, watchdogIntervalUs },
+    { logNotifyError, systemdObserver },
+    { applyLogging, shutdownLogging },
+    { Runtime },
+  ] = await Promise.all([
+    import("./daemon.ts"),
+    import("./notify.ts"),
+    import("./systemd.ts"),
+    import("./logging.ts"),
+    import("./runtime.ts"),
+  ]);
   const config = await readConfig(flags);
   const detached = isDetachedChild();
   if (!detached && !flags.foreground && (flags.daemon || config.daemon.detach)) {
@@ -288,9 +304,10 @@ async function runCommand(
         },
       );
     }
-    reaper = startReaper();
+    if (Deno.pid === 1) reaper = (await import("./reaper.ts")).startReaper();
     const pidfilePath = flags.pidfile ?? config.daemon.pidfile;
     if (pidfilePath) {
+      const { acquirePidfile } = await import("./pidfile.ts");
       pidfile = await acquirePidfile(pidfilePath);
       if (pidfile.stale) {
         log.info("Replaced stale pidfile {path} (pid {pid} no longer runs)", {
@@ -302,6 +319,7 @@ async function runCommand(
     // After the pidfile and the log files are open: supplementary groups, gid, uid.
     const { user, group, umask } = config.daemon;
     if (user || group || umask !== undefined) {
+      const { dropPrivileges } = await import("./privileges.ts");
       const dropped = dropPrivileges({ user, group, umask });
       if (dropped.switched) {
         log.info("Running as uid {uid}, gid {gid}", { uid: dropped.uid, gid: dropped.gid });
@@ -362,6 +380,7 @@ function pidfileOf(flags: Flags, config: Config): string {
 
 async function statusCommand(flags: Flags): Promise<number> {
   const pidfile = pidfileOf(flags, await readConfig(flags));
+  const { formatUptime, serviceStatus } = await import("./service.ts");
   const status = await serviceStatus(pidfile);
   if (status.running) {
     const uptime = status.uptimeS === undefined ? "" : `, up ${formatUptime(status.uptimeS)}`;
@@ -384,6 +403,7 @@ async function stopCommand(flags: Flags): Promise<number> {
       `--timeout takes a positive number of seconds, got "${flags.timeout}"`,
     );
   }
+  const { stopService } = await import("./service.ts");
   const result = await stopService(pidfile, { timeoutS, force: flags.force });
   write(
     Deno.stdout,
@@ -403,6 +423,7 @@ async function signalCommand(flags: Flags, name: string): Promise<number> {
     );
   }
   const pidfile = pidfileOf(flags, await readConfig(flags));
+  const { signalService } = await import("./service.ts");
   const pid = await signalService(pidfile, signal);
   write(Deno.stdout, `sent ${signal} to pid ${pid}\n`);
   return EXIT_CODES.ok;
@@ -415,6 +436,7 @@ async function checkUses(
 ): Promise<{ lines: string[]; problems: unknown[] }> {
   const lines: string[] = [];
   const problems: unknown[] = [];
+  const { loadSource } = await import("./action_registry.ts");
   for (const [key, signal] of SIGNAL_KEYS) {
     const list = uses[signal];
     if (!list?.length) continue;
@@ -528,6 +550,7 @@ async function listCommand(flags: Flags, options: CliOptions): Promise<number> {
  */
 export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   const library = options.controller !== undefined;
+  const { Command, CommanderError, Option } = await loadCommander();
   let exitCode: number = EXIT_CODES.ok;
   let verbose = argv.some((arg) => /^-v+$/.test(arg) || arg === "--verbose");
   let cliActions: CliActions = {};
@@ -551,6 +574,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       "run the controller and the actions until TERM or INT",
     ),
     library,
+    Option,
   )
     .option(
       "-f, --foreground",
@@ -575,6 +599,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       "load and validate the config, the controller and the actions; print what would run (exit 0) or every problem (exit 2)",
     ),
     library,
+    Option,
   ).action(async (flags: Flags) => {
     verbose = flags.verbose > 0;
     exitCode = await checkCommand(flags, cliActions, options);

@@ -10,10 +10,13 @@
  */
 
 import { resolve } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "./deps.ts";
+import { loadYaml, type YamlModule } from "./deps.ts";
 import type { Document, YamlNode } from "./deps.ts";
 import { ConfigError, type ConfigIssue, describeValue, FlagstaffError } from "./errors.ts";
 import { checkLoggingSection, type LoggingSection } from "./logging.ts";
+
+/** The yaml package, loaded by the first {@link parseConfig} (start-up cost: see deps.ts). */
+let yaml: YamlModule | undefined;
 
 /** Default `Application.wake_interval`, in seconds (helper's). */
 export const DEFAULT_WAKE_INTERVAL_S = 60;
@@ -102,7 +105,17 @@ type Report = (path: KeyPath, message: string, at?: "key" | "value") => void;
  * ```
  */
 export function defaultConfig(): Config {
-  return parseConfig("", "");
+  // Every section missing: nothing to parse, so yaml is not loaded.
+  const config = checkRoot(
+    undefined,
+    (path, message) => {
+      throw new Error(`Bug: the default config is invalid at "${path.join(".")}": ${message}`);
+    },
+    "",
+    undefined,
+    () => "<default>",
+  );
+  return deepFreeze({ ...config, file: undefined });
 }
 
 /**
@@ -129,7 +142,7 @@ export async function loadConfig(file: string): Promise<Config> {
   } catch (error) {
     throw readError(file, error);
   }
-  return parseConfig(text, resolve(file));
+  return await parseConfig(text, resolve(file));
 }
 
 /**
@@ -142,13 +155,14 @@ export async function loadConfig(file: string): Promise<Config> {
  * import { parseConfig } from "./config.ts";
  * import { ConfigError } from "./errors.ts";
  * try {
- *   parseConfig("Daemon:\n  pidfile: 42\n", "app.yml");
+ *   await parseConfig("Daemon:\n  pidfile: 42\n", "app.yml");
  * } catch (error) {
  *   console.assert(error instanceof ConfigError && error.line === 2 && error.key === "Daemon.pidfile");
  * }
  * ```
  */
-export function parseConfig(text: string, file: string): Config {
+export async function parseConfig(text: string, file: string): Promise<Config> {
+  const { LineCounter, parseDocument } = yaml ??= await loadYaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
@@ -192,7 +206,7 @@ function checkRoot(
   root: unknown,
   report: Report,
   text: string,
-  doc: Document,
+  doc: Document | undefined,
   originOf: (path: KeyPath) => string,
 ): Omit<Config, "file"> {
   const sections = root ?? {};
@@ -343,7 +357,12 @@ function checkApplication(value: unknown, report: Report): ApplicationConfig {
 
 const DAEMON_KEYS = ["user", "group", "pidfile", "umask", "prevent_core", "stop_timeout", "detach"];
 
-function checkDaemon(value: unknown, report: Report, text: string, doc: Document): DaemonConfig {
+function checkDaemon(
+  value: unknown,
+  report: Report,
+  text: string,
+  doc: Document | undefined,
+): DaemonConfig {
   const section = sectionMap(value, "Daemon", report);
   for (const key of Object.keys(section)) {
     if (!DAEMON_KEYS.includes(key)) {
@@ -422,6 +441,7 @@ function sectionMap(value: unknown, name: string, report: Report): Record<string
 
 /** Byte offset of the node at `path` (its key or its value), or the nearest parent's. */
 function locate(doc: Document, path: KeyPath, at: "key" | "value"): number | undefined {
+  const { isMap, isScalar, isSeq } = yaml!;
   let node: unknown = doc.contents;
   let offset = (node as YamlNode | null)?.range?.[0];
   for (const [i, segment] of path.entries()) {
@@ -442,9 +462,13 @@ function locate(doc: Document, path: KeyPath, at: "key" | "value"): number | und
   return offset;
 }
 
-function scalarSource(doc: Document, path: KeyPath, text: string): string | undefined {
-  const node = doc.getIn(path, true);
-  if (!isScalar(node) || !node.range) return undefined;
+function scalarSource(
+  doc: Document | undefined,
+  path: KeyPath,
+  text: string,
+): string | undefined {
+  const node = doc?.getIn(path, true);
+  if (!yaml?.isScalar(node) || !node.range) return undefined;
   return text.slice(node.range[0], node.range[1]).trim();
 }
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { defaultConfig, loadConfig, parseConfig } from "./config.ts";
 import { ConfigError, FlagstaffError } from "./errors.ts";
 
-function issuesOf(text: string): string[] {
+async function issuesOf(text: string): Promise<string[]> {
   try {
-    parseConfig(text, "app.yml");
+    await parseConfig(text, "app.yml");
   } catch (error) {
     assert.ok(error instanceof ConfigError, String(error));
     return error.issues.map((i) => `${i.line}:${i.column} ${i.key} | ${i.message}`);
@@ -12,8 +12,8 @@ function issuesOf(text: string): string[] {
   assert.fail("expected a ConfigError");
 }
 
-Deno.test("parseConfig() fills defaults when a section is missing", () => {
-  const config = parseConfig(
+Deno.test("await parseConfig() fills defaults when a section is missing", async () => {
+  const config = await parseConfig(
     "Application:\n  wake_interval: 0.25\n  mykey: [1, 2]\n",
     "/etc/app.yml",
   );
@@ -26,17 +26,17 @@ Deno.test("parseConfig() fills defaults when a section is missing", () => {
   assert.equal(defaultConfig().application.wake_interval, 60);
 });
 
-Deno.test("parseConfig() reports a wrong type with line, column and key", () => {
-  assert.deepEqual(issuesOf("Daemon:\n  pidfile: 42\n"), [
+Deno.test("await parseConfig() reports a wrong type with line, column and key", async () => {
+  assert.deepEqual(await issuesOf("Daemon:\n  pidfile: 42\n"), [
     "2:12 Daemon.pidfile | expected a string, got 42",
   ]);
-  assert.deepEqual(issuesOf("Application:\n  wake_interval: -1\n"), [
+  assert.deepEqual(await issuesOf("Application:\n  wake_interval: -1\n"), [
     "2:18 Application.wake_interval | expected a positive number of seconds, got -1",
   ]);
 });
 
-Deno.test("parseConfig() reports every problem, in file order", () => {
-  const issues = issuesOf(
+Deno.test("await parseConfig() reports every problem, in file order", async () => {
+  const issues = await issuesOf(
     "application:\n  wake_interval: 1\nDaemon:\n  pidfile: [a]\n  stop_timeout: no\n  colour: red\nExtra: 1\n",
   );
   assert.deepEqual(issues, [
@@ -48,26 +48,26 @@ Deno.test("parseConfig() reports every problem, in file order", () => {
   ]);
 });
 
-Deno.test("parseConfig() reports malformed YAML with line and column", () => {
-  const [issue] = issuesOf("Application:\n  wake_interval: 1\n  bad: [1, 2\n");
+Deno.test("await parseConfig() reports malformed YAML with line and column", async () => {
+  const [issue] = await issuesOf("Application:\n  wake_interval: 1\n  bad: [1, 2\n");
   assert.match(issue, /^4:1 {2}\| /);
-  const [dup] = issuesOf("Daemon:\n  user: a\n  user: b\n");
+  const [dup] = await issuesOf("Daemon:\n  user: a\n  user: b\n");
   assert.match(dup, /^3:3 {2}\| Map keys must be unique/);
 });
 
-Deno.test("parseConfig() reads YAML 1.1 like helper's PyYAML", () => {
-  const config = parseConfig("Daemon:\n  umask: 022\n  prevent_core: yes\n", "app.yml");
+Deno.test("await parseConfig() reads YAML 1.1 like helper's PyYAML", async () => {
+  const config = await parseConfig("Daemon:\n  umask: 022\n  prevent_core: yes\n", "app.yml");
   assert.equal(config.daemon.umask, 0o22);
   assert.equal(config.daemon.prevent_core, true);
-  assert.equal(parseConfig("Daemon:\n  umask: '0o027'\n", "a").daemon.umask, 0o27);
-  assert.equal(parseConfig("Daemon:\n  umask: 27\n", "a").daemon.umask, 0o27);
-  assert.deepEqual(issuesOf("Daemon:\n  umask: 0999\n"), [
+  assert.equal((await parseConfig("Daemon:\n  umask: '0o027'\n", "a")).daemon.umask, 0o27);
+  assert.equal((await parseConfig("Daemon:\n  umask: 27\n", "a")).daemon.umask, 0o27);
+  assert.deepEqual(await issuesOf("Daemon:\n  umask: 0999\n"), [
     "2:10 Daemon.umask | expected an octal mode from 0 to 0777 such as 022, got 0999",
   ]);
 });
 
-Deno.test("parseConfig() rejects a document that is not a map", () => {
-  assert.deepEqual(issuesOf("- a\n- b\n"), [
+Deno.test("await parseConfig() rejects a document that is not a map", async () => {
+  assert.deepEqual(await issuesOf("- a\n- b\n"), [
     "1:1  | expected a map of sections (Application, Daemon, Logging, Signals, Actions), got a list",
   ]);
 });
@@ -99,8 +99,8 @@ Deno.test("loadConfig() turns a directory into a clear error", async () => {
   });
 });
 
-Deno.test("parseConfig() reads the Signals and Actions sections", () => {
-  const config = parseConfig(
+Deno.test("await parseConfig() reads the Signals and Actions sections", async () => {
+  const config = await parseConfig(
     `Signals:
   usr1:
     - print: hi
@@ -135,9 +135,9 @@ Actions:
   assert.deepEqual(config.actions, { notify: "./notify.ts" });
 });
 
-Deno.test("parseConfig() reports bad Signals and Actions entries with their keys", () => {
+Deno.test("await parseConfig() reports bad Signals and Actions entries with their keys", async () => {
   assert.deepEqual(
-    issuesOf(
+    await issuesOf(
       "Signals:\n  usr3: []\n  usr1: print\n  hup:\n    - {print: hi, log: x}\n    - {exec: ls, timeout: -2}\n    - 42 x\nActions:\n  b@d: ./x.ts\n  ok: 7\n",
     ),
     [
@@ -150,4 +150,8 @@ Deno.test("parseConfig() reports bad Signals and Actions entries with their keys
       "10:7 Actions.ok | expected a module path or URL, got 7",
     ],
   );
+});
+
+Deno.test("defaultConfig() is what an empty config file parses to", async () => {
+  assert.deepEqual(defaultConfig(), await parseConfig("", ""));
 });

@@ -2,11 +2,16 @@
  * The one place that names third-party packages. Every specifier is a full,
  * pinned `npm:` specifier, so `deno run <URL>` needs no import map.
  *
+ * Only LogTape is imported eagerly (every module logs). yaml, @logtape/file
+ * and commander are loaded on first use through the `load…()` functions:
+ * under `deno run`, loading an npm package goes through Deno's Node
+ * compatibility layer, and each of these costs tens of milliseconds of
+ * start-up that a command which does not need it should not pay
+ * (`bench/results/latest.md`, "Where start-up goes"). Their types are
+ * re-exported as types only, which load nothing.
+ *
  * @module
  */
-
-export { isMap, isScalar, isSeq, LineCounter, parseDocument } from "npm:yaml@2.9.1";
-export type { Document, Node as YamlNode, Pair, Scalar, YAMLMap, YAMLSeq } from "npm:yaml@2.9.1";
 
 export { configure, dispose, getLogger, reset, withFilter } from "npm:@logtape/logtape@2.4.2";
 export type {
@@ -20,12 +25,27 @@ export type {
   TextFormatter,
 } from "npm:@logtape/logtape@2.4.2";
 
-/**
- * `@logtape/file`, loaded only when a file handler is configured: importing
- * it costs start-up time that a console-only process need not pay.
- */
-export function loadFileSinks(): Promise<typeof import("npm:@logtape/file@2.3.10")> {
+export type { Document, Node as YamlNode, Pair, Scalar, YAMLMap, YAMLSeq } from "npm:yaml@2.9.1";
+export type { Command, Option } from "npm:commander@15.1.0";
+
+/** The `yaml` package. */
+export type YamlModule = typeof import("npm:yaml@2.9.1");
+/** The `@logtape/file` package. */
+export type FileSinkModule = typeof import("npm:@logtape/file@2.3.10");
+/** The `commander` package. */
+export type CommanderModule = typeof import("npm:commander@15.1.0");
+
+/** Loads `yaml` (about 50 ms under `deno run`: CommonJS through Node compatibility). */
+export function loadYaml(): Promise<YamlModule> {
+  return import("npm:yaml@2.9.1");
+}
+
+/** Loads `@logtape/file` (it imports `node:fs`: about 40 ms). */
+export function loadFileSinks(): Promise<FileSinkModule> {
   return import("npm:@logtape/file@2.3.10");
 }
 
-export { Command, CommanderError, InvalidArgumentError, Option } from "npm:commander@15.1.0";
+/** Loads `commander` (it imports `node:child_process`, `node:fs`: about 35 ms). */
+export function loadCommander(): Promise<CommanderModule> {
+  return import("npm:commander@15.1.0");
+}

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { getLogger, parseDocument } from "./deps.ts";
+import { getLogger, loadYaml } from "./deps.ts";
+
+const { parseDocument } = await loadYaml();
 import {
   applyLogging,
   checkLoggingSection,

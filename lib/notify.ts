@@ -32,6 +32,7 @@ import {
   MSG_NOSIGNAL,
   openLibc,
   POLLIN,
+  sendLibc,
   SHUT_RDWR,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
@@ -121,7 +122,7 @@ class SocketNotifier implements Notifier, Disposable {
     this.#address = address;
     this.#target = socketAddress(address);
     this.#onError = options.onError ?? (() => {});
-    libc("use the notify socket"); // fail now, not at the first send, without --allow-ffi
+    sendLibc("use the notify socket"); // fail now, not at the first send, without --allow-ffi
   }
 
   send(message: string): boolean {
@@ -148,16 +149,16 @@ class SocketNotifier implements Notifier, Disposable {
     if (this.#closed) return "the notifier is closed";
     const target = this.#target;
     if ("problem" in target) return target.problem;
-    const c = libc("use the notify socket");
+    const c = sendLibc("use the notify socket");
     if (this.#fd < 0) {
       const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) return `cannot create a socket: ${describeErrno()}`;
+      if (fd < 0) return `cannot create a socket: ${describeErrno(undefined, c)}`;
       this.#fd = fd;
     }
     const data = encoder.encode(message);
     const flags = MSG_DONTWAIT | MSG_NOSIGNAL;
     const sent = c.sendto(this.#fd, data, BigInt(data.length), flags, target.bytes, target.length);
-    if (sent < 0n) return describeErrno();
+    if (sent < 0n) return describeErrno(undefined, c);
     if (sent !== BigInt(data.length)) return `sent ${sent} of ${data.length} bytes`;
     return undefined;
   }
@@ -165,7 +166,7 @@ class SocketNotifier implements Notifier, Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#fd >= 0) libc("use the notify socket").close(this.#fd);
+    if (this.#fd >= 0) sendLibc("use the notify socket").close(this.#fd);
     this.#fd = -1;
   }
 

@@ -141,6 +141,7 @@ export class Runtime {
   #finish: (code: number) => void = () => {};
   #finished = false;
   #debuggerWarned = false;
+  readonly #errorWrites = new Set<Promise<void>>();
 
   /** Creates a runtime for `controllerClass` (or for actions alone); nothing runs until {@link run}. */
   constructor(controllerClass: ControllerClass | undefined, options: RuntimeOptions) {
@@ -203,7 +204,9 @@ export class Runtime {
   async run(): Promise<number> {
     this.#actions = await this.#buildActions(this.#config, false);
     const done = new Promise<number>((resolve) => this.#finish = resolve);
-    const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
+    // Signal listeners do not keep Deno's event loop alive: this timer does. It is
+    // started once ready, because a process's first timer costs Deno ~7 ms to set up.
+    let keepAlive: ReturnType<typeof setInterval> | undefined;
     const onRejection = (event: PromiseRejectionEvent) => {
       event.preventDefault();
       this.#reportError("Unhandled promise rejection", event.reason);
@@ -218,10 +221,14 @@ export class Runtime {
     globalThis.addEventListener("error", onError);
     try {
       unsubscribe = this.#listen();
-      this.#start().catch((error) => this.#fail("run_failed", error));
+      this.#start().then(() => {
+        if (!this.#finished) keepAlive = setInterval(() => {}, MAX_TIMER_MS);
+      }).catch((error) => this.#fail("run_failed", error));
       const every = this.#options.watchdogIntervalMs;
       if (every) watchdog = setInterval(() => this.#dispatcher.request("watchdog"), every);
-      return await done;
+      const code = await done;
+      await Promise.all(this.#errorWrites);
+      return code;
     } catch (error) {
       await this.#actions.tearDownAll();
       throw error;
@@ -368,7 +375,8 @@ export class Runtime {
         return this.#emit({ type: "watchdog" });
     }
     if (this.#actions?.configured(key)) {
-      log.debug("Received {signal}: running its actions", { signal: key });
+      // Nothing runs between the signal and its first action (signal-to-action
+      // latency, bench/): the debug line comes after the run.
       this.#runningActions = true;
       try {
         await this.#actions.run(key);
@@ -376,6 +384,7 @@ export class Runtime {
         this.#runningActions = false;
         await this.#tearDownRetired();
       }
+      log.debug("Ran the actions of {signal}", { signal: key });
       return this.#checkActionsLeft();
     }
     if (key === "SIGUSR2") {
@@ -429,7 +438,8 @@ export class Runtime {
   #arm(): void {
     this.#clearTimer();
     const deadlineMs = this.#schedule!.originMs + this.#tickIndex * this.#schedule!.intervalMs;
-    const delay = timerDelayMs(deadlineMs, this.#clock.nowMs());
+    // Whole milliseconds, rounded up: a timer never fires before the deadline.
+    const delay = Math.ceil(timerDelayMs(deadlineMs, this.#clock.nowMs()));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       // A wait longer than the timer limit fires early: wait again.
@@ -636,7 +646,11 @@ export class Runtime {
     if (error === undefined) log.error(message);
     else log.error(`${message}: {error}`, { error });
     if (!this.#foreground && error !== undefined) {
-      appendErrorsFile(this.#name, error, { dirs: this.#options.errorsFileDirs }).catch(() => {});
+      // Awaited before run() resolves, so an exit right after a failed setup() loses nothing.
+      const write = appendErrorsFile(this.#name, error, { dirs: this.#options.errorsFileDirs })
+        .then(() => {}, () => {});
+      this.#errorWrites.add(write);
+      write.finally(() => this.#errorWrites.delete(write));
     }
   }
 

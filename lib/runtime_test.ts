@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "./config.ts";
+import { type Config, parseConfig } from "./config.ts";
 import { Controller } from "./controller.ts";
 import { Runtime } from "./runtime.ts";
 import type { SignalName, SignalSource } from "./signals.ts";
@@ -21,7 +21,7 @@ class FakeSignals implements SignalSource {
   }
 }
 
-function config(text = "Application:\n  wake_interval: 0.01\n") {
+function config(text = "Application:\n  wake_interval: 0.01\n"): Promise<Config> {
   return parseConfig(text, "");
 }
 
@@ -52,7 +52,7 @@ Deno.test("Runtime moves through helper's states and the getters follow", async 
   const app = new App();
   const runtime = new Runtime(function () {
     return app;
-  } as never, { name: "t", config: config(), signals });
+  } as never, { name: "t", config: await config(), signals });
   const code = await runtime.run();
   assert.equal(code, 0);
   assert.deepEqual(seen, [
@@ -79,7 +79,7 @@ Deno.test("Runtime sleeps between ticks and setState('idle') pauses process()", 
   const app = new App();
   const runtime = new Runtime(function () {
     return app;
-  } as never, { name: "t", config: config(), signals });
+  } as never, { name: "t", config: await config(), signals });
   const done = runtime.run();
   await until(() => ticks === 1 && app.isSleeping && (sleeping = true));
   await until(() => app.isIdle);
@@ -111,7 +111,7 @@ Deno.test("Controller.setState() rejects unknown states and forbidden transition
   const app = new App();
   const runtime = new Runtime(function () {
     return app;
-  } as never, { name: "t", config: config(), signals });
+  } as never, { name: "t", config: await config(), signals });
   assert.equal(await runtime.run(), 0);
   // The runtime owns stopping and stopped; nothing leaves stopping.
   assert.deepEqual(results, [false, false, true, false]);
@@ -131,7 +131,7 @@ Deno.test("Runtime gives run() an AbortSignal that fires on stop", async () => {
       seen.push("cleanup");
     }
   }
-  const runtime = new Runtime(Loop as never, { name: "t", config: config(), signals });
+  const runtime = new Runtime(Loop as never, { name: "t", config: await config(), signals });
   assert.equal(await runtime.run(), 0);
   assert.deepEqual(seen, ["run Active", "aborted Stop Requested", "cleanup"]);
 });
@@ -149,7 +149,7 @@ Deno.test("Runtime appends unhandled errors to the errors file when not in the f
     }
     const runtime = new Runtime(App as never, {
       name: "bg",
-      config: config(),
+      config: await config(),
       signals,
       foreground: false,
       errorsFileDirs: [dir],
@@ -183,7 +183,7 @@ Deno.test("Runtime reload without a config file keeps running", async () => {
       reloaded++;
     }
   }
-  const runtime = new Runtime(App as never, { name: "t", config: config(), signals });
+  const runtime = new Runtime(App as never, { name: "t", config: await config(), signals });
   assert.equal(await runtime.run(), 0);
   assert.equal(reloaded, 0);
 });
@@ -216,7 +216,7 @@ Deno.test("Runtime refuses a signal the platform cannot deliver only when action
   const signals = new NoUsr();
   const withActions = new Runtime(undefined, {
     name: "t",
-    config: config(),
+    config: await config(),
     signals,
     cliActions: { SIGUSR1: [{ name: "noop", args: [], origin: "--usr1" }] },
     loadRegistry: () => Promise.resolve(registry),
@@ -230,6 +230,6 @@ Deno.test("Runtime refuses a signal the platform cannot deliver only when action
       if (++ticks === 2) signals.inner.emit("SIGTERM");
     }
   }
-  const plain = new Runtime(App as never, { name: "t", config: config(), signals });
+  const plain = new Runtime(App as never, { name: "t", config: await config(), signals });
   assert.equal(await plain.run(), 0);
 });

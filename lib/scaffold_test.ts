@@ -395,7 +395,7 @@ Deno.test("the config has every key, and stays valid with every #key line switch
   await using dir = await tempDir();
   const project = await newProject("no", { dir: `${dir.path}/no` });
   const text = await Deno.readTextFile(`${project.dir}/etc/no.yml`);
-  const config = parseConfig(text, `${project.dir}/etc/no.yml`);
+  const config = await parseConfig(text, `${project.dir}/etc/no.yml`);
   assert.equal(config.application.wake_interval, 10);
   assert.deepEqual(config.signals.SIGUSR2?.map((use) => [use.name, use.args, use.timeout]), [[
     "hello",
@@ -405,7 +405,7 @@ Deno.test("the config has every key, and stays valid with every #key line switch
   assert.deepEqual(Object.keys(config.logging?.loggers ?? {}), ["helper", "no"]);
   const switchedOn = text.replace(/^(\s*)#(?=[a-z0-9_]+:)/gm, "$1");
   assert.notEqual(switchedOn, text);
-  const full = parseConfig(switchedOn, "all.yml");
+  const full = await parseConfig(switchedOn, "all.yml");
   assert.deepEqual(Object.keys(full.daemon).sort(), [
     "detach",
     "group",
