@@ -173,3 +173,25 @@ Deno.test("`deno task demo` runs the demo: ticks, answers HUP and USR2, stops on
   assert.equal(result.code, 0);
   assert.match(result.stdout, /demo: Cleaning up after \d+ ticks\n.*Stopped demo\n$/);
 });
+
+Deno.test("README's daemon session runs as shown", async () => {
+  await using dir = await tempDir();
+  const config = blocks("yaml").find((b) => b.startsWith("# myapp.yml"))!;
+  await writeFiles(dir.path, { "myapp.yml": config });
+  const session = blocks("sh").find((b) => b.startsWith("flagstaff run -c myapp.yml --daemon"))!;
+  let pid = "";
+  for (const line of session.trimEnd().split("\n")) {
+    const [command, comment] = line.split(/\s+# /);
+    const result = await runCli(command.trim().split(/\s+/).slice(1), { cwd: dir.path });
+    assert.equal(result.stderr, "", command);
+    if (comment.startsWith("returns once ready")) {
+      assert.deepEqual([result.code, result.stdout], [0, ""]);
+      pid = (await Deno.readTextFile(`${dir.path}/myapp.pid`)).trim();
+      continue;
+    }
+    // The comment shows the output, with pid 4242 standing for the real one.
+    const expected = comment.replaceAll("4242", pid).replace("up 0s", "up \\d+s");
+    assert.match(result.stdout, new RegExp(`^${expected.replace(/[()]/g, "\\$&")}\n$`), command);
+    assert.equal(result.code, comment.startsWith("not running") ? 3 : 0, command);
+  }
+});
