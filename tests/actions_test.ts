@@ -8,6 +8,11 @@ import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const FIXTURES = new URL("./fixtures/actions/", import.meta.url).pathname;
 
+/** `flagstaff run` with the fixture actions folder and the given action flags. */
+function withFixtures(...argv: string[]) {
+  return spawnCli(["run", "--actions-dir", FIXTURES, ...argv]);
+}
+
 /** Sends `count` copies of `signal` to `pid` with one real `kill` command. */
 async function burst(signal: string, pid: number, count: number): Promise<void> {
   const args = [`-${signal}`, ...Array(count).fill(String(pid))];
@@ -99,14 +104,7 @@ Deno.test("no actions and no controller is a usage error, exit 2", async () => {
 });
 
 Deno.test("a burst of 10,000 USR1 with a 50 ms action: alive, and the last signal is honoured", async () => {
-  await using app = spawnCli([
-    "run",
-    "--actions-dir",
-    FIXTURES,
-    "--usr1",
-    "stamp",
-    "50",
-  ]);
+  await using app = withFixtures("--usr1", "stamp", "50");
   await app.waitFor("Running 1 action(s)");
   await burst("USR1", app.pid, 10_000);
   const sentAt = performance.timeOrigin + performance.now();
@@ -123,14 +121,7 @@ Deno.test("a burst of 10,000 USR1 with a 50 ms action: alive, and the last signa
 });
 
 Deno.test("a signal sent right as the previous run ends is never lost (300 times)", async () => {
-  await using app = spawnCli([
-    "run",
-    "--actions-dir",
-    FIXTURES,
-    "--usr2",
-    "stamp",
-    "0",
-  ]);
+  await using app = withFixtures("--usr2", "stamp", "0");
   await app.waitFor("Running 1 action(s)");
   const rounds = 300;
   for (let n = 1; n <= rounds; n++) {
@@ -145,10 +136,7 @@ Deno.test("a signal sent right as the previous run ends is never lost (300 times
 });
 
 Deno.test("mixed HUP/USR1/USR2: order of first arrival, repeats collapse", async () => {
-  await using app = spawnCli([
-    "run",
-    "--actions-dir",
-    FIXTURES,
+  await using app = withFixtures(
     "--usr2",
     "stamp",
     "400",
@@ -158,7 +146,7 @@ Deno.test("mixed HUP/USR1/USR2: order of first arrival, repeats collapse", async
     "--usr1",
     "stamp",
     "0",
-  ]);
+  );
   await app.waitFor("Running 3 action(s)");
   await app.signal("USR2");
   await app.waitFor(/^start SIGUSR2 1 /m, { stream: "stdout" });
@@ -173,16 +161,7 @@ Deno.test("mixed HUP/USR1/USR2: order of first arrival, repeats collapse", async
 });
 
 Deno.test("a throwing action is logged with its stack; the others run; the process stays up", async () => {
-  await using app = spawnCli([
-    "run",
-    "--actions-dir",
-    FIXTURES,
-    "--usr2",
-    "boom",
-    "--usr2",
-    "print",
-    "after boom",
-  ]);
+  await using app = withFixtures("--usr2", "boom", "--usr2", "print", "after boom");
   await app.waitFor("Running 2 action(s)");
   for (let i = 0; i < 2; i++) {
     await app.signal("USR2");
