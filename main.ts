@@ -1,20 +1,30 @@
 /**
  * The `flagstaff` command: parse argv, run the command, exit with its code.
  *
+ * The signal listeners come first, before any other module is loaded: a
+ * signal that arrives while flagstaff starts is recorded and handled once it
+ * is ready, never the default action (which would end the process). Every
+ * other module is imported after that.
+ *
  * @module
  */
 
-import { fileURLToPath } from "node:url";
-import { BUILTIN_ACTIONS } from "./actions/mod.ts";
-import { runCli } from "./lib/cli.ts";
+import { SignalInbox } from "./lib/signals.ts";
 
 if (import.meta.main) {
+  const signals = SignalInbox.install();
+  const [{ runCli }, { BUILTIN_ACTIONS }, { fileURLToPath }] = await Promise.all([
+    import("./lib/cli.ts"),
+    import("./actions/mod.ts"),
+    import("node:url"),
+  ]);
   // The built-ins' folder is never scanned as a user's actions folder (`deno task dev` runs here).
   const builtins = new URL("./actions/", import.meta.url);
   Deno.exit(
     await runCli(Deno.args, {
       builtinActions: BUILTIN_ACTIONS,
       builtinActionsDir: builtins.protocol === "file:" ? fileURLToPath(builtins) : undefined,
+      signals,
     }),
   );
 }

@@ -20,10 +20,18 @@ import {
   loadConfig,
 } from "./config.ts";
 import type { ControllerClass } from "./controller.ts";
-import { type Command, type CommanderModule, getLogger, loadCommander } from "./deps.ts";
+import {
+  type Command,
+  type CommanderModule,
+  getLogger,
+  loadCommander,
+  loadFileSinks,
+} from "./deps.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
 import type { Pidfile } from "./pidfile.ts";
-import { signalName } from "./signals.ts";
+import { dieBy, SignalInbox, signalName } from "./signals.ts";
+import { epochNowMs, HardStop } from "./hard_stop.ts";
+import { InspectorGuard } from "./inspector_guard.ts";
 import { VERSION } from "./version.ts";
 
 // Only what every command needs is imported above. Each command imports the
@@ -43,6 +51,11 @@ export interface CliOptions {
   builtinActions?: Readonly<Record<string, ActionClass>>;
   /** The built-ins' own folder: never scanned as a user's actions folder. */
   builtinActionsDir?: string;
+  /**
+   * The signal listeners installed first thing (`main.ts`, `start()`): `run`
+   * takes them; every other command removes them. Default: installed here.
+   */
+  signals?: SignalInbox;
 }
 
 interface Flags {
@@ -252,13 +265,65 @@ function env(name: string): string | undefined {
   }
 }
 
+/** Variables of flagstaff's own supervision, read once and kept from children (sd_notify's unset_environment). */
+const SUPERVISION_ENV = [
+  "NOTIFY_SOCKET",
+  "WATCHDOG_USEC",
+  "WATCHDOG_PID",
+  "FLAGSTAFF_READY_SOCKET",
+  "FLAGSTAFF_DETACHED",
+] as const;
+
+/** Reads the supervision variables, then removes them from the environment children inherit. */
+function takeSupervisionEnv(): Partial<Record<(typeof SUPERVISION_ENV)[number], string>> {
+  const taken: Partial<Record<(typeof SUPERVISION_ENV)[number], string>> = {};
+  for (const name of SUPERVISION_ENV) {
+    const value = env(name);
+    if (value === undefined) continue;
+    taken[name] = value;
+    try {
+      Deno.env.delete(name);
+    } catch {
+      // No env permission for it: it was not readable either.
+    }
+  }
+  return taken;
+}
+
+/**
+ * `flagstaff run`, in the order DESIGN.md sets: signal listeners (already
+ * installed by main.ts or start()) → read and validate the config → umask →
+ * root-only resources (pidfile, notify socket, log files) → drop privileges
+ * → import and set up user code → ready.
+ */
 async function runCommand(
   flags: Flags,
   cliActions: CliActions,
   options: CliOptions,
   argv: readonly string[],
+  inbox: SignalInbox,
 ): Promise<number> {
   const verbosity = flags.verbose - flags.quiet;
+  // Under `deno run` (FLAGSTAFF_STANDALONE=1 changes only how modules load: Deno's debugger is
+  // still there), hold 127.0.0.1:9229 well before Deno's SIGUSR1 debugger can open (500 ms).
+  const guard = Deno.build.standalone ? undefined : InspectorGuard.start();
+  let usr1Warned = false;
+  inbox.setDeliveryHook((signal) => {
+    if (signal !== "SIGUSR1" || !guard) return;
+    guard.onSigusr1();
+    if (usr1Warned) return;
+    usr1Warned = true;
+    const state = guard.state;
+    log.warn(
+      "Received SIGUSR1 under `deno run`, where Deno opens a V8 debugger on 127.0.0.1:9229 for it; " +
+        "{how}. Prefer SIGHUP, or the compiled binary, which has no such debugger",
+      {
+        how: state.held
+          ? 'flagstaff holds that port so it cannot (Deno prints "Failed to start inspector server")'
+          : `it cannot while ${state.reason}, and flagstaff closes any that opens`,
+      },
+    );
+  });
   const [
     { detach, isDetachedChild, readyHandshake },
     { notifierFromEnv, watchdogIntervalUs },
@@ -275,65 +340,90 @@ async function runCommand(
   const config = await readConfig(flags);
   const detached = isDetachedChild();
   if (!detached && !flags.foreground && (flags.daemon || config.daemon.detach)) {
-    // The parent: start again detached and wait for the ready handshake.
+    // The parent: an ordinary command again (Ctrl-C ends it), waiting for the child's handshake.
+    guard?.[Symbol.dispose]();
+    releaseSignals(inbox);
     return await detach(argv, {
       printError: (message) => write(Deno.stderr, `error: ${message}\n`),
     });
   }
+  // From here on a TERM is honoured within stop_timeout whatever JavaScript does.
+  const hardStop = HardStop.start();
+  hardStop.configure(config.daemon.stop_timeout * 1000);
+  const { user, group, umask } = config.daemon;
+  if (umask !== undefined) {
+    // Before the first file flagstaff creates (pidfile, log files).
+    (await import("./privileges.ts")).setUmask(umask);
+  }
+  // The handshake reads its socket's name; then the supervision variables leave the environment.
   const handshake = readyHandshake();
+  const supervision = takeSupervisionEnv();
   let pidfile: Pidfile | undefined;
   const notifier = flags.systemd === false
     ? undefined
-    : notifierFromEnv({ NOTIFY_SOCKET: env("NOTIFY_SOCKET") }, { onError: logNotifyError });
+    : notifierFromEnv({ NOTIFY_SOCKET: supervision.NOTIFY_SOCKET }, { onError: logNotifyError });
   let reaper: Disposable | undefined;
   try {
-    const loaded = await loadControllerFor(config, flags, options);
-    if (!loaded.controller && countUses(effectiveUses(config, cliActions)) === 0) throw noActions();
     // Detached, there is no terminal: `debug_only` handlers drop out, errors also go to the errors file.
     const foreground = !detached;
     const configureLogging = (next: Config) =>
       applyLogging(next.logging, { foreground, verbosity });
+    const pidfilePath = flags.pidfile ?? config.daemon.pidfile;
+    if (pidfilePath) {
+      const { acquirePidfile } = await import("./pidfile.ts");
+      pidfile = await acquirePidfile(pidfilePath);
+      hardStop.configure(config.daemon.stop_timeout * 1000, {
+        path: pidfile.path,
+        pid: pidfile.pid,
+      });
+    }
     try {
       await configureLogging(config);
     } catch (error) {
       throw new FlagstaffError(
         "config_invalid",
         `Cannot set up logging: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
-    if (Deno.pid === 1) reaper = (await import("./reaper.ts")).startReaper();
-    const pidfilePath = flags.pidfile ?? config.daemon.pidfile;
-    if (pidfilePath) {
-      const { acquirePidfile } = await import("./pidfile.ts");
-      pidfile = await acquirePidfile(pidfilePath);
-      if (pidfile.stale) {
-        log.info("Replaced stale pidfile {path} (pid {pid} no longer runs)", {
-          path: pidfilePath,
-          pid: pidfile.previousPid ?? "unknown",
-        });
-      }
+    if (pidfile?.stale) {
+      log.info("Replaced stale pidfile {path} (pid {pid} no longer runs)", {
+        path: pidfile.path,
+        pid: pidfile.previousPid ?? "unknown",
+      });
     }
-    // After the pidfile and the log files are open: supplementary groups, gid, uid.
-    const { user, group, umask } = config.daemon;
-    if (user || group || umask !== undefined) {
-      const { dropPrivileges } = await import("./privileges.ts");
-      const dropped = dropPrivileges({ user, group, umask });
+    const deadline = await hardStop.available();
+    if (!deadline.ok) {
+      log.warn("No hard stop deadline (a blocked event loop can outlast stop_timeout): {reason}", {
+        reason: deadline.reason,
+      });
+    }
+    if (Deno.pid === 1) reaper = (await import("./reaper.ts")).startReaper();
+    if (user !== undefined || group !== undefined) {
+      // Everything flagstaff loads later must be loaded now: after the drop, Deno's
+      // cache (root's) may be unreadable. Then give up root before any user code runs.
+      const [{ dropPrivileges }] = await Promise.all([
+        import("./privileges.ts"),
+        import("./loader.ts"),
+        import("./action_registry.ts"),
+        loadFileSinks(),
+      ]);
+      const dropped = dropPrivileges({ user, group });
       if (dropped.switched) {
         log.info("Running as uid {uid}, gid {gid}", { uid: dropped.uid, gid: dropped.gid });
       }
     }
+    const loaded = await loadControllerFor(config, flags, options);
+    if (!loaded.controller && countUses(effectiveUses(config, cliActions)) === 0) throw noActions();
     const systemd = notifier ? systemdObserver(notifier, { mainPid: detached }) : undefined;
     const watchdogUs = notifier
       ? watchdogIntervalUs({
-        WATCHDOG_USEC: env("WATCHDOG_USEC"),
-        WATCHDOG_PID: env("WATCHDOG_PID"),
+        WATCHDOG_USEC: supervision.WATCHDOG_USEC,
+        WATCHDOG_PID: supervision.WATCHDOG_PID,
       }, Deno.pid)
       : undefined;
     let failure: string | undefined;
-    const runtime = new Runtime(loaded.controller, {
+    const runtime: InstanceType<typeof Runtime> = new Runtime(loaded.controller, {
       name: loaded.name,
       config,
       cliActions,
@@ -341,11 +431,19 @@ async function runCommand(
       successfulEmpty: flags.successfulEmpty,
       foreground,
       configureLogging,
+      signals: inbox,
       watchdogIntervalMs: watchdogUs ? watchdogUs / 1000 : undefined,
       observe(event) {
         systemd?.(event);
         if (event.type === "ready") handshake.ready();
         if (event.type === "failed") failure ??= event.message;
+        if (event.type === "stopping") hardStop.stopping(epochNowMs());
+        if (event.type === "reloaded" && !event.error) {
+          hardStop.configure(
+            runtime.config.daemon.stop_timeout * 1000,
+            pidfile ? { path: pidfile.path, pid: pidfile.pid } : undefined,
+          );
+        }
       },
     });
     const code = await runtime.run();
@@ -363,8 +461,21 @@ async function runCommand(
     }
     notifier?.close();
     reaper?.[Symbol.dispose]();
+    guard?.[Symbol.dispose]();
     await shutdownLogging();
+    // The listeners stay (the inbox is never closed here): a signal now is ignored, not fatal.
+    hardStop[Symbol.dispose]();
   }
+}
+
+/**
+ * For every command but `run`: signals get their default action again, and
+ * one that came while flagstaff was starting ends the process as it would
+ * have.
+ */
+function releaseSignals(inbox: SignalInbox | undefined): void {
+  const pending = inbox?.close();
+  if (pending) dieBy(pending);
 }
 
 function pidfileOf(flags: Flags, config: Config): string {
@@ -550,6 +661,8 @@ async function listCommand(flags: Flags, options: CliOptions): Promise<number> {
  */
 export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   const library = options.controller !== undefined;
+  const inbox = options.signals ?? SignalInbox.install();
+  let runTook = false;
   const { Command, CommanderError, Option } = await loadCommander();
   let exitCode: number = EXIT_CODES.ok;
   let verbose = argv.some((arg) => /^-v+$/.test(arg) || arg === "--verbose");
@@ -592,7 +705,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     )
     .action(async (flags: Flags) => {
       verbose = flags.verbose > 0;
-      exitCode = await runCommand(flags, cliActions, options, argv);
+      runTook = true;
+      exitCode = await runCommand(flags, cliActions, options, argv, inbox);
     });
   const check = addCommonOptions(
     program.command("check").description(
@@ -602,6 +716,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     Option,
   ).action(async (flags: Flags) => {
     verbose = flags.verbose > 0;
+    releaseSignals(inbox);
     exitCode = await checkCommand(flags, cliActions, options);
   });
   program.command("list").description("list every known action with its description and arguments")
@@ -611,6 +726,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       "folder of action modules (default: actions/ beside the config, or in the working directory)",
     )
     .action(async (flags: Flags) => {
+      releaseSignals(inbox);
       exitCode = await listCommand({ ...flags, verbose: 0, quiet: 0 }, options);
     });
 
@@ -623,6 +739,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       "say whether the instance runs (exit 0) or not (exit 3), with its pid and uptime",
     ),
   ).action(async (flags: Flags) => {
+    releaseSignals(inbox);
     exitCode = await statusCommand(flags);
   });
   byPidfile(
@@ -631,10 +748,12 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .option("--timeout <seconds>", "how long to wait for it to stop", "10")
     .option("--force", "send KILL when the timeout runs out")
     .action(async (flags: Flags) => {
+      releaseSignals(inbox);
       exitCode = await stopCommand(flags);
     });
   byPidfile(program.command("reload").description("send HUP to the instance (reload its config)"))
     .action(async (flags: Flags) => {
+      releaseSignals(inbox);
       exitCode = await signalCommand(flags, "HUP");
     });
   byPidfile(
@@ -643,6 +762,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       "HUP, USR1, USR2, TERM or INT",
     ),
   ).action(async (name: string, flags: Flags) => {
+    releaseSignals(inbox);
     exitCode = await signalCommand(flags, name);
   });
 
@@ -659,6 +779,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       )
       .action(
         async (name: string, flags: { dir?: string; force?: boolean; flagstaff?: string }) => {
+          releaseSignals(inbox);
           // Loaded on demand: the templates are of no use to any other command.
           const { newProject } = await import("./scaffold.ts");
           const project = await newProject(name, flags);
@@ -689,8 +810,10 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     ]);
     if (!library && countUses(cliActions) > 0 && !commands.has(rest[0])) rest = ["run", ...rest];
     await program.parseAsync(rest, { from: "user" });
+    if (!runTook) releaseSignals(inbox);
     return exitCode;
   } catch (error) {
+    if (!runTook) releaseSignals(inbox);
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }

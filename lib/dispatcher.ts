@@ -45,6 +45,7 @@ export class Dispatcher<K extends string> {
   #current: K | undefined;
   #worker: Promise<void> | undefined;
   #closed = false;
+  #held = false;
 
   /** Creates a dispatcher that runs units with `run`. */
   constructor(run: UnitRunner<K>, options: DispatcherOptions<K> = {}) {
@@ -74,8 +75,22 @@ export class Dispatcher<K extends string> {
   request(key: K): boolean {
     if (this.#closed) return false;
     if (!this.#queue.includes(key)) this.#queue.push(key);
-    this.#worker ??= this.#work();
+    if (!this.#held) this.#worker ??= this.#work();
     return true;
+  }
+
+  /**
+   * Keeps requests queued without running them (during start-up), until
+   * {@link resume}. The unit in flight, if any, finishes.
+   */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Runs what {@link hold} kept queued, in order, and what comes next. */
+  resume(): void {
+    this.#held = false;
+    if (this.#queue.length > 0 && !this.#closed) this.#worker ??= this.#work();
   }
 
   /** Whether `key` is queued (not counting a run in flight). */
@@ -109,7 +124,7 @@ export class Dispatcher<K extends string> {
     try {
       // Let the caller finish the turn that requested work before running it.
       await Promise.resolve();
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 && !this.#held) {
         const key = this.#queue.shift()!;
         this.#current = key;
         try {

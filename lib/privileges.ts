@@ -207,3 +207,30 @@ function verify(c: Libc, subject: string, uid: number, gid: number): void {
     fail(`ids are ${JSON.stringify(ids)} instead of ${JSON.stringify(expected)}`);
   }
 }
+
+/**
+ * Sets the file mode creation mask, as `umask(2)`, and returns the previous
+ * one. flagstaff sets `Daemon.umask` before it creates any file (pidfile,
+ * log files), so they get the mode asked for.
+ *
+ * @param mask The mask, from 0 to 0o777.
+ * @returns The mask before the call.
+ * @throws {FlagstaffError} `usage` for a mask out of range; `permission`
+ *   without `--allow-ffi`.
+ *
+ * @example
+ * ```ts ignore
+ * import { setUmask } from "./privileges.ts";
+ * const before = setUmask(0o077);
+ * setUmask(before);
+ * ```
+ */
+export function setUmask(mask: number): number {
+  if (!(Number.isInteger(mask) && mask >= 0 && mask <= 0o777)) {
+    throw new FlagstaffError(
+      "usage",
+      `Invalid umask ${JSON.stringify(mask)}: expected a number from 0 to 0o777`,
+    );
+  }
+  return libc("set the umask").umask(mask);
+}

@@ -23,16 +23,9 @@ import { getLogger } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { appendErrorsFile } from "./errors_file.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
-import { isStandalone } from "./loader.ts";
-import {
-  intervalMsFromSeconds,
-  MAX_TIMER_MS,
-  nextTick,
-  rebase,
-  type Schedule,
-  timerDelayMs,
-} from "./schedule.ts";
-import { denoSignals, type SignalSource } from "./signals.ts";
+import { type LongTimer, MAX_TIMER_MS, setLongTimeout } from "./delay.ts";
+import { intervalMsFromSeconds, nextTick, rebase, type Schedule } from "./schedule.ts";
+import { SignalInbox, type SignalName, type SignalSource } from "./signals.ts";
 import { canTransition, isState, type State, STATES } from "./states.ts";
 
 /** What the runtime tells an observer (systemd notify, tests). */
@@ -70,8 +63,11 @@ export interface RuntimeOptions {
    * dispatcher, so none comes while a unit is stuck. Default: none.
    */
   watchdogIntervalMs?: number;
-  /** The signal source. Default: the process's real signals. */
-  signals?: SignalSource;
+  /**
+   * The signal source. Default: a {@link SignalInbox} installed when the
+   * runtime is made (the CLI installs one at the very start and hands it in).
+   */
+  signals?: SignalSource & { listening?(signal: SignalName): boolean };
   /** The clock. Default: `performance.now()`. */
   clock?: Clock;
   /** Folders tried for `<name>.errors`. Default: `/var/log`, `/var/tmp`, `/tmp`. */
@@ -79,6 +75,16 @@ export interface RuntimeOptions {
 }
 
 type UnitKey = "tick" | "sweep" | "restart" | "watchdog" | ActionSignal;
+
+/**
+ * A TERM or INT that comes this long or longer after the stop began forces
+ * the exit (exit code 1); one that comes sooner is the same request arriving
+ * twice (a terminal's Ctrl-C reaches the whole process group, and `deno task`
+ * forwards it once more), in milliseconds.
+ */
+export const REPEAT_WINDOW_MS = 500;
+/** At most one overrun warning per this many milliseconds; the rest are summed into it. */
+export const OVERRUN_WARNING_EVERY_MS = 60_000;
 
 const log = getLogger(["flagstaff", "runtime"]);
 const encoder = new TextEncoder();
@@ -120,7 +126,7 @@ export class Runtime {
   readonly #name: string;
   readonly #options: RuntimeOptions;
   readonly #foreground: boolean;
-  readonly #signals: SignalSource;
+  readonly #signals: SignalSource & { listening?(signal: SignalName): boolean };
   readonly #clock: Clock;
   readonly #appLogger: Logger;
   readonly #stop = new AbortController();
@@ -136,11 +142,19 @@ export class Runtime {
   #runningActions = false;
   #schedule: Schedule | undefined;
   #tickIndex = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: LongTimer | undefined;
   #exitCode: number = EXIT_CODES.ok;
   #finish: (code: number) => void = () => {};
   #finished = false;
-  #debuggerWarned = false;
+  /** Start-up: actions set up, controller set up, ready told. Settles, never rejects. */
+  #starting: Promise<void> = Promise.resolve();
+  /** An error that ended start-up before anything ran; `run()` rethrows it. */
+  #startError: unknown;
+  /** When the stop began, on {@link Clock}; undefined while no stop was requested. */
+  #stopStartedMs: number | undefined;
+  /** Inside a SIGHUP unit: it tells systemd of the reload itself, once. */
+  #hup: { error?: string } | undefined;
+  #overrun = { lastWarnMs: -Infinity, runs: 0, skipped: 0 };
   readonly #errorWrites = new Set<Promise<void>>();
 
   /** Creates a runtime for `controllerClass` (or for actions alone); nothing runs until {@link run}. */
@@ -150,7 +164,7 @@ export class Runtime {
     this.#name = options.name;
     this.#config = options.config;
     this.#foreground = options.foreground ?? true;
-    this.#signals = options.signals ?? denoSignals;
+    this.#signals = options.signals ?? SignalInbox.install();
     this.#clock = options.clock ?? monotonicClock;
     this.#appLogger = getLogger([this.#name]);
     this.#dispatcher = new Dispatcher<UnitKey>((key) => this.#runUnit(key), {
@@ -198,15 +212,17 @@ export class Runtime {
    * controller's own `run()` ends, or every action has closed), cleans up,
    * and resolves with the exit code (0 clean, 1 failure).
    *
+   * Signals are taken from the source from the first moment: TERM and INT
+   * stop at once (start-up is awaited first), HUP, USR1 and USR2 that come
+   * during start-up are queued and run once the runtime is ready.
+   *
    * @throws {FlagstaffError} `usage` when an action cannot be loaded or set up
    *   (nothing has run then).
    */
   async run(): Promise<number> {
-    this.#actions = await this.#buildActions(this.#config, false);
     const done = new Promise<number>((resolve) => this.#finish = resolve);
-    // Signal listeners do not keep Deno's event loop alive: this timer does. It is
-    // started once ready, because a process's first timer costs Deno ~7 ms to set up.
-    let keepAlive: ReturnType<typeof setInterval> | undefined;
+    // Signal listeners do not keep Deno's event loop alive: this timer does.
+    const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
     const onRejection = (event: PromiseRejectionEvent) => {
       event.preventDefault();
       this.#reportError("Unhandled promise rejection", event.reason);
@@ -215,30 +231,34 @@ export class Runtime {
       event.preventDefault();
       this.#reportError("Uncaught exception", event.error ?? event.message);
     };
-    let unsubscribe = () => {};
-    let watchdog: ReturnType<typeof setInterval> | undefined;
+    let watchdog: LongTimer | undefined;
     globalThis.addEventListener("unhandledrejection", onRejection);
     globalThis.addEventListener("error", onError);
+    this.#dispatcher.hold();
+    // Start-up begins before the signals recorded so far are replayed: a stop
+    // then waits for it.
+    this.#starting = this.#start().catch((error) => this.#startFailed(error));
+    const unlisten = this.#signals.listen((signal) => this.#onSignal(signal));
     try {
-      unsubscribe = this.#listen();
-      this.#start().then(() => {
-        if (!this.#finished) keepAlive = setInterval(() => {}, MAX_TIMER_MS);
-      }).catch((error) => this.#fail("run_failed", error));
       const every = this.#options.watchdogIntervalMs;
-      if (every) watchdog = setInterval(() => this.#dispatcher.request("watchdog"), every);
+      if (every) {
+        const ping = () => {
+          this.#dispatcher.request("watchdog");
+          watchdog = setLongTimeout(ping, every);
+        };
+        watchdog = setLongTimeout(ping, every);
+      }
       const code = await done;
       await Promise.all(this.#errorWrites);
+      if (this.#startError !== undefined) throw this.#startError;
       return code;
-    } catch (error) {
-      await this.#actions.tearDownAll();
-      throw error;
     } finally {
+      unlisten();
       globalThis.removeEventListener("unhandledrejection", onRejection);
       globalThis.removeEventListener("error", onError);
       clearInterval(keepAlive);
-      clearInterval(watchdog);
+      watchdog?.cancel();
       this.#clearTimer();
-      unsubscribe();
     }
   }
 
@@ -255,50 +275,40 @@ export class Runtime {
     }, { fresh });
   }
 
-  #listen(): () => void {
-    const off: (() => void)[] = [];
-    try {
-      for (const signal of ["SIGTERM", "SIGINT"] as const) {
-        off.push(this.#signals.subscribe(signal, () => this.#requestStop(signal)));
-      }
-      for (const signal of ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
-        const listener = () => {
-          if (signal === "SIGUSR1") this.#warnDebugger();
-          this.#dispatcher.request(signal);
-        };
-        try {
-          off.push(this.#signals.subscribe(signal, listener));
-        } catch (error) {
-          // A platform without this signal: only an error when actions were given for it.
-          if (this.#actions?.configured(signal)) throw error;
-          log.debug("Not listening to {signal}: {error}", { signal, error });
-        }
-      }
-    } catch (error) {
-      for (const unsubscribe of off) unsubscribe();
-      throw error;
+  /** A signal from the source: listeners only record, the one queue acts (DESIGN.md). */
+  #onSignal(signal: SignalName): void {
+    if (signal === "SIGTERM" || signal === "SIGINT") return this.#requestStop(signal, signal);
+    if (this.#stopStartedMs !== undefined) {
+      log.debug("Received {signal} while stopping: ignored", { signal });
+      return;
     }
-    if (this.#actions?.configured("SIGUSR1") && !isStandalone()) this.#warnDebugger();
-    return () => off.forEach((unsubscribe) => unsubscribe());
+    this.#dispatcher.request(signal);
   }
 
-  /** Under `deno run`, SIGUSR1 also opens V8's inspector (compiled binaries do not): say so once. */
-  #warnDebugger(): void {
-    if (this.#debuggerWarned || isStandalone()) return;
-    this.#debuggerWarned = true;
-    log.warn(
-      "SIGUSR1 under `deno run` also makes Deno open a V8 debugger on 127.0.0.1:9229; " +
-        "use SIGHUP, or run the compiled binary, where SIGUSR1 has no such effect",
-    );
+  /** Actions given for a signal this platform cannot deliver are an error. */
+  #checkListening(): void {
+    for (const signal of ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
+      if (this.#actions?.configured(signal) && this.#signals.listening?.(signal) === false) {
+        throw new FlagstaffError(
+          "usage",
+          `Cannot listen to ${signal} on ${Deno.build.os}, but actions were given for it`,
+        );
+      }
+    }
   }
 
+  /** Sets up the actions, then the controller; tells readiness and lets queued signals run. */
   async #start(): Promise<void> {
+    this.#actions = await this.#buildActions(this.#config, false);
+    this.#checkListening();
+    if (this.#stop.signal.aborted) return;
     log.info("Starting {name} (pid {pid})", { name: this.#name, pid: Deno.pid });
     if (!this.#class) {
       this.#transition("sleeping");
-      const count = this.#actions!.configuredCount;
+      const count = this.#actions.configuredCount;
       log.info("Running {count} action(s); waiting for signals", { count });
       this.#emit({ type: "ready", status: `Waiting for signals (${count} action(s))` });
+      this.#dispatcher.resume();
       return;
     }
     if (!await this.#beginGeneration()) return;
@@ -308,29 +318,60 @@ export class Runtime {
         ? `Running: process() every ${this.#config.application.wake_interval} s`
         : "Running: run() is its own loop",
     });
+    this.#dispatcher.resume();
     this.#firstTick();
   }
 
-  /** Constructs and sets up a controller, then starts its loop or schedule. False when setup failed. */
+  /** Start-up threw (an action that cannot be set up): nothing ran. */
+  async #startFailed(error: unknown): Promise<void> {
+    if (this.#stop.signal.aborted) {
+      // A stop came first; the error is still worth a line, the stop ends the process.
+      this.#reportError("Start-up failed while stopping", error);
+      return;
+    }
+    this.#startError = error;
+    await this.#actions?.tearDownAll();
+    this.#end(error instanceof FlagstaffError ? error.exitCode : EXIT_CODES.failure);
+  }
+
+  /**
+   * Constructs and sets up a controller, then starts its loop or schedule.
+   * False when setup failed or a stop came during it.
+   */
   async #beginGeneration(): Promise<boolean> {
     const abort = new AbortController();
     let controller: ControllerLike;
     try {
       controller = new this.#class!(this.#context);
-      this.#generation = {
-        controller,
-        abort,
-        signal: AbortSignal.any([this.#stop.signal, abort.signal]),
-      };
+    } catch (error) {
+      this.#fail("setup_failed", error, "The controller could not be constructed");
+      return false;
+    }
+    const generation: Generation = {
+      controller,
+      abort,
+      signal: AbortSignal.any([this.#stop.signal, abort.signal]),
+    };
+    this.#generation = generation;
+    try {
       (controller as { [ATTACH]?: (context: ControllerContext) => void })[ATTACH]?.(this.#context);
       await controller.setup?.(this.#context);
     } catch (error) {
+      if (this.#stop.signal.aborted) {
+        // setup() ended for the stop: cleanup() still runs, once, after it.
+        if (isAbortReason(error, generation.signal)) {
+          log.info("setup() ended for the stop");
+        } else {
+          this.#exitCode = EXIT_CODES.failure;
+          this.#reportError("setup() failed while stopping", error);
+        }
+        return false;
+      }
       this.#generation = undefined;
       this.#fail("setup_failed", error, "setup() failed");
       return false;
     }
-    if (this.#stop.signal.aborted) return true;
-    const generation = this.#generation;
+    if (this.#stop.signal.aborted) return false;
     if (typeof controller.run === "function") {
       this.#transition("active");
       log.info("Running {name}: run() is its own loop", { name: this.#name });
@@ -374,6 +415,29 @@ export class Runtime {
       case "watchdog":
         return this.#emit({ type: "watchdog" });
     }
+    if (key === "SIGHUP") return await this.#hupUnit();
+    await this.#signalUnit(key);
+  }
+
+  /**
+   * SIGHUP, whatever it is bound to, is a reload for systemd
+   * (`Type=notify-reload`, sd_notify(3)): `RELOADING=1` with
+   * `MONOTONIC_USEC=` when it starts, `READY=1` when it is done, once per HUP,
+   * also when HUP runs actions, has no config to reload, or the reload failed.
+   */
+  async #hupUnit(): Promise<void> {
+    const hup: { error?: string } = {};
+    this.#hup = hup;
+    this.#emit({ type: "reloading" });
+    try {
+      await this.#signalUnit("SIGHUP");
+    } finally {
+      this.#hup = undefined;
+      this.#emit({ type: "reloaded", error: hup.error });
+    }
+  }
+
+  async #signalUnit(key: ActionSignal): Promise<void> {
     if (this.#actions?.configured(key)) {
       // Nothing runs between the signal and its first action (signal-to-action
       // latency, bench/): the debug line comes after the run.
@@ -425,31 +489,47 @@ export class Runtime {
     }
     if (this.#stop.signal.aborted || generation !== this.#generation) return;
     const next = nextTick(this.#schedule, this.#tickIndex, this.#clock.nowMs());
-    if (next.skipped > 0) {
-      log.warn("Tick {index} overran its interval: skipped {skipped} tick(s)", {
-        index: this.#tickIndex,
-        skipped: next.skipped,
-      });
-    }
+    if (next.skipped > 0) this.#warnOverrun(this.#tickIndex, next.skipped);
     this.#tickIndex = next.index;
     this.#arm();
+  }
+
+  /**
+   * One overrun warning per {@link OVERRUN_WARNING_EVERY_MS} at most: a
+   * `process()` that always overruns a short interval would otherwise log on
+   * every tick. The ones held back are counted into the next warning.
+   */
+  #warnOverrun(index: number, skipped: number): void {
+    const now = this.#clock.nowMs();
+    const overrun = this.#overrun;
+    if (now - overrun.lastWarnMs < OVERRUN_WARNING_EVERY_MS) {
+      overrun.runs++;
+      overrun.skipped += skipped;
+      log.debug("Tick {index} overran its interval: skipped {skipped} tick(s)", { index, skipped });
+      return;
+    }
+    const more = overrun.runs > 0
+      ? ` (and ${overrun.runs} more overrun(s), ${overrun.skipped} tick(s) skipped, since the last warning)`
+      : "";
+    log.warn("Tick {index} overran its interval: skipped {skipped} tick(s){more}", {
+      index,
+      skipped,
+      more,
+    });
+    this.#overrun = { lastWarnMs: now, runs: 0, skipped: 0 };
   }
 
   #arm(): void {
     this.#clearTimer();
     const deadlineMs = this.#schedule!.originMs + this.#tickIndex * this.#schedule!.intervalMs;
-    // Whole milliseconds, rounded up: a timer never fires before the deadline.
-    const delay = Math.ceil(timerDelayMs(deadlineMs, this.#clock.nowMs()));
-    this.#timer = setTimeout(() => {
+    this.#timer = setLongTimeout(() => {
       this.#timer = undefined;
-      // A wait longer than the timer limit fires early: wait again.
-      if (this.#clock.nowMs() < deadlineMs - 0.5 && delay >= MAX_TIMER_MS) this.#arm();
-      else this.#dispatcher.request("tick");
-    }, delay);
+      this.#dispatcher.request("tick");
+    }, deadlineMs - this.#clock.nowMs());
   }
 
   #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
   }
 
@@ -465,7 +545,7 @@ export class Runtime {
       return undefined;
     }
     log.info("{reason}: reloading {file}", { reason, file });
-    this.#emit({ type: "reloading" });
+    this.#reloadEvent({ type: "reloading" });
     let config: Config;
     let actions: ActionSet | undefined;
     try {
@@ -482,7 +562,7 @@ export class Runtime {
         message,
         details,
       });
-      this.#emit({ type: "reloaded", error: message });
+      this.#reloadEvent({ type: "reloaded", error: message });
       return undefined;
     }
     const old = this.#actions;
@@ -492,6 +572,12 @@ export class Runtime {
     if (old && this.#runningActions) this.#retired.push(old);
     else await old?.tearDownAll();
     return { config, actions };
+  }
+
+  /** Reload events go to systemd once per HUP: inside a HUP unit, the unit tells. */
+  #reloadEvent(event: { type: "reloading" } | { type: "reloaded"; error?: string }): void {
+    if (!this.#hup) return this.#emit(event);
+    if (event.type === "reloaded" && event.error) this.#hup.error ??= event.error;
   }
 
   async #reload(reason: string): Promise<void> {
@@ -514,7 +600,7 @@ export class Runtime {
       });
     }
     log.info("Config reloaded from {file}", { file: next.config.file });
-    this.#emit({ type: "reloaded" });
+    this.#reloadEvent({ type: "reloaded" });
     await this.#hook("configurationReloaded");
     this.#checkActionsLeft();
   }
@@ -540,7 +626,7 @@ export class Runtime {
       if (this.#state !== "sleeping") this.#transition("sleeping");
       if (await this.#beginGeneration()) this.#firstTick();
     }
-    this.#emit({ type: "reloaded" });
+    this.#reloadEvent({ type: "reloaded" });
     this.#checkActionsLeft();
   }
 
@@ -556,29 +642,50 @@ export class Runtime {
     }
   }
 
-  #requestStop(reason: string): void {
-    if (this.#stop.signal.aborted) {
-      if (reason === "SIGTERM" || reason === "SIGINT") {
+  /**
+   * Asks for a graceful stop. A TERM or INT while stopping is the same
+   * request when it comes within {@link REPEAT_WINDOW_MS} of the stop's
+   * start (one Ctrl-C that reaches the process twice), and forces the exit
+   * with code 1 when it comes later (a deliberate second Ctrl-C).
+   */
+  #requestStop(reason: string, signal?: "SIGTERM" | "SIGINT"): void {
+    const now = this.#clock.nowMs();
+    if (this.#stopStartedMs !== undefined) {
+      if (!signal) return;
+      const afterMs = now - this.#stopStartedMs;
+      if (afterMs >= REPEAT_WINDOW_MS) {
         this.#fail(
           "forced_stop",
           undefined,
-          `Received ${reason} again while stopping: forcing exit`,
+          `Received ${signal} again while stopping: forcing exit`,
         );
+      } else {
+        log.debug("Received {signal} {ms} ms after the stop began: the same request", {
+          signal,
+          ms: Math.round(afterMs),
+        });
       }
       return;
     }
+    this.#stopStartedMs = now;
     log.info("{reason}: stopping", {
       reason: reason.startsWith("SIG") ? `Received ${reason}` : reason,
     });
     this.#emit({ type: "stopping" });
-    this.#stopGracefully();
+    void this.#stopGracefully();
   }
 
+  /**
+   * The stop: fire the controller's `signal`, let start-up settle (a
+   * `setup()` in flight finishes first), let the unit in flight finish, run
+   * `cleanup()` once, tear the actions down. `Daemon.stop_timeout` bounds all
+   * of it here, and {@link HardStop} bounds it outside the event loop.
+   */
   async #stopGracefully(): Promise<void> {
     this.#transition("stopRequested");
     this.#clearTimer();
     const timeoutS = this.#config.daemon.stop_timeout;
-    const deadline = setTimeout(
+    const deadline = setLongTimeout(
       () =>
         this.#fail(
           "stop_timeout",
@@ -589,6 +696,7 @@ export class Runtime {
     );
     try {
       this.#stop.abort();
+      await this.#starting;
       await this.#dispatcher.close();
       const generation = this.#generation;
       await generation?.loop;
@@ -609,7 +717,7 @@ export class Runtime {
     } catch (error) {
       this.#fail("run_failed", error);
     } finally {
-      clearTimeout(deadline);
+      deadline.cancel();
     }
   }
 
@@ -699,4 +807,11 @@ export class Runtime {
     }
     return ms;
   }
+}
+
+/** Whether `error` is what an aborted `signal` throws: its reason, or an `AbortError`. */
+function isAbortReason(error: unknown, signal: AbortSignal): boolean {
+  return error === signal.reason ||
+    (error instanceof DOMException && error.name === "AbortError") ||
+    (error instanceof Error && error.name === "AbortError");
 }

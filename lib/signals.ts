@@ -1,57 +1,206 @@
 /**
- * The signal source: a small interface over `Deno.addSignalListener`, so the
- * runtime can be driven by a fake in unit tests. Listeners only record work
- * (DESIGN.md); the dispatcher acts.
+ * The signals flagstaff handles, and the {@link SignalInbox} that listens to
+ * them from the first moment of a `run` until the process exits.
+ *
+ * Why an inbox: a signal whose listener is not installed yet gets the
+ * default action (HUP, USR1, USR2, TERM and INT all end the process), and
+ * Deno restores that default when the last listener is removed. So `main.ts`
+ * installs one listener per signal before it loads anything else; each
+ * delivery is recorded, in order, until the runtime takes them
+ * ({@link SignalInbox.listen}), and the listeners are never removed while
+ * the process runs flagstaff's `run`: a signal that arrives during start-up
+ * is handled once start-up is done, and one that arrives during the exit is
+ * ignored, never the default action. Listeners only record (DESIGN.md); the
+ * runtime's one queue acts.
+ *
+ * Deno merges repeats of one signal that arrive while JavaScript is busy.
  *
  * @module
  */
 
-import { FlagstaffError } from "./errors.ts";
-
-/** The signals flagstaff listens to. */
+/** A signal flagstaff handles. */
 export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR1" | "SIGUSR2";
 
-/** Subscribes listeners to process signals. */
+/** Every signal flagstaff handles, in the order they are installed. */
+export const HANDLED_SIGNALS: readonly SignalName[] = [
+  "SIGTERM",
+  "SIGINT",
+  "SIGHUP",
+  "SIGUSR1",
+  "SIGUSR2",
+];
+
+/** Linux's signal numbers, for exit codes (128 + n) and messages. */
+export const SIGNAL_NUMBERS: Readonly<Record<SignalName, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGTERM: 15,
+};
+
+/** Where the runtime gets its signals from: the process's own, or a fake in tests. */
 export interface SignalSource {
   /**
-   * Calls `listener` on each delivery of `signal` (Deno merges repeats that
-   * arrive before JS runs). Returns the unsubscribe function.
-   *
-   * @throws {FlagstaffError} `usage` when this platform cannot deliver `signal`.
+   * Calls `handler` for every delivery of any {@link HANDLED_SIGNALS}, in the
+   * order they arrived (deliveries recorded before this call first). Returns
+   * the function that stops the calls.
    */
-  subscribe(signal: SignalName, listener: () => void): () => void;
+  listen(handler: (signal: SignalName) => void): () => void;
+}
+
+/** Options for {@link SignalInbox.install}. */
+export interface SignalInboxOptions {
+  /** Called synchronously inside the OS listener, before the delivery is recorded. */
+  onDelivery?: (signal: SignalName) => void;
+  /** Adds a listener for a signal and returns its removal; default `Deno.addSignalListener`. */
+  addListener?: (signal: SignalName, listener: () => void) => () => void;
+}
+
+function denoAddListener(signal: SignalName, listener: () => void): () => void {
+  Deno.addSignalListener(signal, listener);
+  return () => Deno.removeSignalListener(signal, listener);
 }
 
 /**
- * The process's real signals.
+ * Process-wide listeners for {@link HANDLED_SIGNALS} that record deliveries
+ * until someone takes them.
  *
  * @example
  * ```ts
- * import { denoSignals } from "./signals.ts";
- * const unsubscribe = denoSignals.subscribe("SIGUSR2", () => {});
- * unsubscribe();
+ * import assert from "node:assert/strict";
+ * import { SignalInbox } from "./signals.ts";
+ * const fired = new Map<string, () => void>();
+ * const inbox = SignalInbox.install({
+ *   addListener: (signal, listener) => (fired.set(signal, listener), () => fired.delete(signal)),
+ * });
+ * fired.get("SIGHUP")!(); // arrives before anyone listens: recorded
+ * const seen: string[] = [];
+ * inbox.listen((signal) => seen.push(signal));
+ * fired.get("SIGUSR2")!();
+ * assert.deepEqual(seen, ["SIGHUP", "SIGUSR2"]);
+ * inbox.close();
+ * assert.equal(fired.size, 0);
  * ```
  */
-export const denoSignals: SignalSource = {
-  subscribe(signal, listener) {
-    try {
-      Deno.addSignalListener(signal, listener);
-    } catch (error) {
-      throw new FlagstaffError(
-        "usage",
-        `Cannot listen to ${signal} on ${Deno.build.os}: ${
-          error instanceof Error ? error.message : error
-        }`,
-        { cause: error },
-      );
-    }
-    return () => Deno.removeSignalListener(signal, listener);
-  },
-};
+export class SignalInbox implements SignalSource {
+  readonly #pending: SignalName[] = [];
+  readonly #removers: (() => void)[] = [];
+  #onDelivery?: (signal: SignalName) => void;
+  #handler: ((signal: SignalName) => void) | undefined;
+  #closed = false;
 
-/** `HUP` / `hup` / `SIGHUP` → `SIGHUP`; undefined for anything else. */
+  private constructor(options: SignalInboxOptions) {
+    this.#onDelivery = options.onDelivery;
+  }
+
+  /**
+   * Installs the listeners now. A signal this platform cannot deliver
+   * (Windows has no HUP, USR1, USR2) is skipped: {@link listening} tells.
+   */
+  static install(options: SignalInboxOptions = {}): SignalInbox {
+    const inbox = new SignalInbox(options);
+    const add = options.addListener ?? denoAddListener;
+    for (const signal of HANDLED_SIGNALS) {
+      try {
+        inbox.#removers.push(add(signal, () => inbox.#deliver(signal)));
+        inbox.#listening.add(signal);
+      } catch {
+        // Not deliverable on this platform.
+      }
+    }
+    return inbox;
+  }
+
+  readonly #listening = new Set<SignalName>();
+
+  /** Whether a listener for `signal` is installed. */
+  listening(signal: SignalName): boolean {
+    return this.#listening.has(signal);
+  }
+
+  /**
+   * Sets the hook called synchronously inside the OS listener, before each
+   * delivery is recorded or handed on (the SIGUSR1 debugger guard uses it).
+   */
+  setDeliveryHook(hook: ((signal: SignalName) => void) | undefined): void {
+    this.#onDelivery = hook;
+  }
+
+  /** Deliveries recorded and not yet handed to a listener, oldest first. */
+  get pending(): readonly SignalName[] {
+    return [...this.#pending];
+  }
+
+  #deliver(signal: SignalName): void {
+    try {
+      this.#onDelivery?.(signal);
+    } catch {
+      // A hook must never lose the delivery.
+    }
+    if (this.#handler) this.#handler(signal);
+    else this.#pending.push(signal);
+  }
+
+  /**
+   * Hands every recorded delivery to `handler`, then each new one as it
+   * comes. One handler at a time: the returned function detaches it, and
+   * deliveries are recorded again (the OS listeners stay).
+   */
+  listen(handler: (signal: SignalName) => void): () => void {
+    if (this.#handler) throw new Error("Bug: the signal inbox has a listener already");
+    this.#handler = handler;
+    for (const signal of this.#pending.splice(0)) {
+      if (this.#handler !== handler) break;
+      handler(signal);
+    }
+    return () => {
+      if (this.#handler === handler) this.#handler = undefined;
+    };
+  }
+
+  /**
+   * Removes the OS listeners (for a command that is not `run`): from now on
+   * each signal has its default action again. Returns the first recorded
+   * delivery, if any, so the caller can end the process as that signal
+   * would have.
+   */
+  close(): SignalName | undefined {
+    if (this.#closed) return undefined;
+    this.#closed = true;
+    for (const remove of this.#removers.splice(0)) remove();
+    this.#listening.clear();
+    return this.#pending.splice(0)[0];
+  }
+}
+
+/**
+ * Ends this process as `signal`'s default action would: the listeners must
+ * be gone (see {@link SignalInbox.close}). Falls back to exit code 128 + n
+ * when sending a signal to itself is not allowed.
+ */
+export function dieBy(signal: SignalName): never {
+  try {
+    Deno.kill(Deno.pid, signal);
+  } catch {
+    // No --allow-run: the shell's convention instead.
+  }
+  Deno.exit(128 + SIGNAL_NUMBERS[signal]);
+}
+
+/**
+ * `HUP` / `hup` / `SIGHUP` → `SIGHUP`; undefined for anything else.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { signalName } from "./signals.ts";
+ * assert.equal(signalName("usr1"), "SIGUSR1");
+ * assert.equal(signalName("KILL"), undefined);
+ * ```
+ */
 export function signalName(value: string): SignalName | undefined {
   const upper = value.toUpperCase();
   const name = upper.startsWith("SIG") ? upper : `SIG${upper}`;
-  return (["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const).find((s) => s === name);
+  return HANDLED_SIGNALS.find((s) => s === name);
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { ActionClass } from "./action.ts";
 import { runCli } from "./cli.ts";
 import type { Controller } from "./controller.ts";
+import { SignalInbox } from "./signals.ts";
 
 /** Options for {@link start}. */
 export interface StartOptions {
@@ -44,6 +45,8 @@ export function start(
   controller: new () => Controller,
   options: StartOptions = {},
 ): Promise<number> {
+  // First: listeners for every signal flagstaff handles, so none ends the app while it starts.
+  const signals = SignalInbox.install();
   // The app's own actions/ folder is embedded through `actions`: never scan it again.
   const own = new URL("./actions/", Deno.mainModule);
   return runCli(options.args ?? Deno.args, {
@@ -52,5 +55,6 @@ export function start(
     version: options.version,
     builtinActions: options.actions,
     builtinActionsDir: own.protocol === "file:" ? fileURLToPath(own) : undefined,
+    signals,
   });
 }

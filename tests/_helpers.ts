@@ -30,6 +30,11 @@ export interface SpawnOptions {
   denoFlags?: readonly string[];
   /** A command to run deno under, e.g. `["unshare", "--pid", "--fork"]`. */
   wrapper?: readonly string[];
+  /**
+   * The whole command line instead of `deno run <permissions> main.ts ARGS`
+   * (e.g. `["setsid", deno, "task", "app"]`); `args` are appended.
+   */
+  command?: readonly string[];
 }
 
 /** The outcome of a finished process. */
@@ -54,9 +59,9 @@ export class CliProcess implements AsyncDisposable {
   #done = false;
 
   constructor(args: readonly string[], options: SpawnOptions = {}) {
-    const [command, ...prefix] = [...(options.wrapper ?? []), Deno.execPath()];
+    const [command, ...prefix] = options.command ?? [...(options.wrapper ?? []), Deno.execPath()];
     this.#child = new Deno.Command(command, {
-      args: [
+      args: options.command ? [...prefix, ...args] : [
         ...prefix,
         "run",
         ...(options.denoFlags ?? []),

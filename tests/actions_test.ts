@@ -402,22 +402,3 @@ Deno.test("restart: cleans up the controller, re-reads the config, sets up and t
   assert.equal(result.code, 0);
   assert.equal(app.count(/^cleanup/m, "stdout"), 2, "cleanup once per controller");
 });
-
-Deno.test("USR1 actions under deno run warn once at start about V8's debugger; not as a binary", async () => {
-  for (const standalone of [false, true]) {
-    await using app = spawnCli(["run", "--usr1", "print", "x"], {
-      env: standalone ? { FLAGSTAFF_STANDALONE: "1" } : {},
-    });
-    await app.waitFor("Running 1 action(s)");
-    await app.signal("TERM");
-    const result = await app.finished();
-    assert.equal(result.code, 0);
-    assert.equal(
-      app.count(
-        /SIGUSR1 under `deno run` also makes Deno open a V8 debugger on 127.0.0.1:9229/,
-        "stderr",
-      ),
-      standalone ? 0 : 1,
-    );
-  }
-});

@@ -3,6 +3,7 @@
  * signals sent with `kill`, synchronised on output.
  */
 import assert from "node:assert/strict";
+import { delay } from "../lib/delay.ts";
 import { spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
@@ -47,13 +48,15 @@ Deno.test("run: TERM during a long process() waits for it, cleans up once, exits
   assert.equal(app.count(/process start/), 1);
 });
 
-Deno.test("run: a second TERM while stopping forces the exit with code 1", async () => {
+Deno.test("run: a second TERM 0.5 s or more after the first forces the exit with code 1", async () => {
   await using dir = await tempDir();
   await writeFiles(dir.path, { "app.yml": probeConfig({ hang: true }) });
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
   await app.waitFor("process start 1");
   await app.signal("TERM");
   await app.waitFor("Received SIGTERM: stopping");
+  // The input: a deliberate second signal a moment later (sooner, it is the same request).
+  await delay(600);
   await app.signal("INT");
   const result = await app.finished();
   assert.equal(result.code, 1);
