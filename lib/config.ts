@@ -78,9 +78,9 @@ export interface ApplicationConfig {
 
 /** The `Daemon` section. */
 export interface DaemonConfig {
-  /** User to run as when started as root. */
+  /** User (name or uid, as written) to run as when started as root; known to the user database. */
   readonly user?: string;
-  /** Group to run as when started as root. */
+  /** Group (name or gid, as written) to run as when started as root; known to the group database. */
   readonly group?: string;
   /** Absolute path of the pidfile (a relative one in the file is relative to the file's folder). */
   readonly pidfile?: string;
@@ -88,7 +88,7 @@ export interface DaemonConfig {
   readonly umask?: number;
   /** helper's key; accepted. */
   readonly prevent_core?: boolean;
-  /** Seconds a stop waits for the running unit and `cleanup()`. Default 10. */
+  /** Seconds a stop waits for the running unit and `cleanup()`, at least 0.001. Default 10. */
   readonly stop_timeout: number;
   /** Detach into the background, as `--daemon` does (`-f` overrides). Default false. */
   readonly detach?: boolean;
@@ -127,9 +127,9 @@ export type ActionSignal = "SIGHUP" | "SIGUSR1" | "SIGUSR2";
 export interface ActionUse {
   /** The action's name, e.g. `print`. */
   readonly name: string;
-  /** Its arguments, as strings. */
+  /** Its arguments, as strings: from a config, each word as written (`0755` stays `"0755"`). */
   readonly args: readonly string[];
-  /** Seconds a run may take before its signal aborts it; none by default. */
+  /** Seconds a run may take before its signal aborts it (at least 0.001); none by default. */
   readonly timeout?: number;
   /** Where it was given, for messages: `--usr1`, or `app.yml line 12 (Signals.usr1[0])`. */
   readonly origin: string;
