@@ -230,3 +230,32 @@ Deno.test("an unknown Daemon.user or Daemon.group is a config error for check an
     );
   }
 });
+
+Deno.test({
+  name: "check lists the config's problems and the actions' problems in one run, exit 2",
+  // Needs lib/cli.ts's check to use `validateConfigFile()` (its issues plus its best-effort config).
+  ignore: true,
+  fn: async () => {
+    await using dir = await tempDir();
+    await writeFiles(dir.path, {
+      "app.yml": `Daemon:
+  stop_timeout: 0
+  user: no-such-user-flagstaff
+Signals:
+  usr1: [{no_such_action: 1}, {print: [a, b]}]
+`,
+    });
+    const config = `${dir.path}/app.yml`;
+    const result = await runCli(["check", "-c", config]);
+    assert.deepEqual([result.code, result.stdout], [2, ""]);
+    assert.equal(
+      result.stderr,
+      `error: Cannot load config "${config}": line 2, column 17, key "Daemon.stop_timeout": ` +
+        "expected a positive number of seconds, got 0\n" +
+        `error: Cannot load config "${config}": line 3, column 9, key "Daemon.user": ` +
+        'unknown user "no-such-user-flagstaff" (not in the user database)\n' +
+        `error: Unknown action "no_such_action" given by ${config} line 5 (Signals.usr1[0])\n` +
+        'error: Action "print" takes 1 argument (message: string), got 2: "a", "b"\n',
+    );
+  },
+});
