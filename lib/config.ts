@@ -5,13 +5,36 @@
  *
  * YAML is read as YAML 1.1, as helper's PyYAML reads it, so helper configs
  * port unchanged: `yes`/`no`/`on`/`off` are booleans and `022` is octal.
+ * Where a value is text rather than data, it is read as written instead:
+ *
+ * - Action arguments in `Signals` are strings: a plain scalar gives its source
+ *   text (`0755`, `yes`, `12:30`, `1.10` and `~` stay as written), a quoted or
+ *   block scalar its string value. A whole value that is empty or null
+ *   (`stop:`, `stop: ~`) means no arguments.
+ * - `Daemon.umask` is read from its source text as octal (`027`, `27`,
+ *   `0o27` and `"027"` all mean 0o027); a digit 8 or 9 is an error.
+ * - `Daemon.user` and `Daemon.group` are read as written (`user: 0100` is
+ *   uid 100), and must exist in the user and group databases (`getpwnam(3)`,
+ *   `getgrnam(3)`, through libc: `--allow-ffi`).
+ *
+ * Every relative path in a config is relative to the config file's folder:
+ * `Daemon.pidfile` and each `Logging.handlers.*.filename` are made absolute
+ * when the file is loaded (paths on the command line stay relative to the
+ * working directory).
+ *
+ * Aliases (`*name`) may be used any number of times, but may repeat at most
+ * {@link MAX_ALIAS_NODES} nodes in all: an "alias bomb" (billion laughs) is
+ * refused, in time and memory linear in the file's size. An alias must follow
+ * its anchor and may not sit inside the node it names.
+ *
+ * Durations are in seconds, finite, and at least {@link MIN_SECONDS}.
  *
  * @module
  */
 
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { loadYaml, type YamlModule } from "./deps.ts";
-import type { Document, YamlNode } from "./deps.ts";
+import type { Document, Scalar, YamlNode } from "./deps.ts";
 import { ConfigError, type ConfigIssue, describeValue, FlagstaffError } from "./errors.ts";
 import { checkLoggingSection, type LoggingSection } from "./logging.ts";
 
@@ -22,6 +45,26 @@ let yaml: YamlModule | undefined;
 export const DEFAULT_WAKE_INTERVAL_S = 60;
 /** Default `Daemon.stop_timeout`, in seconds. */
 export const DEFAULT_STOP_TIMEOUT_S = 10;
+
+/**
+ * The smallest value, in seconds, of each key given in seconds.
+ *
+ * - `wake_interval`: 0.01 s (100 ticks a second). Timers have whole
+ *   millisecond resolution and each tick costs the loop a timer, a
+ *   `process()` call and its logging; below 10 ms that cost is a large share
+ *   of the interval and, on a loaded machine, every tick overruns, which is a
+ *   busy loop rather than a schedule.
+ * - `stop_timeout` and an action's `timeout`: 0.001 s, the timer resolution;
+ *   a shorter wait cannot be honoured.
+ */
+export const MIN_SECONDS: Readonly<Record<"wake_interval" | "stop_timeout" | "timeout", number>> = {
+  wake_interval: 0.01,
+  stop_timeout: 0.001,
+  timeout: 0.001,
+};
+
+/** How many nodes aliases (`*name`) may repeat in one config, in all. */
+export const MAX_ALIAS_NODES = 100_000;
 
 /** The `Application` section: flagstaff's keys plus the app's own, untouched. */
 export interface ApplicationConfig {
@@ -35,17 +78,17 @@ export interface ApplicationConfig {
 
 /** The `Daemon` section. */
 export interface DaemonConfig {
-  /** User to run as when started as root. */
+  /** User (name or uid, as written) to run as when started as root; known to the user database. */
   readonly user?: string;
-  /** Group to run as when started as root. */
+  /** Group (name or gid, as written) to run as when started as root; known to the group database. */
   readonly group?: string;
-  /** Path of the pidfile. */
+  /** Absolute path of the pidfile (a relative one in the file is relative to the file's folder). */
   readonly pidfile?: string;
-  /** File mode creation mask, e.g. `0o022` (YAML 1.1 `022` is octal too). */
+  /** File mode creation mask, e.g. `0o022`, read from the source text as octal (`022`, `22`, `0o22`). */
   readonly umask?: number;
   /** helper's key; accepted. */
   readonly prevent_core?: boolean;
-  /** Seconds a stop waits for the running unit and `cleanup()`. Default 10. */
+  /** Seconds a stop waits for the running unit and `cleanup()`, at least 0.001. Default 10. */
   readonly stop_timeout: number;
   /** Detach into the background, as `--daemon` does (`-f` overrides). Default false. */
   readonly detach?: boolean;
@@ -84,9 +127,9 @@ export type ActionSignal = "SIGHUP" | "SIGUSR1" | "SIGUSR2";
 export interface ActionUse {
   /** The action's name, e.g. `print`. */
   readonly name: string;
-  /** Its arguments, as strings. */
+  /** Its arguments, as strings: from a config, each word as written (`0755` stays `"0755"`). */
   readonly args: readonly string[];
-  /** Seconds a run may take before its signal aborts it; none by default. */
+  /** Seconds a run may take before its signal aborts it (at least 0.001); none by default. */
   readonly timeout?: number;
   /** Where it was given, for messages: `--usr1`, or `app.yml line 12 (Signals.usr1[0])`. */
   readonly origin: string;
@@ -95,13 +138,37 @@ export interface ActionUse {
 type KeyPath = (string | number)[];
 type Report = (path: KeyPath, message: string, at?: "key" | "value") => void;
 
+/** Options for {@link loadConfig}, {@link parseConfig} and {@link validateConfigText}. */
+export interface LoadConfigOptions {
+  /**
+   * Whether an empty file (nothing but whitespace and comments, or a null
+   * document) is allowed, as a config with every key at its default. Default
+   * true, for a first start. A reload passes false: a file an editor has just
+   * truncated is then an error and the running config stays.
+   */
+  allowEmpty?: boolean;
+}
+
+/** A config and every problem found in it, from {@link validateConfigText}. */
+export interface ConfigValidation {
+  /**
+   * The config, best effort: each invalid value is left out or at its
+   * default, so that the rest can still be checked. Use it only when
+   * `issues` is empty.
+   */
+  readonly config: Config;
+  /** Every problem found, in file order; empty when the config is valid. */
+  readonly issues: readonly ConfigIssue[];
+}
+
 /**
  * The config used when no file is given: every key at its default.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultConfig } from "./config.ts";
- * console.assert(defaultConfig().application.wake_interval === 60);
+ * assert.equal(defaultConfig().application.wake_interval, 60);
  * ```
  */
 export function defaultConfig(): Config {
@@ -111,7 +178,6 @@ export function defaultConfig(): Config {
     (path, message) => {
       throw new Error(`Bug: the default config is invalid at "${path.join(".")}": ${message}`);
     },
-    "",
     undefined,
     () => "<default>",
   );
@@ -121,47 +187,125 @@ export function defaultConfig(): Config {
 /**
  * Reads and validates a config file.
  *
+ * @param file The config file; relative to the working directory.
  * @throws {ConfigError} `config_not_found` when the file is missing or
- *   unreadable, `config_invalid` for YAML or schema errors.
- * @throws {FlagstaffError} `permission` when Deno may not read it.
+ *   unreadable, `config_invalid` for YAML or schema errors (every one of
+ *   them), an unknown `Daemon.user` or `Daemon.group`, or an empty file when
+ *   `options.allowEmpty` is false.
+ * @throws {FlagstaffError} `permission` when Deno may not read it, or may not
+ *   call libc (`--allow-ffi`) to look up `Daemon.user`/`Daemon.group`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadConfig } from "./config.ts";
+ * import { ConfigError } from "./errors.ts";
  * const file = await Deno.makeTempFile({ suffix: ".yml" });
  * await Deno.writeTextFile(file, "Application:\n  wake_interval: 0.5\n");
  * const config = await loadConfig(file);
- * console.assert(config.application.wake_interval === 0.5);
+ * assert.equal(config.application.wake_interval, 0.5);
+ * await Deno.writeTextFile(file, "# emptied by an editor\n");
+ * await assert.rejects(() => loadConfig(file, { allowEmpty: false }), ConfigError);
  * await Deno.remove(file);
  * ```
  */
-export async function loadConfig(file: string): Promise<Config> {
+export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<Config> {
+  return orThrow(await validateConfigFile(file, options));
+}
+
+/**
+ * Reads and validates a config file like {@link loadConfig}, but returns
+ * every problem with a best-effort config instead of throwing them, so that a
+ * check can go on to the controller and the actions.
+ *
+ * @param file The config file; relative to the working directory.
+ * @throws {ConfigError} `config_not_found` when the file is missing or
+ *   unreadable; `config_invalid` when it is not UTF-8.
+ * @throws {FlagstaffError} `permission` as {@link loadConfig}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateConfigFile } from "./config.ts";
+ * const file = await Deno.makeTempFile({ suffix: ".yml" });
+ * await Deno.writeTextFile(file, "Daemon:\n  stop_timeout: soon\n");
+ * const { config, issues } = await validateConfigFile(file);
+ * assert.equal(issues[0].key, "Daemon.stop_timeout");
+ * assert.equal(config.daemon.stop_timeout, 10);
+ * await Deno.remove(file);
+ * ```
+ */
+export async function validateConfigFile(
+  file: string,
+  options: LoadConfigOptions = {},
+): Promise<ConfigValidation> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (error) {
     throw readError(file, error);
   }
-  return await parseConfig(text, resolve(file));
+  return await validateConfigText(text, resolve(file), options);
 }
 
 /**
  * Validates config text. `file` names it in errors and anchors relative paths.
  *
- * @throws {ConfigError} listing every problem found.
+ * @throws {ConfigError} listing every problem found, as {@link loadConfig}.
+ * @throws {FlagstaffError} `permission` as {@link loadConfig}.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./config.ts";
  * import { ConfigError } from "./errors.ts";
- * try {
- *   await parseConfig("Daemon:\n  pidfile: 42\n", "app.yml");
- * } catch (error) {
- *   console.assert(error instanceof ConfigError && error.line === 2 && error.key === "Daemon.pidfile");
- * }
+ * await assert.rejects(() => parseConfig("Daemon:\n  pidfile: 42\n", "app.yml"), (error) => {
+ *   assert.ok(error instanceof ConfigError);
+ *   assert.equal(error.line, 2);
+ *   assert.equal(error.key, "Daemon.pidfile");
+ *   return true;
+ * });
  * ```
  */
-export async function parseConfig(text: string, file: string): Promise<Config> {
+export async function parseConfig(
+  text: string,
+  file: string,
+  options: LoadConfigOptions = {},
+): Promise<Config> {
+  return orThrow(await validateConfigText(text, file, options));
+}
+
+/**
+ * Validates config text in one pass and returns every problem with a
+ * best-effort config, instead of throwing: the one validation behind
+ * {@link loadConfig}, {@link parseConfig} and `flagstaff check`. `file` names
+ * the text in issues and anchors relative paths (its folder; the working
+ * directory when `file` is empty).
+ *
+ * @throws {FlagstaffError} `permission` without `--allow-ffi` when the text
+ *   names a `Daemon.user` or `Daemon.group` to look up.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateConfigText } from "./config.ts";
+ * const { config, issues } = await validateConfigText(
+ *   "Application:\n  wake_interval: 1e-9\nDaemon:\n  umask: 089\n  pidfile: run/app.pid\n",
+ *   "/srv/app/app.yml",
+ * );
+ * assert.deepEqual(issues.map((issue) => [issue.line, issue.key]), [
+ *   [2, "Application.wake_interval"],
+ *   [4, "Daemon.umask"],
+ * ]);
+ * assert.equal(config.daemon.pidfile, "/srv/app/run/app.pid");
+ * assert.equal(config.application.wake_interval, 60);
+ * ```
+ */
+export async function validateConfigText(
+  text: string,
+  file: string,
+  options: LoadConfigOptions = {},
+): Promise<ConfigValidation> {
   const { LineCounter, parseDocument } = yaml ??= await loadYaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
@@ -172,6 +316,15 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   });
   const issues: ConfigIssue[] = [];
   const name = file || "<default>";
+  const done = (config: Omit<Config, "file"> | undefined): ConfigValidation => {
+    issues.sort((a, b) => a.line - b.line || a.column - b.column);
+    const whole = config ?? withoutFile(defaultConfig());
+    return { config: deepFreeze({ ...whole, file: file || undefined }), issues };
+  };
+  const issueAt = (offset: number | undefined, key: string, message: string) => {
+    const pos = offset === undefined ? { line: 0, col: 0 } : lineCounter.linePos(offset);
+    issues.push({ file: name, line: pos.line, column: pos.col, key, message });
+  };
   for (const error of [...doc.errors, ...doc.warnings]) {
     const pos = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
     issues.push({
@@ -182,30 +335,193 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
       message: firstLine(error.message),
     });
   }
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) return done(undefined);
+  if (options.allowEmpty === false && isEmptyDocument(doc)) {
+    issueAt(undefined, "", "is empty (no sections, only whitespace or comments)");
+    return done(undefined);
+  }
+  // Aliases are checked on the syntax tree, before anything expands them.
+  checkAliases(doc, (node, path, message) => issueAt(node.range?.[0], path.join("."), message));
+  if (issues.length > 0) return done(undefined);
+  let root: unknown;
+  try {
+    // Aliases share one value: the tree is as large as the file (checked above).
+    root = doc.toJS({ maxAliasCount: -1 });
+  } catch (error) {
+    issueAt(undefined, "", error instanceof Error ? firstLine(error.message) : String(error));
+    return done(undefined);
+  }
 
   const report: Report = (path, message, at = "value") => {
-    const offset = locate(doc, path, at);
-    const pos = offset === undefined ? { line: 0, col: 0 } : lineCounter.linePos(offset);
-    issues.push({ file: name, line: pos.line, column: pos.col, key: path.join("."), message });
+    issueAt(locate(doc, path, at), path.join("."), message);
   };
-  const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const lineOf = (path: KeyPath) => {
     const offset = locate(doc, path, "value");
     return offset === undefined ? 0 : lineCounter.linePos(offset).line;
   };
-  const config = checkRoot(root, report, text, doc, (path) => `${name} line ${lineOf(path)}`);
-  if (issues.length > 0) {
-    issues.sort((a, b) => a.line - b.line || a.column - b.column);
-    throw new ConfigError(issues);
+  const config = checkRoot(root, report, doc, (path) => `${name} line ${lineOf(path)}`);
+  await checkAccounts(config.daemon, report);
+  return done(resolvePaths(config, file));
+}
+
+/** The config of `validation`, or a ConfigError with its issues. */
+function orThrow(validation: ConfigValidation): Config {
+  if (validation.issues.length > 0) throw new ConfigError(validation.issues);
+  return validation.config;
+}
+
+function withoutFile(config: Config): Omit<Config, "file"> {
+  const { file: _, ...rest } = config;
+  return rest;
+}
+
+/** Whether a document has no content: empty, whitespace, comments, or a bare null. */
+function isEmptyDocument(doc: Document): boolean {
+  const contents = doc.contents;
+  return contents === null || (yaml!.isScalar(contents) && contents.value === null);
+}
+
+/**
+ * Checks every alias on the syntax tree, in time linear in its size: each
+ * must follow its anchor and not sit inside the node it names, and all of
+ * them together may repeat at most {@link MAX_ALIAS_NODES} nodes. Calls
+ * `report` for each problem (once for the total).
+ */
+function checkAliases(
+  doc: Document,
+  report: (node: YamlNode, path: KeyPath, message: string) => void,
+): void {
+  const { isAlias, isCollection, isMap, isNode, isPair, isScalar } = yaml!;
+  /** The node each anchor names now (an anchor may be set again later). */
+  const anchors = new Map<string, unknown>();
+  /** Each anchored node's size with its aliases expanded, capped past the limit. */
+  const sizes = new Map<unknown, number>();
+  /** The nodes being walked: an alias to one of them would make the value contain itself. */
+  const open = new Set<unknown>();
+  let repeated = 0;
+  let exceeded = false;
+  const sizeOf = (node: unknown, path: KeyPath): number => {
+    if (!isNode(node)) return 0;
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      if (target === undefined) {
+        report(node, path, `alias "*${node.source}" has no anchor "&${node.source}" before it`);
+        return 1;
+      }
+      if (open.has(target)) {
+        report(
+          node,
+          path,
+          `alias "*${node.source}" is inside the node it names (a config cannot contain itself)`,
+        );
+        return 1;
+      }
+      const size = sizes.get(target) ?? 1;
+      repeated += size;
+      if (repeated > MAX_ALIAS_NODES && !exceeded) {
+        exceeded = true;
+        report(
+          node,
+          path,
+          `aliases repeat more than ${MAX_ALIAS_NODES} nodes (an alias bomb?); ` +
+            `write the values out, or use fewer aliases`,
+        );
+      }
+      return size;
+    }
+    if (node.anchor) anchors.set(node.anchor, node);
+    open.add(node);
+    let size = 1;
+    if (isCollection(node)) {
+      node.items.forEach((item, index) => {
+        if (isPair(item)) {
+          const key = isScalar(item.key) ? String(item.key.value) : index;
+          const at = isMap(node) ? [...path, key] : [...path, index];
+          size += sizeOf(item.key, at) + sizeOf(item.value, at);
+        } else size += sizeOf(item, [...path, index]);
+      });
+    }
+    open.delete(node);
+    size = Math.min(size, MAX_ALIAS_NODES + 1);
+    if (node.anchor) sizes.set(node, size);
+    return size;
+  };
+  sizeOf(doc.contents, []);
+}
+
+/** Reports a `Daemon.user` or `Daemon.group` that the system does not know. */
+async function checkAccounts(daemon: DaemonConfig, report: Report): Promise<void> {
+  const { user, group } = daemon;
+  if (user === undefined && group === undefined) return;
+  const { lookupGroup, lookupUser } = await import("./privileges.ts");
+  const check = (kind: "user" | "group", lookup: () => void) => {
+    try {
+      lookup();
+    } catch (error) {
+      // A lookup that failed (not "no such user"): say why, as libc does.
+      if (!(error instanceof FlagstaffError && error.code === "usage")) throw error;
+      report(["Daemon", kind], error.message.replace(/^Cannot/, "cannot"));
+    }
+  };
+  if (user !== undefined) {
+    check("user", () => {
+      const entry = lookupUser(user);
+      if (entry === undefined) {
+        report(
+          ["Daemon", "user"],
+          `unknown user ${JSON.stringify(user)} (not in the user database)`,
+        );
+      } else if (entry.gid === undefined && group === undefined) {
+        report(
+          ["Daemon", "user"],
+          `uid ${entry.uid} has no entry in the user database, so Daemon.group is needed`,
+        );
+      }
+    });
   }
-  return deepFreeze({ ...config, file: file || undefined });
+  if (group !== undefined) {
+    check("group", () => {
+      if (lookupGroup(group) === undefined) {
+        report(
+          ["Daemon", "group"],
+          `unknown group ${JSON.stringify(group)} (not in the group database)`,
+        );
+      }
+    });
+  }
+}
+
+/**
+ * Makes every path in the config absolute, relative to the config file's
+ * folder (the working directory when there is no file): `Daemon.pidfile` and
+ * each `Logging.handlers.*.filename`. Values shared through aliases are
+ * copied, never changed in place.
+ */
+function resolvePaths(config: Omit<Config, "file">, file: string): Omit<Config, "file"> {
+  let base: string | undefined;
+  const absolute = (path: string) => {
+    if (path.startsWith("/")) return path;
+    base ??= file ? dirname(resolve(file)) : Deno.cwd();
+    return resolve(base, path);
+  };
+  let { daemon, logging } = config;
+  if (daemon.pidfile !== undefined) daemon = { ...daemon, pidfile: absolute(daemon.pidfile) };
+  const handlers = logging?.handlers;
+  if (logging && isPlainObject(handlers)) {
+    const copy: Record<string, unknown> = {};
+    for (const [name, handler] of Object.entries(handlers)) {
+      copy[name] = isPlainObject(handler) && isNonEmptyString(handler.filename)
+        ? { ...handler, filename: absolute(handler.filename) }
+        : handler;
+    }
+    logging = { ...logging, handlers: copy } as LoggingSection;
+  }
+  return { ...config, daemon, logging };
 }
 
 function checkRoot(
   root: unknown,
   report: Report,
-  text: string,
   doc: Document | undefined,
   originOf: (path: KeyPath) => string,
 ): Omit<Config, "file"> {
@@ -231,14 +547,14 @@ function checkRoot(
       );
     }
   }
-  const application = checkApplication(sections.Application, report);
-  const daemon = checkDaemon(sections.Daemon, report, text, doc);
+  const application = checkWakeInterval(checkApplication(sections.Application, report), report);
+  const daemon = checkDaemon(sections.Daemon, report, doc);
   let logging: LoggingSection | undefined;
   if (sections.Logging !== undefined && sections.Logging !== null) {
     checkLoggingSection(sections.Logging, (path, message) => report(["Logging", ...path], message));
     logging = sections.Logging as LoggingSection;
   }
-  const signals = checkSignals(sections.Signals, report, originOf);
+  const signals = checkSignals(sections.Signals, report, doc, originOf);
   const actions = checkActions(sections.Actions, report);
   return { application, daemon, logging, signals, actions };
 }
@@ -248,6 +564,7 @@ const ACTION_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 function checkSignals(
   value: unknown,
   report: Report,
+  doc: Document | undefined,
   originOf: (path: KeyPath) => string,
 ): Config["signals"] {
   const section = sectionMap(value, "Signals", report);
@@ -293,7 +610,7 @@ function checkSignals(
       const name = names[0];
       const raw = item[name];
       const words = raw === null || raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-      if (words.some((w) => typeof w === "object" && w !== null)) {
+      if (words.some((w) => typeof w === "object" && w !== null && !(w instanceof Date))) {
         report(
           [...path, name],
           `expected a word or a list of words as arguments, got ${describeValue(raw)}`,
@@ -301,16 +618,13 @@ function checkSignals(
         return;
       }
       const timeout = item.timeout;
-      if (timeout !== undefined && !isPositiveNumber(timeout)) {
-        report(
-          [...path, "timeout"],
-          `expected a positive number of seconds, got ${describeValue(timeout)}`,
-        );
-        return;
-      }
+      if (
+        timeout !== undefined &&
+        !checkSeconds(timeout, [...path, "timeout"], MIN_SECONDS.timeout, report)
+      ) return;
       uses.push({
         name,
-        args: words.map((w) => String(w)),
+        args: argumentWords(doc, [...path, name]) ?? words.map((w) => String(w)),
         timeout: timeout as number | undefined,
         origin,
       });
@@ -318,6 +632,40 @@ function checkSignals(
     out[signal] = uses;
   }
   return out;
+}
+
+/**
+ * An action's arguments as written: the words of the scalar or list of
+ * scalars at `path` (see {@link scalarText}); none for an empty or null
+ * value. Undefined when there is no syntax tree to read them from.
+ */
+function argumentWords(doc: Document | undefined, path: KeyPath): string[] | undefined {
+  if (!doc) return undefined;
+  const { isScalar, isSeq } = yaml!;
+  const node = nodeAt(doc, path);
+  if (node === undefined || node === null) return [];
+  if (isScalar(node)) return node.value === null ? [] : [scalarText(node)];
+  if (!isSeq(node)) return undefined;
+  const words: string[] = [];
+  for (const item of node.items) {
+    const word = resolveAlias(doc, item);
+    if (!isScalar(word)) return undefined;
+    words.push(scalarText(word));
+  }
+  return words;
+}
+
+/**
+ * A scalar as the text written: a plain scalar's source (`0755`, `yes`,
+ * `12:30`, `~`; lines folded as YAML folds them), a quoted or block scalar's
+ * string value. A scalar with an explicit tag (`!!int 0755`) gives its value.
+ */
+function scalarText(node: Scalar): string {
+  if (typeof node.value === "string") return node.value;
+  if (node.type === "PLAIN" && node.tag === undefined && typeof node.source === "string") {
+    return node.source;
+  }
+  return String(node.value);
 }
 
 function checkActions(value: unknown, report: Report): Config["actions"] {
@@ -357,12 +705,7 @@ function checkApplication(value: unknown, report: Report): ApplicationConfig {
 
 const DAEMON_KEYS = ["user", "group", "pidfile", "umask", "prevent_core", "stop_timeout", "detach"];
 
-function checkDaemon(
-  value: unknown,
-  report: Report,
-  text: string,
-  doc: Document | undefined,
-): DaemonConfig {
+function checkDaemon(value: unknown, report: Report, doc: Document | undefined): DaemonConfig {
   const section = sectionMap(value, "Daemon", report);
   for (const key of Object.keys(section)) {
     if (!DAEMON_KEYS.includes(key)) {
@@ -373,63 +716,96 @@ function checkDaemon(
       );
     }
   }
+  // Best effort: a value that is not valid is left out, or at its default.
   const out: Record<string, unknown> = { ...section };
   for (const key of ["user", "group"]) {
     const v = section[key];
-    if (typeof v === "number" && Number.isInteger(v) && v >= 0) out[key] = String(v);
-    else if (v !== undefined && !isNonEmptyString(v)) {
+    const node = doc ? nodeAt(doc, ["Daemon", key]) : undefined;
+    if (v === undefined || v === null) delete out[key];
+    else if (typeof v === "string" && v.length > 0) out[key] = v;
+    else if (yaml?.isScalar(node) && typeof v !== "string") {
+      // As written: `user: 0100` is uid 100, not YAML 1.1's octal 64.
+      out[key] = scalarText(node);
+    } else if (typeof v === "number" && Number.isInteger(v) && v >= 0) out[key] = String(v);
+    else {
       report(["Daemon", key], `expected a name or numeric id, got ${describeValue(v)}`);
+      delete out[key];
     }
   }
   if (section.pidfile !== undefined && !isNonEmptyString(section.pidfile)) {
     report(["Daemon", "pidfile"], `expected a string, got ${describeValue(section.pidfile)}`);
+    delete out.pidfile;
   }
   if (section.umask !== undefined) {
-    const source = scalarSource(doc, ["Daemon", "umask"], text);
-    const umask = parseUmask(section.umask, source);
+    const node = doc ? nodeAt(doc, ["Daemon", "umask"]) : undefined;
+    const written = yaml?.isScalar(node) ? scalarText(node) : undefined;
+    const umask = written === undefined ? undefined : parseUmask(written);
     if (umask === undefined) {
       // Show what was written: YAML 1.1 reads `0999` as the number 999.
-      const found = typeof section.umask === "number" && source
-        ? source
+      const found = yaml?.isScalar(node) && node.type === "PLAIN" && written !== undefined
+        ? written
         : describeValue(section.umask);
       report(
         ["Daemon", "umask"],
         `expected an octal mode from 0 to 0777 such as 022, got ${found}`,
       );
+      delete out.umask;
     } else out.umask = umask;
   }
   if (section.detach !== undefined && typeof section.detach !== "boolean") {
     report(["Daemon", "detach"], `expected true or false, got ${describeValue(section.detach)}`);
+    delete out.detach;
   }
   if (section.prevent_core !== undefined && typeof section.prevent_core !== "boolean") {
     report(
       ["Daemon", "prevent_core"],
       `expected true or false, got ${describeValue(section.prevent_core)}`,
     );
+    delete out.prevent_core;
   }
   const stop = section.stop_timeout ?? DEFAULT_STOP_TIMEOUT_S;
-  if (!isPositiveNumber(stop)) {
-    report(
-      ["Daemon", "stop_timeout"],
-      `expected a positive number of seconds, got ${describeValue(stop)}`,
-    );
-  }
-  out.stop_timeout = stop;
+  out.stop_timeout =
+    checkSeconds(stop, ["Daemon", "stop_timeout"], MIN_SECONDS.stop_timeout, report)
+      ? stop
+      : DEFAULT_STOP_TIMEOUT_S;
   return out as unknown as DaemonConfig;
 }
 
-/** A umask from YAML: an int (YAML 1.1 reads `022` as octal) or an octal string. */
-function parseUmask(value: unknown, source: string | undefined): number | undefined {
-  let mode: number | undefined;
-  if (typeof value === "number" && Number.isInteger(value)) {
-    // `22` written without a leading zero is meant as octal too, as umask(1) reads it.
-    mode = source && /^[0-7]+$/.test(source) && !source.startsWith("0")
-      ? parseInt(source, 8)
-      : value;
-  } else if (typeof value === "string" && /^(0o?)?[0-7]{1,4}$/.test(value)) {
-    mode = parseInt(value.replace(/^0o/, ""), 8);
+/**
+ * A umask from the text written, read as octal as umask(1) reads it: `027`,
+ * `27`, `0o27` (or a quoted `"027"`). Undefined for anything else, such as a
+ * digit 8 or 9 or a mode past 0777.
+ */
+function parseUmask(written: string): number | undefined {
+  const digits = /^(?:0[oO])?([0-7]+)$/.exec(written)?.[1];
+  const mode = digits === undefined ? undefined : parseInt(digits, 8);
+  return mode !== undefined && mode <= 0o777 ? mode : undefined;
+}
+
+/** Checks `wake_interval` against {@link MIN_SECONDS}; an invalid one becomes the default. */
+function checkWakeInterval(application: ApplicationConfig, report: Report): ApplicationConfig {
+  const wake = application.wake_interval;
+  const min = MIN_SECONDS.wake_interval;
+  // checkApplication() reports a value that is not a positive number.
+  if (isPositiveNumber(wake) && wake < min) {
+    report(["Application", "wake_interval"], `expected at least ${min} seconds, got ${wake}`);
   }
-  return mode !== undefined && mode >= 0 && mode <= 0o777 ? mode : undefined;
+  return isPositiveNumber(wake) && wake >= min
+    ? application
+    : { ...application, wake_interval: DEFAULT_WAKE_INTERVAL_S };
+}
+
+/** Checks a duration: a positive, finite number of seconds, at least `min`. */
+function checkSeconds(value: unknown, path: KeyPath, min: number, report: Report): boolean {
+  if (!isPositiveNumber(value)) {
+    report(path, `expected a positive number of seconds, got ${describeValue(value)}`);
+    return false;
+  }
+  if (value < min) {
+    report(path, `expected at least ${min} seconds, got ${value}`);
+    return false;
+  }
+  return true;
 }
 
 function sectionMap(value: unknown, name: string, report: Report): Record<string, unknown> {
@@ -439,14 +815,20 @@ function sectionMap(value: unknown, name: string, report: Report): Record<string
   return {};
 }
 
-/** Byte offset of the node at `path` (its key or its value), or the nearest parent's. */
+/**
+ * Byte offset of the node at `path` (its key or its value), or the nearest
+ * parent's. Aliases on the way are followed to the node they name.
+ */
 function locate(doc: Document, path: KeyPath, at: "key" | "value"): number | undefined {
   const { isMap, isScalar, isSeq } = yaml!;
   let node: unknown = doc.contents;
   let offset = (node as YamlNode | null)?.range?.[0];
   for (const [i, segment] of path.entries()) {
+    node = resolveAlias(doc, node);
     if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === segment);
+      const pair = node.items.find((p) =>
+        String(isScalar(p.key) ? p.key.value : p.key) === String(segment)
+      );
       if (!pair) break;
       const keyOffset = (pair.key as YamlNode | null)?.range?.[0];
       const valueOffset = (pair.value as YamlNode | null)?.range?.[0];
@@ -462,14 +844,27 @@ function locate(doc: Document, path: KeyPath, at: "key" | "value"): number | und
   return offset;
 }
 
-function scalarSource(
-  doc: Document | undefined,
-  path: KeyPath,
-  text: string,
-): string | undefined {
-  const node = doc?.getIn(path, true);
-  if (!yaml?.isScalar(node) || !node.range) return undefined;
-  return text.slice(node.range[0], node.range[1]).trim();
+/** The syntax node at `path`, aliases followed; undefined when there is none. */
+function nodeAt(doc: Document, path: KeyPath): unknown {
+  const { isMap, isScalar, isSeq } = yaml!;
+  let node: unknown = resolveAlias(doc, doc.contents);
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) =>
+        String(isScalar(p.key) ? p.key.value : p.key) === String(segment)
+      );
+      if (!pair) return undefined;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === "number") node = node.items[segment];
+    else return undefined;
+    node = resolveAlias(doc, node);
+  }
+  return node;
+}
+
+/** The node an alias names (checkAliases() made sure there is one), or `node` itself. */
+function resolveAlias(doc: Document, node: unknown): unknown {
+  return yaml!.isAlias(node) ? node.resolve(doc) : node;
 }
 
 function readError(file: string, error: unknown): Error {

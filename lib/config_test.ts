@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { defaultConfig, loadConfig, parseConfig } from "./config.ts";
+import {
+  defaultConfig,
+  loadConfig,
+  MAX_ALIAS_NODES,
+  parseConfig,
+  validateConfigFile,
+  validateConfigText,
+} from "./config.ts";
 import { ConfigError, FlagstaffError } from "./errors.ts";
 
 async function issuesOf(text: string): Promise<string[]> {
@@ -154,4 +161,220 @@ Deno.test("await parseConfig() reports bad Signals and Actions entries with thei
 
 Deno.test("defaultConfig() is what an empty config file parses to", async () => {
   assert.deepEqual(defaultConfig(), await parseConfig("", ""));
+});
+
+Deno.test("validateConfigText() returns every issue with a best-effort config", async () => {
+  const { config, issues } = await validateConfigText(
+    "Application:\n  wake_interval: 0.001\n  mine: 1\nDaemon:\n  pidfile: [x]\n  umask: 28\n" +
+      "  stop_timeout: soon\n  detach: maybe\n  user: no-such-user-flagstaff\n" +
+      "Signals:\n  usr1: [{print: ok}, {print: x, timeout: 0}]\n",
+    "/srv/app/app.yml",
+  );
+  assert.deepEqual(issues.map((i) => `${i.line} ${i.key}`), [
+    "2 Application.wake_interval",
+    "5 Daemon.pidfile",
+    "6 Daemon.umask",
+    "7 Daemon.stop_timeout",
+    "8 Daemon.detach",
+    "9 Daemon.user",
+    "11 Signals.usr1.1.timeout",
+  ]);
+  // Invalid values are left out or at their default; valid ones are kept.
+  assert.equal(config.file, "/srv/app/app.yml");
+  assert.equal(config.application.wake_interval, 60);
+  assert.equal(config.application.mine, 1);
+  assert.deepEqual(config.daemon, { stop_timeout: 10, user: "no-such-user-flagstaff" });
+  assert.deepEqual(config.signals.SIGUSR1?.map((use) => use.args), [["ok"]]);
+  assert.ok(Object.isFrozen(config.daemon));
+  await assert.rejects(() => parseConfig("Daemon:\n  umask: 28\n", "a.yml"), ConfigError);
+});
+
+Deno.test("validateConfigFile() throws only when the file cannot be read", async () => {
+  await assert.rejects(() => validateConfigFile("/nonexistent/app.yml"), ConfigError);
+  const file = await Deno.makeTempFile({ suffix: ".yml" });
+  try {
+    await Deno.writeTextFile(file, "Daemon:\n  stop_timeout: -1\n");
+    const { issues } = await validateConfigFile(file);
+    assert.deepEqual(issues.map((i) => [i.file, i.line, i.key]), [[
+      file,
+      2,
+      "Daemon.stop_timeout",
+    ]]);
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("loadConfig() refuses an empty file only with allowEmpty: false", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".yml" });
+  try {
+    for (const text of ["", "\n  \n", "# only a comment\n", "---\n", "~\n"]) {
+      await Deno.writeTextFile(file, text);
+      assert.deepEqual(await loadConfig(file), { ...defaultConfig(), file }, JSON.stringify(text));
+      await assert.rejects(() => loadConfig(file, { allowEmpty: false }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.code, "config_invalid");
+        assert.equal(
+          error.message,
+          `Cannot load config "${file}": is empty (no sections, only whitespace or comments)`,
+        );
+        return true;
+      });
+    }
+    // An explicit empty map was written on purpose: it is allowed.
+    await Deno.writeTextFile(file, "{}\n");
+    assert.equal((await loadConfig(file, { allowEmpty: false })).daemon.stop_timeout, 10);
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("await parseConfig() reads Daemon.umask from its source text, as octal", async () => {
+  const umask = async (written: string) =>
+    (await parseConfig(`Daemon:\n  umask: ${written}\n`, "a.yml")).daemon.umask;
+  for (const written of ["027", "27", "0o27", "0O27", '"027"', "'0o27'", "0027"]) {
+    assert.equal(await umask(written), 0o27, written);
+  }
+  assert.equal(await umask("0"), 0);
+  assert.equal(await umask("777"), 0o777);
+  const bad = ["089", "28", "0o78", "0x1f", "1000", "01000", "-1", "1.5", "yes", "!!int 28"];
+  for (const written of bad) {
+    const [issue] = await issuesOf(`Daemon:\n  umask: ${written}\n`);
+    assert.match(
+      issue,
+      /^2:\d+ Daemon\.umask \| expected an octal mode from 0 to 0777 such as 022, got /,
+    );
+    assert.ok(issue.endsWith(`got ${written.replace("!!int ", "")}`), issue);
+  }
+  assert.deepEqual(await issuesOf("Daemon:\n  umask: '28'\n  group: [a]\n"), [
+    '2:10 Daemon.umask | expected an octal mode from 0 to 0777 such as 022, got "28"',
+    "3:10 Daemon.group | expected a name or numeric id, got a list",
+  ]);
+});
+
+Deno.test("await parseConfig() passes action arguments as written", async () => {
+  const argsOf = async (value: string) => {
+    const config = await parseConfig(`Signals:\n  usr1:\n    - exec: ${value}\n`, "a.yml");
+    return config.signals.SIGUSR1![0].args;
+  };
+  const table: [string, string[]][] = [
+    ["[chmod, 0755, file]", ["chmod", "0755", "file"]],
+    ["yes", ["yes"]],
+    ["12:30", ["12:30"]],
+    ["022", ["022"]],
+    ["1.10", ["1.10"]],
+    ["1e3", ["1e3"]],
+    ["0x1F", ["0x1F"]],
+    ["2001-12-14", ["2001-12-14"]],
+    ["[~, null, Null, off]", ["~", "null", "Null", "off"]],
+    ['["0755", \'yes\', "a\\tb"]', ["0755", "yes", "a\tb"]],
+    ["!!int 0755", ["493"]],
+    ["|\n        two\n        lines", ["two\nlines\n"]],
+    ["folded\n        plain", ["folded plain"]],
+    ["&w 0755", ["0755"]],
+    ["", []],
+    ["~", []],
+    ["null", []],
+  ];
+  for (const [value, args] of table) assert.deepEqual(await argsOf(value), args, value);
+  const aliased = await parseConfig(
+    "Application:\n  mode: &mode 0640\nSignals:\n  usr1: [{exec: [chmod, *mode, f]}]\n",
+    "a.yml",
+  );
+  assert.deepEqual(aliased.signals.SIGUSR1![0].args, ["chmod", "0640", "f"]);
+  assert.equal(aliased.application.mode, 0o640, "app keys keep YAML 1.1 typing");
+});
+
+Deno.test("await parseConfig() makes pidfile and log file paths absolute, from the config's folder", async () => {
+  const config = await parseConfig(
+    `Daemon:
+  pidfile: run/app.pid
+Logging:
+  handlers:
+    a: &file {class: logging.FileHandler, filename: logs/a.log}
+    b: *file
+    c: {class: logging.handlers.RotatingFileHandler, filename: /var/log/c.log}
+    d: {class: logging.StreamHandler}
+  root: {handlers: [a, b, c, d]}
+Application:
+  shared: *file
+`,
+    "/srv/app/conf/app.yml",
+  );
+  assert.equal(config.daemon.pidfile, "/srv/app/conf/run/app.pid");
+  const handlers = config.logging!.handlers as unknown as Record<string, Record<string, unknown>>;
+  assert.equal(handlers.a.filename, "/srv/app/conf/logs/a.log");
+  assert.equal(handlers.b.filename, "/srv/app/conf/logs/a.log");
+  assert.equal(handlers.c.filename, "/var/log/c.log");
+  assert.equal(handlers.d.filename, undefined);
+  assert.deepEqual(config.application.shared, {
+    class: "logging.FileHandler",
+    filename: "logs/a.log",
+  }, "the app's own keys are not paths flagstaff knows: untouched");
+  const relative = await parseConfig("Daemon:\n  pidfile: app.pid\n", "conf/app.yml");
+  assert.equal(relative.daemon.pidfile, `${Deno.cwd()}/conf/app.pid`);
+  assert.equal(relative.file, "conf/app.yml");
+});
+
+Deno.test("await parseConfig() allows many aliases but refuses an alias bomb in linear time", async () => {
+  const uses = Array.from({ length: 1000 }, () => "    - *item\n").join("");
+  const many = await parseConfig(
+    `Application:\n  item: &item {name: x, tags: [a, b]}\n  list:\n${uses}`,
+    "a.yml",
+  );
+  assert.equal((many.application.list as unknown[]).length, 1000);
+
+  let bomb = "Application:\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (let level = 1; level < 30; level++) {
+    bomb += `  l${level}: &l${level} [${Array(10).fill(`*l${level - 1}`).join(", ")}]\n`;
+  }
+  assert.deepEqual(await issuesOf(bomb), [
+    `6:47 Application.l4.7 | aliases repeat more than ${MAX_ALIAS_NODES} nodes (an alias bomb?); ` +
+    "write the values out, or use fewer aliases",
+  ]);
+  // YAML 1.1 merge keys work through aliases.
+  const merged = await parseConfig("Application:\n  a: &a {x: 1}\n  b: {<<: *a, z: 2}\n", "a.yml");
+  assert.deepEqual(merged.application.b, { x: 1, z: 2 });
+  assert.deepEqual(await issuesOf("Daemon:\n  user: *who\n"), [
+    '2:9 Daemon.user | alias "*who" has no anchor "&who" before it',
+  ]);
+  assert.deepEqual(await issuesOf("Application:\n  list: &l [1, *l]\n"), [
+    '2:16 Application.list.1 | alias "*l" is inside the node it names (a config cannot contain itself)',
+  ]);
+});
+
+Deno.test("await parseConfig() holds durations to their floors", async () => {
+  assert.deepEqual(
+    await issuesOf(
+      "Application:\n  wake_interval: 0.009\nDaemon:\n  stop_timeout: .inf\n" +
+        "Signals:\n  usr1: [{print: x, timeout: 0.0005}]\n",
+    ),
+    [
+      "2:18 Application.wake_interval | expected at least 0.01 seconds, got 0.009",
+      "4:17 Daemon.stop_timeout | expected a positive number of seconds, got Infinity",
+      "6:30 Signals.usr1.0.timeout | expected at least 0.001 seconds, got 0.0005",
+    ],
+  );
+  const config = await parseConfig(
+    "Application:\n  wake_interval: 0.01\nDaemon:\n  stop_timeout: 0.001\n",
+    "a.yml",
+  );
+  assert.deepEqual([config.application.wake_interval, config.daemon.stop_timeout], [0.01, 0.001]);
+});
+
+Deno.test("await parseConfig() looks up Daemon.user and Daemon.group", async () => {
+  assert.deepEqual(
+    await issuesOf("Daemon:\n  user: no-such-user-flagstaff\n  group: no-such-group-flagstaff\n"),
+    [
+      '2:9 Daemon.user | unknown user "no-such-user-flagstaff" (not in the user database)',
+      '3:10 Daemon.group | unknown group "no-such-group-flagstaff" (not in the group database)',
+    ],
+  );
+  assert.deepEqual(await issuesOf("Daemon:\n  user: 54321\n"), [
+    "2:9 Daemon.user | uid 54321 has no entry in the user database, so Daemon.group is needed",
+  ]);
+  const numeric = await parseConfig("Daemon:\n  user: 54321\n  group: 0100\n", "a.yml");
+  assert.deepEqual([numeric.daemon.user, numeric.daemon.group], ["54321", "0100"]);
+  const named = await parseConfig("Daemon:\n  user: nobody\n  group: nogroup\n", "a.yml");
+  assert.deepEqual([named.daemon.user, named.daemon.group], ["nobody", "nogroup"]);
 });
