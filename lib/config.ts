@@ -349,11 +349,7 @@ function checkActions(value: unknown, report: Report): Config["actions"] {
       if (problem) report(path, problem);
       else out[name] = given;
     } else if (!isPlainObject(given)) {
-      report(
-        path,
-        `expected a module path or URL, or a map like {module: https://…/a.ts, integrity: sha256-…}, ` +
-          `got ${describeValue(given)}`,
-      );
+      report(path, `expected a module path or URL, got ${describeValue(given)}`);
     } else {
       let ok = true;
       for (const key of Object.keys(given)) {

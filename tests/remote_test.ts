@@ -384,7 +384,7 @@ Deno.test("integrity pins in the config: a malformed pin, a pin on a local path,
       `line 6, column 34, key "Actions.b.integrity": an integrity pin applies to a module given by URL only, not to "./b.ts"`,
       `line 7, column 6, key "Actions.c": expected a module path or URL as "module", got nothing`,
       `line 7, column 7, key "Actions.c.url": unknown key "url" (expected module, integrity)`,
-      `line 8, column 6, key "Actions.d": expected a module path or URL, or a map like {module: https://…/a.ts, integrity: sha256-…}, got 42`,
+      `line 8, column 6, key "Actions.d": expected a module path or URL, got 42`,
     ].map((issue) => `error: Cannot load config "${file}": ${issue}\n`).join(""),
   );
 });
