@@ -2,7 +2,9 @@
  * Where actions come from: the built-ins (handed in, since `lib/` never
  * imports `actions/`), every `*.ts`/`*.js` module of the actions folder
  * (named by file name), and the config's `Actions` section (names mapped to a
- * path or URL). A name defined twice is an error naming both sources.
+ * path or URL, a URL with an optional integrity pin). A name defined twice is
+ * an error naming both sources. Modules load through `loader.ts`: keyed on
+ * their content, URL modules fetched on each load.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import {
   declaredArguments,
   toActionClass,
 } from "./action.ts";
+import type { Config } from "./config.ts";
 import { FlagstaffError } from "./errors.ts";
 import { importModule, resolveModule } from "./loader.ts";
 
@@ -23,7 +26,11 @@ export interface ActionSource {
   readonly name: string;
   /** `built-in`, a file path, or a URL. */
   readonly origin: string;
-  /** Loads its class; `fresh` re-imports a module (for reloads). */
+  /**
+   * Loads its class. Every load sees the module's current content; an
+   * unchanged module is not imported again. `fresh` has no effect (kept for
+   * callers).
+   */
   load(fresh?: boolean): Promise<ActionClass>;
 }
 
@@ -47,8 +54,11 @@ export interface ActionRegistryOptions {
   actionsDir?: { path: string; required: boolean };
   /** Folders never scanned (flagstaff's own built-in folder). */
   skipDirs?: readonly string[];
-  /** The config's `Actions` section, and the folder its paths are relative to. */
-  configActions?: { actions: Readonly<Record<string, string>>; baseDir: string };
+  /**
+   * The config's `Actions` section (a path or URL, or `{module, integrity}`),
+   * and the folder its paths are relative to. Default: none.
+   */
+  configActions?: { actions: Config["actions"]; baseDir: string };
 }
 
 /** Files of an actions folder that are not actions. */
@@ -131,14 +141,19 @@ function oneLine(text: string): string {
   return text.split(/\s+/).filter(Boolean).join(" ");
 }
 
-function moduleSource(name: string, specifier: string, baseDir: string): ActionSource {
+function moduleSource(
+  name: string,
+  specifier: string,
+  baseDir: string,
+  integrity?: string,
+): ActionSource {
   const url = resolveModule(specifier, baseDir);
   const origin = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
   return {
     name,
     origin,
-    async load(fresh = false) {
-      const module = await importModule(url.href, { fresh });
+    async load() {
+      const module = await importModule(url.href, { integrity });
       return toActionClass(module.default);
     },
   };
@@ -179,8 +194,13 @@ export async function loadActionRegistry(
       }
     }
   }
-  for (const [name, specifier] of Object.entries(options.configActions?.actions ?? {})) {
-    sources.push(moduleSource(name, specifier, options.configActions!.baseDir));
+  for (const [name, given] of Object.entries(options.configActions?.actions ?? {})) {
+    const baseDir = options.configActions!.baseDir;
+    sources.push(
+      typeof given === "string"
+        ? moduleSource(name, given, baseDir)
+        : moduleSource(name, given.module, baseDir, given.integrity),
+    );
   }
   return new ActionRegistry(sources);
 }

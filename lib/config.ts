@@ -36,6 +36,7 @@ import { dirname, resolve } from "node:path";
 import { loadYaml, type YamlModule } from "./deps.ts";
 import type { Document, Scalar, YamlNode } from "./deps.ts";
 import { ConfigError, type ConfigIssue, describeValue, FlagstaffError } from "./errors.ts";
+import { integrityProblem, remoteUrlProblem } from "./loader.ts";
 import { checkLoggingSection, type LoggingSection } from "./logging.ts";
 
 /** The yaml package, loaded by the first {@link parseConfig} (start-up cost: see deps.ts). */
@@ -72,6 +73,8 @@ export interface ApplicationConfig {
   readonly wake_interval: number;
   /** Module (path relative to the config file, or URL) whose default export is the controller. */
   readonly controller?: string;
+  /** Integrity pin (`sha256-<base64>`, `sha384-…`, `sha512-…`) of a `controller` given by URL. */
+  readonly controller_integrity?: string;
   /** Any other key belongs to the app. */
   readonly [key: string]: unknown;
 }
@@ -106,9 +109,19 @@ export interface Config {
   readonly logging?: LoggingSection;
   /** The `Signals` section: actions per signal, in order. */
   readonly signals: Readonly<Partial<Record<ActionSignal, readonly ActionUse[]>>>;
-  /** The `Actions` section: extra action names mapped to a module path (relative to the config file) or URL. */
-  readonly actions: Readonly<Record<string, string>>;
+  /**
+   * The `Actions` section: extra action names mapped to their module, as
+   * written: a path (relative to the config file) or URL; or `{module,
+   * integrity}`, a URL with its integrity pin (`sha256-<base64>`, `sha384-…`,
+   * `sha512-…`).
+   */
+  readonly actions: Readonly<
+    Record<string, string | { readonly module: string; readonly integrity?: string }>
+  >;
 }
+
+/** An `Actions` entry. */
+type ActionModule = Config["actions"][string];
 
 /** The sections a config may have, in the order they are documented. */
 export const SECTIONS = ["Application", "Daemon", "Logging", "Signals", "Actions"] as const;
@@ -670,19 +683,72 @@ function scalarText(node: Scalar): string {
 
 function checkActions(value: unknown, report: Report): Config["actions"] {
   const section = sectionMap(value, "Actions", report);
-  const out: Record<string, string> = {};
-  for (const [name, specifier] of Object.entries(section)) {
+  const out: Record<string, ActionModule> = {};
+  for (const [name, given] of Object.entries(section)) {
+    const path = ["Actions", name];
     if (!ACTION_NAME.test(name)) {
       report(
-        ["Actions", name],
+        path,
         `expected an action name (letters, digits, _ and -), got ${describeValue(name)}`,
         "key",
       );
-    } else if (!isNonEmptyString(specifier)) {
-      report(["Actions", name], `expected a module path or URL, got ${describeValue(specifier)}`);
-    } else out[name] = specifier;
+    } else if (isNonEmptyString(given)) {
+      const problem = moduleUrlProblem(given);
+      if (problem) report(path, problem);
+      else out[name] = given;
+    } else if (!isPlainObject(given)) {
+      report(path, `expected a module path or URL, got ${describeValue(given)}`);
+    } else {
+      let ok = true;
+      for (const key of Object.keys(given)) {
+        if (key !== "module" && key !== "integrity") {
+          report([...path, key], `unknown key "${key}" (expected module, integrity)`, "key");
+          ok = false;
+        }
+      }
+      const { module, integrity } = given;
+      if (!isNonEmptyString(module)) {
+        report(
+          module === undefined ? path : [...path, "module"],
+          `expected a module path or URL as "module", got ${describeValue(module)}`,
+        );
+        ok = false;
+      } else {
+        const problem = moduleUrlProblem(module);
+        if (problem) report([...path, "module"], problem);
+        ok &&= !problem;
+      }
+      if (integrity !== undefined) {
+        const problem = pinProblem(integrity, module);
+        if (problem) report([...path, "integrity"], problem);
+        ok &&= !problem;
+      }
+      if (ok) {
+        out[name] = integrity === undefined
+          ? { module: module as string }
+          : { module: module as string, integrity: integrity as string };
+      }
+    }
   }
   return out;
+}
+
+/** Why a module path or URL cannot be loaded (a malformed URL, plain http:// off loopback). */
+function moduleUrlProblem(specifier: string): string | undefined {
+  if (!/^https?:/i.test(specifier)) return undefined;
+  try {
+    return remoteUrlProblem(new URL(specifier));
+  } catch {
+    return `expected a module path or URL, got an invalid URL "${specifier}"`;
+  }
+}
+
+/** Why `integrity` cannot pin `module`: not a pin, or `module` is not a URL. */
+function pinProblem(integrity: unknown, module: unknown): string | undefined {
+  return integrityProblem(integrity) ??
+    (isNonEmptyString(module) && !/^https?:/i.test(module)
+      ? `an integrity pin applies to a module given by URL only, not to "${module}"`
+      : undefined);
 }
 
 function checkApplication(value: unknown, report: Report): ApplicationConfig {
@@ -699,6 +765,15 @@ function checkApplication(value: unknown, report: Report): ApplicationConfig {
       ["Application", "controller"],
       `expected a module path or URL, got ${describeValue(section.controller)}`,
     );
+  } else if (section.controller !== undefined) {
+    const problem = moduleUrlProblem(section.controller);
+    if (problem) report(["Application", "controller"], problem);
+  }
+  if (section.controller_integrity !== undefined) {
+    const problem = section.controller === undefined
+      ? `an integrity pin needs "Application.controller", a URL`
+      : pinProblem(section.controller_integrity, section.controller);
+    if (problem) report(["Application", "controller_integrity"], problem);
   }
   return { ...section, wake_interval: wake as number };
 }

@@ -9,8 +9,10 @@
  * folder is a symlink to this Deno's npm cache (`deno info --json`), which
  * keeps the test fast and working offline. Deno treats an `http:` URL like
  * an `https:` one here: the main module's static imports load without
- * `--allow-import`; the flag, scoped to `127.0.0.1:PORT`, is what lets
- * flagstaff `import()` a controller from that server later (checked too).
+ * `--allow-import`. A controller from that server is fetched by flagstaff
+ * itself (the fetch API) and imported as a `data:` URL, so `--allow-net` is
+ * what lets it load (checked too); `--allow-import` stays needed for
+ * flagstaff's own modules, which it imports lazily.
  */
 import assert from "node:assert/strict";
 import { extname, join } from "node:path";
@@ -29,8 +31,12 @@ interface ServedRepo extends AsyncDisposable {
   readonly url: string;
   /** Every path requested, in order. */
   readonly requests: string[];
-  /** Options for `spawnCli`/`runCli`: main module, flags, fresh DENO_DIR, a scratch cwd. */
-  options(main?: string, importHost?: string): SpawnOptions;
+  /**
+   * Options for `spawnCli`/`runCli`: main module, flags, fresh DENO_DIR, a
+   * scratch cwd. `--allow-import` is scoped to `hosts.importHost` (default
+   * this server), `--allow-net` to `hosts.netHost` (default: any host).
+   */
+  options(main?: string, hosts?: { importHost?: string; netHost?: string }): SpawnOptions;
   /** The child's scratch working folder (no deno.json, no actions/). */
   readonly cwd: string;
 }
@@ -70,14 +76,19 @@ async function serveRepo(): Promise<ServedRepo> {
     url,
     requests,
     cwd,
-    options(main = `${url}main.ts`, importHost = `127.0.0.1:${port}`) {
+    options(main = `${url}main.ts`, hosts = {}) {
+      const { importHost = `127.0.0.1:${port}`, netHost } = hosts;
       return {
         main,
         cwd,
         env: { DENO_DIR: denoDir },
         denoFlags: ["--no-config"],
         permissions: PERMISSION_FLAGS.map((flag) =>
-          flag === "--allow-import" ? `--allow-import=${importHost}` : flag
+          flag === "--allow-import"
+            ? `--allow-import=${importHost}`
+            : flag === "--allow-net" && netHost
+            ? `--allow-net=${netHost}`
+            : flag
         ),
       };
     },
@@ -125,21 +136,26 @@ Deno.test("deno run <URL>/main.ts run --usr2 print hi runs the action and stops 
   assert.equal(result.stdout, "init\nhi\ncleanup\n");
 });
 
-Deno.test("--allow-import=127.0.0.1:PORT lets flagstaff from a URL load a controller from there", async () => {
+Deno.test("flagstaff from a URL fetches a controller from there (--allow-net): once, with a clear error when refused", async () => {
   await using repo = await serveRepo();
   const controller = `${repo.url}examples/demo_controller.ts`;
+  const host = new URL(repo.url).host;
   const allowed = await runCli(["check", "--controller", controller], repo.options());
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.match(allowed.stdout, new RegExp(`^controller: ${controller}$`, "m"));
-  // Scoped to another port, the same import is refused. Deno 2.9 makes a refused import() from a
-  // remote module fatal (exit 1, its own message; from a local module it is a catchable TypeError),
-  // so only the refusal is asserted here, not flagstaff's `error: …` and exit 2.
+  assert.equal(repo.requests.filter((path) => path === "/examples/demo_controller.ts").length, 1);
+  assert.ok(!repo.requests.includes("/lib/mod.ts"), "its type-only import is not fetched");
+  // --allow-net scoped to another port: flagstaff's own permission error, exit 2.
   const refused = await runCli(
     ["check", "--controller", controller],
-    repo.options(undefined, "127.0.0.1:1"),
+    repo.options(undefined, { netHost: "127.0.0.1:1" }),
   );
-  assert.notEqual(refused.code, 0);
-  assert.match(refused.stderr, new RegExp(`Requires import access to "${new URL(repo.url).host}"`));
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.equal(
+    refused.stderr,
+    `error: Cannot load controller "${controller}": Requires net access to "${host}", ` +
+      `run again with the --allow-net flag\n`,
+  );
 });
 
 Deno.test("deno install -g <URL>/main.ts gives a working flagstaff command", async () => {

@@ -1,0 +1,487 @@
+/**
+ * Controllers and actions from a URL: served by a loopback HTTP server
+ * started here (its answers change between requests), loaded by the real CLI.
+ *
+ * flagstaff fetches each URL module itself on every load and imports the
+ * bytes as a `data:` URL: a start always runs what the server has now, an
+ * unchanged module is not imported again on reload, an integrity pin is
+ * checked on every load, plain `http:` is refused off loopback, and Deno
+ * prints no `Download` line. Each run gets a fresh, empty `DENO_DIR` (its
+ * `npm` folder a symlink to this Deno's npm cache), so a cached copy would
+ * show.
+ */
+import assert from "node:assert/strict";
+import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import * as loader from "../lib/loader.ts";
+import { FlagstaffError } from "../lib/errors.ts";
+
+/** A loopback HTTP server whose files (path → body, content type) can change between requests. */
+interface ModuleServer extends AsyncDisposable {
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Serves `body` at `path` with `contentType`. */
+  set(path: string, body: string, contentType?: string): void;
+  /** How many times `path` was requested. */
+  requests(path: string): number;
+}
+
+function serveModules(): ModuleServer {
+  const files = new Map<string, { body: string; contentType: string }>();
+  const counts = new Map<string, number>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+    const file = files.get(path);
+    if (!file) return new Response("not found\n", { status: 404 });
+    return new Response(file.body, { headers: { "content-type": file.contentType } });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    set(path, body, contentType = "application/typescript; charset=utf-8") {
+      files.set(path, { body, contentType });
+    },
+    requests: (path) => counts.get(path) ?? 0,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+let npmCachePath: string | undefined;
+
+/** A fresh, empty DENO_DIR whose `npm` folder is this Deno's npm cache (keeps runs offline). */
+async function freshDenoDir(): Promise<AsyncDisposable & { path: string }> {
+  if (!npmCachePath) {
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] })
+      .output();
+    assert.equal(code, 0, "deno info --json");
+    npmCachePath = JSON.parse(new TextDecoder().decode(stdout)).npmCache as string;
+  }
+  const dir = await tempDir();
+  await Deno.symlink(npmCachePath, `${dir.path}/npm`);
+  return dir; // Disposing removes the symlink, never the npm cache it points to.
+}
+
+/** The SRI integrity string of `text`'s UTF-8 bytes, computed here, not by the code under test. */
+async function sri(
+  text: string,
+  algorithm: "sha256" | "sha384" | "sha512" = "sha256",
+): Promise<string> {
+  const name = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" }[algorithm];
+  const digest = new Uint8Array(await crypto.subtle.digest(name, new TextEncoder().encode(text)));
+  return `${algorithm}-${btoa(String.fromCharCode(...digest))}`;
+}
+
+/** An action whose top-level code prints `evaluated VERSION` and whose run prints `hello VERSION`. */
+function greet(version: string): string {
+  return `import type { ActionContext } from "./lib/mod.ts";
+console.log("evaluated ${version}");
+export default class Greet {
+  static description = "Greets (tests)";
+  run(context: ActionContext): void {
+    context.out.write("hello ${version}\\n");
+  }
+}
+`;
+}
+
+/** The README's own `greet.ts` (it imports flagstaff's types by a relative path). */
+async function readmeGreet(): Promise<string> {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const match = readme.match(/```ts\n(\/\/ greet\.ts\n[\s\S]*?)```/);
+  assert.ok(match, "the README has a greet.ts example");
+  assert.match(match[1], /^import type .* from "\.\/lib\/mod\.ts";$/m);
+  return match[1];
+}
+
+Deno.test("reload: an unchanged URL action is not imported again; a changed one is fetched and imported once", async () => {
+  await using server = serveModules();
+  server.set("/greet.ts", greet("v1"));
+  await using dir = await tempDir();
+  await using denoDir = await freshDenoDir();
+  await writeFiles(dir.path, {
+    "app.yml": `Signals:\n  usr2: [greet]\nActions:\n  greet: ${server.url}/greet.ts\n`,
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`], {
+    env: { DENO_DIR: denoDir.path },
+  });
+  await app.waitFor("Running 1 action(s)", { stream: "stderr" });
+  for (let i = 0; i < 3; i++) {
+    await app.signal("HUP");
+    await app.waitFor("Config reloaded from", { stream: "stderr" });
+  }
+  await app.signal("USR2");
+  await app.waitFor("hello v1\n", { stream: "stdout" });
+  server.set("/greet.ts", greet("v2"));
+  await app.signal("HUP");
+  await app.waitFor("Config reloaded from", { stream: "stderr" });
+  await app.signal("USR2");
+  await app.waitFor("hello v2\n", { stream: "stdout" });
+  await app.signal("HUP");
+  await app.waitFor("Config reloaded from", { stream: "stderr" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "evaluated v1\nhello v1\nevaluated v2\nhello v2\n");
+  assert.equal(server.requests("/greet.ts"), 6, "fetched at start and on each of 5 reloads");
+  assert.doesNotMatch(result.stderr, /Download/);
+});
+
+Deno.test("a fresh start runs the URL module the server has now, never a cached copy, and Deno prints no Download line", async () => {
+  await using server = serveModules();
+  await using dir = await tempDir();
+  await using denoDir = await freshDenoDir();
+  await writeFiles(dir.path, {
+    "app.yml": `Signals:\n  usr2: [greet]\nActions:\n  greet: ${server.url}/greet.ts\n`,
+  });
+  for (const version of ["v1", "v2"]) {
+    server.set("/greet.ts", greet(version));
+    const result = await runCli(["check", "-c", `${dir.path}/app.yml`], {
+      env: { DENO_DIR: denoDir.path },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`^evaluated ${version}\nconfig: `));
+    assert.doesNotMatch(result.stderr, /Download/);
+  }
+});
+
+Deno.test("a URL module's media type: by extension (a .ts served as text/plain), else by Content-Type, else an error naming it", async () => {
+  await using server = serveModules();
+  server.set("/plain.ts", greet("plain"), "text/plain");
+  server.set(
+    "/js-module",
+    `console.log("evaluated js");\nexport default { run() {} };\n`,
+    "application/javascript",
+  );
+  server.set("/ts-module", greet("ts"), "application/typescript");
+  server.set("/unknown", greet("unknown"), "text/plain; charset=utf-8");
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "ok.yml": `Actions:\n  plain: ${server.url}/plain.ts\n  js: ${server.url}/js-module\n` +
+      `  ts: ${server.url}/ts-module\n`,
+    "bad.yml": `Actions:\n  unknown: ${server.url}/unknown\n`,
+  });
+  const loaded = await runCli([
+    "check",
+    "-c",
+    `${dir.path}/ok.yml`,
+    "--usr2",
+    "plain",
+    "--usr2",
+    "js",
+    "--usr2",
+    "ts",
+  ]);
+  assert.equal(loaded.code, 0, loaded.stderr);
+  assert.match(loaded.stdout, /^evaluated plain\nevaluated js\nevaluated ts\n/);
+  const bad = await runCli(["check", "-c", `${dir.path}/bad.yml`, "--usr2", "unknown"]);
+  assert.equal(bad.code, 2);
+  assert.equal(
+    bad.stderr,
+    `error: Cannot load action "unknown" from ${server.url}/unknown: cannot tell TypeScript from JavaScript: ` +
+      `the URL does not end in .ts, .mts, .tsx, .js or .mjs and the server sent Content-Type ` +
+      `"text/plain; charset=utf-8": serve it with Content-Type application/typescript or ` +
+      `text/javascript, or name it with one of these extensions\n`,
+  );
+  assert.doesNotMatch(bad.stdout, /evaluated/);
+});
+
+for (const standalone of [false, true]) {
+  const mode = standalone ? " (FLAGSTAFF_STANDALONE=1)" : "";
+  Deno.test(`the README's greet.ts (import type from "./lib/mod.ts") runs from a URL${mode}; a relative runtime import says to bundle`, async () => {
+    await using server = serveModules();
+    server.set("/greet.ts", await readmeGreet(), "text/plain");
+    server.set(
+      "/relative.ts",
+      `import { helper } from "./helper.ts";\nexport default class R {\n  run() {\n    helper();\n  }\n}\n`,
+    );
+    server.set("/helper.ts", "export function helper() {}\n");
+    await using dir = await tempDir();
+    await writeFiles(dir.path, {
+      "app.yml": `Signals:\n  usr2: [{greet: world}]\nActions:\n  greet: ${server.url}/greet.ts\n` +
+        `  relative: ${server.url}/relative.ts\n`,
+    });
+    const env: Record<string, string> = standalone ? { FLAGSTAFF_STANDALONE: "1" } : {};
+    {
+      await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`], { env });
+      await app.waitFor("Running 1 action(s)", { stream: "stderr" });
+      await app.signal("USR2");
+      await app.waitFor("hello world (SIGUSR2)\n", { stream: "stdout" });
+      await app.signal("TERM");
+      const result = await app.finished();
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const relative = await runCli(["check", "-c", `${dir.path}/app.yml`, "--usr2", "relative"], {
+      env,
+    });
+    assert.equal(relative.code, 2);
+    assert.equal(
+      relative.stderr,
+      `error: Cannot load action "relative" from ${server.url}/relative.ts: it imports "./helper.ts" by a relative path, ` +
+        `which a module loaded from a URL cannot follow (it runs from the bytes fetched, as a data: URL): ` +
+        `bundle it into one file first (deno bundle ${server.url}/relative.ts -o one_file.js)\n`,
+    );
+    assert.equal(server.requests("/helper.ts"), 0);
+  });
+}
+
+Deno.test("plain http:// off loopback is a config error naming file, line, column and key (exit 2); --controller too", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml": [
+      "Application:",
+      "  controller: http://example.com/c.ts",
+      "Actions:",
+      "  a: http://10.1.2.3/a.ts",
+      "  b: {module: 'http://example.com/b.ts'}",
+      "  c: https://example.com/c.ts",
+      "  d: http://127.0.0.2:1/d.ts",
+      "  e: http://localhost:1/e.ts",
+      "",
+    ].join("\n"),
+  });
+  const file = `${dir.path}/app.yml`;
+  const result = await runCli(["check", "-c", file]);
+  assert.equal(result.code, 2);
+  const refused = (url: string) =>
+    `plain http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost): use https:// for "${url}"`;
+  assert.equal(
+    result.stderr,
+    `error: Cannot load config "${file}": line 2, column 15, key "Application.controller": ${
+      refused("http://example.com/c.ts")
+    }\n` +
+      `error: Cannot load config "${file}": line 4, column 6, key "Actions.a": ${
+        refused("http://10.1.2.3/a.ts")
+      }\n` +
+      `error: Cannot load config "${file}": line 5, column 15, key "Actions.b.module": ${
+        refused("http://example.com/b.ts")
+      }\n`,
+  );
+  const cli = await runCli(["check", "--controller", "http://example.com/c.ts"]);
+  assert.equal(cli.code, 2);
+  assert.equal(
+    cli.stderr,
+    `error: Cannot load controller "http://example.com/c.ts": ${
+      refused("http://example.com/c.ts")
+    }\n`,
+  );
+});
+
+Deno.test("remoteUrlProblem() allows https: anywhere and http: on loopback only", () => {
+  for (
+    const ok of [
+      "https://example.com/a.ts",
+      "http://127.0.0.1:8000/a.ts",
+      "http://127.255.0.9/a.ts",
+      "http://127.1/a.ts",
+      "http://[::1]:8000/a.ts",
+      "http://localhost/a.ts",
+      "http://LOCALHOST:9/a.ts",
+    ]
+  ) {
+    assert.equal(loader.remoteUrlProblem(new URL(ok)), undefined, ok);
+  }
+  for (
+    const bad of [
+      "http://example.com/a.ts",
+      "http://128.0.0.1/a.ts",
+      "http://10.0.0.1/a.ts",
+      "http://[::2]/a.ts",
+      "http://localhost.example.com/a.ts",
+      "http://127.0.0.1.example.com/a.ts",
+    ]
+  ) {
+    assert.match(loader.remoteUrlProblem(new URL(bad)) ?? "", /use https:/, bad);
+  }
+});
+
+Deno.test("an integrity pin: the right one loads (sha256, sha384, sha512), a wrong one is refused naming module, expected and actual digests", async () => {
+  await using server = serveModules();
+  const source = greet("pinned");
+  server.set("/greet.ts", source);
+  await using dir = await tempDir();
+  for (const algorithm of ["sha256", "sha384", "sha512"] as const) {
+    const pin = await sri(source, algorithm);
+    await writeFiles(dir.path, {
+      "app.yml": `Actions:\n  greet: {module: "${server.url}/greet.ts", integrity: "${pin}"}\n`,
+    });
+    const result = await runCli(["check", "-c", `${dir.path}/app.yml`, "--usr2", "greet"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^evaluated pinned\n/);
+  }
+  const wrong = await sri("something else");
+  await writeFiles(dir.path, {
+    "app.yml": `Actions:\n  greet:\n    module: ${server.url}/greet.ts\n    integrity: ${wrong}\n`,
+  });
+  const result = await runCli(["check", "-c", `${dir.path}/app.yml`, "--usr2", "greet"]);
+  assert.equal(result.code, 2);
+  assert.equal(
+    result.stderr,
+    `error: Cannot load action "greet" from ${server.url}/greet.ts: integrity check failed: ` +
+      `expected "${wrong}", got "${await sri(source)}" ` +
+      `(the module changed, or the pin is wrong; nothing of it was run)\n`,
+  );
+  assert.doesNotMatch(result.stdout, /evaluated/);
+});
+
+Deno.test("a pinned URL action changed on the server: the reload fails and the old action keeps running", async () => {
+  await using server = serveModules();
+  const source = greet("v1");
+  server.set("/greet.ts", source);
+  const pin = await sri(source);
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml":
+      `Signals:\n  usr2: [greet]\nActions:\n  greet: {module: "${server.url}/greet.ts", integrity: "${pin}"}\n`,
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  await app.waitFor("Running 1 action(s)", { stream: "stderr" });
+  server.set("/greet.ts", greet("v2"));
+  await app.signal("HUP");
+  const failed = await app.waitFor("Reload failed, keeping the running config", {
+    stream: "stderr",
+  });
+  assert.match(
+    failed,
+    new RegExp(
+      `Cannot load action "greet" from ${server.url}/greet\\.ts: integrity check failed: ` +
+        `expected "${pin.replace(/[+/]/g, "\\$&")}", got "sha256-`,
+    ),
+  );
+  await app.signal("USR2");
+  await app.waitFor("hello v1\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "evaluated v1\nhello v1\n");
+});
+
+Deno.test("integrity pins in the config: a malformed pin, a pin on a local path, an unknown key are errors naming file, line, column and key", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml": [
+      "Application:",
+      "  controller: ./c.ts",
+      "  controller_integrity: sha256-AAAA",
+      "Actions:",
+      "  a: {module: 'https://example.com/a.ts', integrity: md5-abc}",
+      "  b: {module: ./b.ts, integrity: 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='}",
+      "  c: {url: 'https://example.com/c.ts'}",
+      "  d: 42",
+      "",
+    ].join("\n"),
+  });
+  const file = `${dir.path}/app.yml`;
+  const result = await runCli(["check", "-c", file]);
+  assert.equal(result.code, 2);
+  const pin = (found: string) =>
+    `expected an integrity pin such as "sha256-<base64 of the SHA-256 digest>" (or sha384-, sha512-), got "${found}"`;
+  assert.equal(
+    result.stderr,
+    [
+      `line 3, column 25, key "Application.controller_integrity": ${pin("sha256-AAAA")}`,
+      `line 5, column 54, key "Actions.a.integrity": ${pin("md5-abc")}`,
+      `line 6, column 34, key "Actions.b.integrity": an integrity pin applies to a module given by URL only, not to "./b.ts"`,
+      `line 7, column 6, key "Actions.c": expected a module path or URL as "module", got nothing`,
+      `line 7, column 7, key "Actions.c.url": unknown key "url" (expected module, integrity)`,
+      `line 8, column 6, key "Actions.d": expected a module path or URL, got 42`,
+    ].map((issue) => `error: Cannot load config "${file}": ${issue}\n`).join(""),
+  );
+});
+
+Deno.test("integrityProblem() accepts SRI sha256/384/512 pins of the right length only", async () => {
+  for (const algorithm of ["sha256", "sha384", "sha512"] as const) {
+    assert.equal(loader.integrityProblem(await sri("", algorithm)), undefined, algorithm);
+  }
+  for (
+    const bad of ["sha256-", "sha256-AAAA", "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=", "sha256 47DE", 42]
+  ) {
+    assert.match(loader.integrityProblem(bad) ?? "", /^expected an integrity pin/, String(bad));
+  }
+});
+
+Deno.test("loadController() checks Application.controller_integrity on the fetched bytes", async () => {
+  await using server = serveModules();
+  const source = "export default class C {\n  process() {}\n}\n";
+  server.set("/c.ts", source);
+  const pin = await sri(source);
+  const controller = await loader.loadController(`${server.url}/c.ts`, { integrity: pin });
+  assert.equal(typeof controller, "function");
+  server.set("/c.ts", source.replace("process() {}", "process() { /* changed */ }"));
+  await assert.rejects(
+    loader.loadController(`${server.url}/c.ts`, { integrity: pin }),
+    (error: unknown) => {
+      assert.ok(error instanceof FlagstaffError);
+      assert.equal(error.code, "controller_invalid");
+      assert.match(
+        error.message,
+        new RegExp(
+          `^Cannot load controller "${server.url}/c\\.ts": integrity check failed: expected "sha256-`,
+        ),
+      );
+      return true;
+    },
+  );
+});
+
+// Enable when lib/cli.ts passes `integrity: config.application.controller_integrity` to loadController().
+Deno.test({
+  name:
+    "Application.controller_integrity: a controller changed on the server is refused at start (exit 2)",
+  ignore: true,
+  async fn() {
+    await using server = serveModules();
+    const source = "export default class C {\n  process() {}\n}\n";
+    server.set("/c.ts", source);
+    const pin = await sri(source);
+    await using dir = await tempDir();
+    await writeFiles(dir.path, {
+      "app.yml": `Application:\n  controller: ${server.url}/c.ts\n  controller_integrity: ${pin}\n`,
+    });
+    const ok = await runCli(["check", "-c", `${dir.path}/app.yml`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    server.set("/c.ts", source.replace("process() {}", "process() { /* changed */ }"));
+    const changed = await runCli(["check", "-c", `${dir.path}/app.yml`]);
+    assert.equal(changed.code, 2);
+    assert.match(
+      changed.stderr,
+      new RegExp(
+        `^error: Cannot load controller "${server.url}/c\\.ts": integrity check failed: expected "sha256-`,
+      ),
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "after dropping root for nobody (DENO_DIR unreadable), a URL action still loads, runs and reloads",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await using server = serveModules();
+    server.set("/greet.ts", greet("v1"));
+    await using dir = await tempDir();
+    // nobody re-reads the config on reload.
+    await Deno.chmod(dir.path, 0o755);
+    await writeFiles(dir.path, {
+      "app.yml":
+        `Daemon:\n  user: nobody\nSignals:\n  usr2: [greet]\nActions:\n  greet: ${server.url}/greet.ts\n`,
+    });
+    await Deno.chmod(`${dir.path}/app.yml`, 0o644);
+    // The default DENO_DIR, under HOME=/root (mode 0700): nobody can neither read nor write it.
+    await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`], { env: { HOME: "/root" } });
+    await app.waitFor("Running as uid 65534", { stream: "stderr" });
+    await app.waitFor("Running 1 action(s)", { stream: "stderr" });
+    await app.signal("USR2");
+    await app.waitFor("hello v1\n", { stream: "stdout" });
+    server.set("/greet.ts", greet("v2"));
+    await app.signal("HUP");
+    await app.waitFor("Config reloaded from", { stream: "stderr" });
+    await app.signal("USR2");
+    await app.waitFor("hello v2\n", { stream: "stdout" });
+    await app.signal("TERM");
+    const result = await app.finished();
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "evaluated v1\nhello v1\nevaluated v2\nhello v2\n");
+    assert.doesNotMatch(result.stderr, /ERROR|WARN/);
+  },
+});
