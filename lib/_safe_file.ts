@@ -76,10 +76,12 @@ export const ENOENT = 2;
 export const EPERM = 1;
 /** `EACCES`. */
 export const EACCES = 13;
+/** `ENXIO`: {@link openNoFollow} met a FIFO with no reader (opening to write) or a socket. */
+export const ENXIO = 6;
+/** `ELOOP`: {@link openNoFollow} met a symbolic link. */
+export const ELOOP = 40;
 const EINTR = 4;
-const ENXIO = 6;
 const EAGAIN = 11;
-const ELOOP = 40;
 
 const ACTION = "open files safely";
 
