@@ -30,7 +30,7 @@
  * @module
  */
 
-import { cString, describeErrno, errno, libc } from "./_libc.ts";
+import { cString, describeErrno, errno, type Libc, libc, openLibc } from "./_libc.ts";
 import { type ErrorCode, FlagstaffError } from "./errors.ts";
 
 const AARCH64 = Deno.build.arch === "aarch64";
@@ -85,6 +85,34 @@ const EAGAIN = 11;
 
 const ACTION = "open files safely";
 
+/** The handle of {@link withOwnLibc} while it runs. */
+let scoped: Libc | undefined;
+
+/** The C library: {@link withOwnLibc}'s handle, else the shared one. */
+function current(): Libc {
+  return scoped ?? libc(ACTION);
+}
+
+/**
+ * Runs `fn` with a handle of its own on the C library, closed when `fn`
+ * returns, for code that runs rarely, such as writing the errors file: the
+ * process keeps nothing open for it (and a test's resource sanitizer sees
+ * nothing left open). Nested calls share the outer handle.
+ *
+ * @throws {FlagstaffError} `permission` without `--allow-ffi`; what `fn` throws.
+ */
+export function withOwnLibc<T>(fn: () => T): T {
+  if (scoped !== undefined) return fn();
+  const library = openLibc(ACTION);
+  scoped = library.symbols;
+  try {
+    return fn();
+  } finally {
+    scoped = undefined;
+    library.close();
+  }
+}
+
 /** A libc call that failed: which call, on what, its `errno`, and why in words. */
 export class OsError extends Error {
   /** The C function: `"openat"`. */
@@ -99,7 +127,7 @@ export class OsError extends Error {
 
   /** Creates the error; `reason` defaults to the C library's words for `code`. */
   constructor(call: string, target: string, code: number, reason?: string) {
-    const why = reason ?? describeErrno(code);
+    const why = reason ?? describeErrno(code, current());
     super(`${call}("${target}"): ${why}`);
     this.name = "OsError";
     this.call = call;
@@ -212,7 +240,7 @@ export function openNoFollow(
   flags: number,
   options: OpenNoFollowOptions = {},
 ): number {
-  const c = libc(ACTION);
+  const c = current();
   const all = flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   for (;;) {
     const fd = c.openat(options.dirFd ?? AT_FDCWD, cString(path), all, options.mode ?? 0o600);
@@ -239,7 +267,7 @@ function openReason(code: number): string | undefined {
  * @throws {OsError} `ENOENT`, `ENOTDIR`, `EACCES`, ….
  */
 export function openFolder(path: string): number {
-  const c = libc(ACTION);
+  const c = current();
   for (;;) {
     const fd = c.openat(AT_FDCWD, cString(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd >= 0) return fd;
@@ -253,11 +281,11 @@ export function openFolder(path: string): number {
  * `close` reports one, and nothing flagstaff closes here has data in flight.
  */
 export function closeFd(fd: number): void {
-  libc(ACTION).close(fd);
+  current().close(fd);
 }
 
 function statx(dirFd: number, path: string, flags: number, target: string): FileStat {
-  const c = libc(ACTION);
+  const c = current();
   const buffer = new Uint8Array(STATX_BYTES);
   if (c.statx(dirFd, cString(path), flags, STATX_BASIC_STATS, buffer) !== 0) {
     throw new OsError("statx", target, errno(c));
@@ -319,7 +347,7 @@ export function lstatPath(path: string, dirFd: number = AT_FDCWD): FileStat {
  * ```
  */
 export function readAtMost(fd: number, maxBytes: number): Uint8Array {
-  const c = libc(ACTION);
+  const c = current();
   const buffer = new Uint8Array(maxBytes);
   let length = 0;
   while (length < maxBytes) {
@@ -349,7 +377,7 @@ export interface WriteAllOptions {
  * @throws {OsError} when a write fails, or (`EAGAIN`) when the calls run out.
  */
 export function writeAll(fd: number, bytes: Uint8Array, options: WriteAllOptions = {}): void {
-  const c = libc(ACTION);
+  const c = current();
   const maxCalls = options.maxCalls ?? 16;
   let written = 0;
   for (let calls = 0; written < bytes.length; calls++) {
@@ -391,7 +419,7 @@ export function writeAll(fd: number, bytes: Uint8Array, options: WriteAllOptions
  * ```
  */
 export function tryFlock(fd: number, exclusive: boolean): boolean {
-  const c = libc(ACTION);
+  const c = current();
   for (;;) {
     if (c.flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) === 0) return true;
     const code = errno(c);
@@ -402,7 +430,7 @@ export function tryFlock(fd: number, exclusive: boolean): boolean {
 
 /** `flock(fd, LOCK_UN)`: gives back a lock {@link tryFlock} took. */
 export function unlockFd(fd: number): void {
-  libc(ACTION).flock(fd, LOCK_UN);
+  current().flock(fd, LOCK_UN);
 }
 
 /** One `flock(2)` lock on a file, from `/proc/locks`. */
@@ -480,7 +508,7 @@ export function flockHolders(
 
 /** The effective uid of this process (`geteuid(2)`). */
 export function effectiveUid(): number {
-  return libc(ACTION).geteuid();
+  return current().geteuid();
 }
 
 /** Options for {@link ensureOwnFile}. */
