@@ -303,30 +303,40 @@ Deno.test({
     await Deno.mkdir(fallback);
     const target = `${dir.path}/root-file`;
     await Deno.writeTextFile(target, "root's\n");
-    const name = "app";
-    await writeFiles(dir.path, {
-      "app.yml": (await Deno.readTextFile(dir.config)).replace(
+    // The app is named after its config file: a unique name, so that a run that ignores
+    // FLAGSTAFF_ERRORS_DIRS (the old code) leaves a file that is found and removed below.
+    const name = `flagstaff_test_${crypto.randomUUID().slice(0, 8)}`;
+    const config = `${dir.path}/${name}.yml`;
+    await Deno.writeTextFile(
+      config,
+      (await Deno.readTextFile(dir.config)).replace(
         "Application:\n",
         "Application:\n  setup_throws: true\n",
       ),
-    });
+    );
     // nobody plants the errors file as a link to a file of root's.
     await asNobody("ln", "-s", target, `${shared}/${name}.errors`);
-    const result = await runCli(["run", "-c", dir.config, "-d"], {
-      env: { FLAGSTAFF_ERRORS_DIRS: `${shared}:${fallback}` },
-      // The detached child gets --allow-env when the parent has it (see selfCommand()).
-      permissions: PERMISSION_FLAGS.map((flag) =>
-        flag.startsWith("--allow-env=") ? "--allow-env" : flag
-      ),
-    });
-    assert.deepEqual([result.code, result.stdout, result.stderr], [
-      1,
-      "",
-      "error: setup() failed: setup exploded\n",
-    ]);
-    assert.equal(await Deno.readTextFile(target), "root's\n", "the link's target is untouched");
-    const text = await Deno.readTextFile(`${fallback}/${name}.errors`);
-    assert.match(text, new RegExp(`${name} Exception \\[\\d{4}-`));
-    assert.match(text, /Error: setup exploded\n\s+at .*probe_controller\.ts/);
+    try {
+      const result = await runCli(["run", "-c", config, "-d"], {
+        env: { FLAGSTAFF_ERRORS_DIRS: `${shared}:${fallback}` },
+        // The detached child gets --allow-env when the parent has it (see selfCommand()).
+        permissions: PERMISSION_FLAGS.map((flag) =>
+          flag.startsWith("--allow-env=") ? "--allow-env" : flag
+        ),
+      });
+      assert.deepEqual([result.code, result.stdout, result.stderr], [
+        1,
+        "",
+        "error: setup() failed: setup exploded\n",
+      ]);
+      assert.equal(await Deno.readTextFile(target), "root's\n", "the link's target is untouched");
+      const text = await Deno.readTextFile(`${fallback}/${name}.errors`);
+      assert.match(text, new RegExp(`${name} Exception \\[\\d{4}-`));
+      assert.match(text, /Error: setup exploded\n\s+at .*probe_controller\.ts/);
+    } finally {
+      for (const folder of ["/var/log", "/var/tmp", "/tmp"]) {
+        await Deno.remove(`${folder}/${name}.errors`).catch(() => {});
+      }
+    }
   },
 });
