@@ -57,6 +57,8 @@ export const O_DIRECTORY = AARCH64 ? 0o40000 : 0o200000;
 export const O_NOFOLLOW = AARCH64 ? 0o100000 : 0o400000;
 /** `O_CLOEXEC`. */
 export const O_CLOEXEC = 0o2000000;
+/** `O_PATH`: a descriptor that names a file without opening it for reading. */
+export const O_PATH = 0o10000000;
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -258,10 +260,11 @@ function openReason(code: number): string | undefined {
 }
 
 /**
- * Opens the folder `path` (`O_RDONLY | O_DIRECTORY | O_CLOEXEC`), following
- * links in it, to check it with {@link fstatFd} and open files in it with
- * {@link openNoFollow}'s `dirFd`: the file is then looked up in the very
- * folder that was checked, even if the path is changed meanwhile.
+ * Opens the folder `path` (`O_PATH | O_DIRECTORY | O_CLOEXEC`: search
+ * permission is enough), following links in it, to check it with
+ * {@link fstatFd} and open files in it with {@link openNoFollow}'s `dirFd`:
+ * the file is then looked up in the very folder that was checked, even if
+ * the path is changed meanwhile.
  *
  * @returns The folder's descriptor; close it with {@link closeFd}.
  * @throws {OsError} `ENOENT`, `ENOTDIR`, `EACCES`, ….
@@ -269,7 +272,7 @@ function openReason(code: number): string | undefined {
 export function openFolder(path: string): number {
   const c = current();
   for (;;) {
-    const fd = c.openat(AT_FDCWD, cString(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    const fd = c.openat(AT_FDCWD, cString(path), O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd >= 0) return fd;
     const code = errno(c);
     if (code !== EINTR) throw new OsError("open", path, code);

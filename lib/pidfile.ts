@@ -47,7 +47,7 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import {
   closeFd,
   describeFileType,
@@ -221,7 +221,7 @@ const ROOT_ADVICE =
  * Errors opening the folder are left to whoever creates the file.
  */
 function checkFolderAsRoot(path: string): void {
-  const folder = dirname(path);
+  const folder = resolve(dirname(path));
   let fd: number;
   try {
     fd = openFolder(folder);
@@ -645,7 +645,7 @@ export function openPidfile(path: string): OpenPidfile | undefined {
   }
   try {
     if (effectiveUid() === 0) {
-      const why = folderDistrust(dirname(path), fstatFd(dirFd));
+      const why = folderDistrust(resolve(dirname(path)), fstatFd(dirFd));
       if (why) throw refusal(path, `${why}: ${ROOT_ADVICE}`);
     }
     const opened = openExisting(path, dirFd);

@@ -55,17 +55,19 @@ function findInstance(pidfile: string): Instance | ServiceStatus {
     try {
       const holder = file.holder();
       if (holder !== undefined) {
+        if (holder.pid !== 0 && holder.pid === file.pid) {
+          keep = true;
+          return { file, pid: holder.pid };
+        }
+        // A starter replacing a stale file, or a stop removing it, holds it for an instant.
+        if (look < MAX_LOOKS && !file.isCurrent()) continue;
         if (holder.pid === 0) {
           throw untrusted(file, "its lock is held by a process outside this PID namespace");
         }
         if (file.pid === undefined) {
           throw untrusted(file, `it is locked by pid ${holder.pid} but ${file.content}`);
         }
-        if (file.pid !== holder.pid) {
-          throw untrusted(file, `it names pid ${file.pid}, but pid ${holder.pid} holds its lock`);
-        }
-        keep = true;
-        return { file, pid: holder.pid };
+        throw untrusted(file, `it names pid ${file.pid}, but pid ${holder.pid} holds its lock`);
       }
       // Nobody in /proc/locks: free, unless a holder came after it was read.
       if (!file.isLocked()) {
