@@ -259,6 +259,86 @@ function openReason(code: number): string | undefined {
   return undefined;
 }
 
+/** A file that is not a regular file (a link, FIFO, device, socket, folder), refused. */
+export class NotRegularFileError extends Error {
+  /** What it is. */
+  readonly type: FileType;
+  /** Why, for the end of a message: `"it is a FIFO, not a regular file"`. */
+  readonly reason: string;
+
+  /** Creates the error for `path`, which is a `type`. */
+  constructor(path: string, type: FileType) {
+    const reason = `it is ${describeFileType(type)}, not a regular file`;
+    super(`"${path}": ${reason}`);
+    this.name = "NotRegularFileError";
+    this.type = type;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Opens the regular file `path` with {@link openNoFollow}, refusing anything
+ * else before opening it: what is at the path is looked at first
+ * (`statx` without following), so a FIFO, device, socket, folder or link
+ * there is never opened at all. Should it be swapped between that look and
+ * the open, the open cannot follow a link or block, and the opened file is
+ * checked again (a regular file, the same one when one was there).
+ *
+ * @param flags As for {@link openNoFollow}; with `O_CREAT`, a missing file is created.
+ * @returns The descriptor (close it with {@link closeFd}) and what the file is.
+ * @throws {NotRegularFileError} when something other than a regular file is there.
+ * @throws {OsError} when it cannot be opened (`ENOENT`, `EACCES`, `ELOOP`, …).
+ *
+ * @example
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { closeFd, NotRegularFileError, O_RDONLY, openRegularFile } from "./_safe_file.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/app.pid`, "42\n");
+ * const { fd, stat } = openRegularFile(`${dir}/app.pid`, O_RDONLY);
+ * assert.equal(stat.size, 3);
+ * closeFd(fd);
+ * await Deno.symlink(`${dir}/app.pid`, `${dir}/link.pid`);
+ * assert.throws(() => openRegularFile(`${dir}/link.pid`, O_RDONLY), NotRegularFileError);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function openRegularFile(
+  path: string,
+  flags: number,
+  options: OpenNoFollowOptions = {},
+): { fd: number; stat: FileStat } {
+  let before: FileStat | undefined;
+  try {
+    before = lstatPath(path, options.dirFd);
+  } catch (error) {
+    if (!(error instanceof OsError && error.errno === ENOENT)) throw error;
+  }
+  if (before !== undefined && before.type !== "file") {
+    throw new NotRegularFileError(path, before.type);
+  }
+  let fd: number;
+  try {
+    fd = openNoFollow(path, flags, options);
+  } catch (error) {
+    if (error instanceof OsError && error.errno === ELOOP) {
+      throw new NotRegularFileError(path, "symlink");
+    }
+    throw error;
+  }
+  try {
+    const stat = fstatFd(fd);
+    if (stat.type !== "file") throw new NotRegularFileError(path, stat.type);
+    if (before !== undefined && before.ino !== stat.ino) {
+      throw new OsError("open", path, EAGAIN, "it was replaced while being opened");
+    }
+    return { fd, stat };
+  } catch (error) {
+    closeFd(fd);
+    throw error;
+  }
+}
+
 /**
  * Opens the folder `path` (`O_PATH | O_DIRECTORY | O_CLOEXEC`: search
  * permission is enough), following links in it, to check it with
@@ -528,13 +608,13 @@ export interface EnsureOwnFileOptions {
  * Makes sure flagstaff can write `path` without being tricked by another
  * user: creates it if missing (`O_WRONLY | O_CREAT | O_APPEND`, never
  * following a link, never blocking), else checks the file that is there. It
- * must be a regular file, owned by this process's effective user, with one
- * link (a hard link could make writes land in someone else's file). Call it
+ * must be a regular file (anything else is refused without being opened),
+ * owned by this process's effective user, with one link (a hard link could make writes land in someone else's file). Call it
  * before handing the path to code that opens it with Deno's API.
  *
  * @returns What the file is.
  * @throws {FlagstaffError} with `options.code`, naming the path and why:
- *   `Cannot use log file "/var/tmp/app.log": it is a symbolic link`;
+ *   `Cannot use log file "/var/tmp/app.log": it is a symbolic link, not a regular file`;
  *   `permission` without `--allow-ffi`.
  *
  * @example
@@ -547,7 +627,7 @@ export interface EnsureOwnFileOptions {
  * await Deno.symlink(`${dir}/app.log`, `${dir}/link.log`);
  * assert.throws(
  *   () => ensureOwnFile(`${dir}/link.log`, { what: "log file" }),
- *   new FlagstaffError("config_invalid", `Cannot use log file "${dir}/link.log": it is a symbolic link`),
+ *   new FlagstaffError("config_invalid", `Cannot use log file "${dir}/link.log": it is a symbolic link, not a regular file`),
  * );
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -555,22 +635,23 @@ export interface EnsureOwnFileOptions {
 export function ensureOwnFile(path: string, options: EnsureOwnFileOptions = {}): FileStat {
   const what = options.what ?? "file";
   const code = options.code ?? "config_invalid";
-  let fd: number;
+  let opened: { fd: number; stat: FileStat };
   try {
-    fd = openNoFollow(path, O_WRONLY | O_CREAT | O_APPEND, { mode: options.mode ?? 0o640 });
+    opened = openRegularFile(path, O_WRONLY | O_CREAT | O_APPEND, {
+      mode: options.mode ?? 0o640,
+    });
   } catch (error) {
-    if (!(error instanceof OsError)) throw error;
+    if (!(error instanceof OsError || error instanceof NotRegularFileError)) throw error;
     throw new FlagstaffError(code, `Cannot use ${what} "${path}": ${error.reason}`, {
       cause: error,
     });
   }
   try {
-    const stat = fstatFd(fd);
-    const problem = notOwnFile(stat, effectiveUid());
+    const problem = notOwnFile(opened.stat, effectiveUid());
     if (problem) throw new FlagstaffError(code, `Cannot use ${what} "${path}": ${problem}`);
-    return stat;
+    return opened.stat;
   } finally {
-    closeFd(fd);
+    closeFd(opened.fd);
   }
 }
 

@@ -8,12 +8,14 @@ import {
   fstatFd,
   lstatPath,
   notOwnFile,
+  NotRegularFileError,
   O_APPEND,
   O_CREAT,
   O_RDONLY,
   O_WRONLY,
   openFolder,
   openNoFollow,
+  openRegularFile,
   OsError,
   readAtMost,
   tryFlock,
@@ -306,14 +308,22 @@ Deno.test("ensureOwnFile() refuses links, FIFOs, folders and hard-linked files, 
   const victim = `${dir.path}/victim`;
   await Deno.writeTextFile(victim, "secret\n");
   const cases: [string, () => Promise<void>, string][] = [
-    ["link.log", () => Deno.symlink(victim, `${dir.path}/link.log`), "it is a symbolic link"],
+    [
+      "link.log",
+      () => Deno.symlink(victim, `${dir.path}/link.log`),
+      "it is a symbolic link, not a regular file",
+    ],
     [
       "dangling.log",
       () => Deno.symlink(`${dir.path}/created-by-mistake`, `${dir.path}/dangling.log`),
-      "it is a symbolic link",
+      "it is a symbolic link, not a regular file",
     ],
-    ["fifo.log", () => mkfifo(`${dir.path}/fifo.log`), "it is a FIFO with no reader, or a socket"],
-    ["folder.log", () => Deno.mkdir(`${dir.path}/folder.log`), "is a directory (errno 21)"],
+    ["fifo.log", () => mkfifo(`${dir.path}/fifo.log`), "it is a FIFO, not a regular file"],
+    [
+      "folder.log",
+      () => Deno.mkdir(`${dir.path}/folder.log`),
+      "it is a folder, not a regular file",
+    ],
     ["hard.log", () => Deno.link(victim, `${dir.path}/hard.log`), "it has 2 hard links, not 1"],
   ];
   for (const [name, make, why] of cases) {
@@ -378,4 +388,46 @@ Deno.test("notOwnFile() says what is wrong with a file", () => {
     [{ type: "file", uid: 1000, nlink: 3 }, 1000, "it has 3 hard links, not 1"],
   ];
   for (const [stat, euid, why] of cases) assert.equal(notOwnFile(stat, euid), why);
+});
+
+Deno.test("openRegularFile() opens or creates a regular file and refuses anything else", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/app.pid`;
+  const created = openRegularFile(path, O_WRONLY | O_CREAT, { mode: 0o600 });
+  closeFd(created.fd);
+  assert.equal(created.stat.type, "file");
+  await Deno.writeTextFile(path, "42\n");
+  const opened = openRegularFile(path, O_RDONLY);
+  try {
+    assert.equal(opened.stat.size, 3);
+    assert.equal(new TextDecoder().decode(readAtMost(opened.fd, 32)), "42\n");
+  } finally {
+    closeFd(opened.fd);
+  }
+  await Deno.symlink(path, `${dir.path}/link`);
+  await mkfifo(`${dir.path}/fifo`);
+  const cases: [string, string][] = [
+    [`${dir.path}/link`, "symlink"],
+    [`${dir.path}/fifo`, "fifo"],
+    [dir.path, "directory"],
+    ["/dev/null", "character device"],
+  ];
+  for (const [target, type] of cases) {
+    for (const flags of [O_RDONLY, O_WRONLY | O_CREAT | O_APPEND]) {
+      assert.throws(
+        () => openRegularFile(target, flags),
+        (error: unknown) => error instanceof NotRegularFileError && error.type === type,
+        `${target} ${flags}`,
+      );
+    }
+  }
+  assert.equal(errnoOf(() => openRegularFile(`${dir.path}/missing`, O_RDONLY)).errno, 2);
+  const dirFd = openFolder(dir.path);
+  try {
+    const relative = openRegularFile("app.pid", O_RDONLY, { dirFd });
+    closeFd(relative.fd);
+    assert.equal(relative.stat.ino, opened.stat.ino);
+  } finally {
+    closeFd(dirFd);
+  }
 });

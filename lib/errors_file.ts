@@ -21,15 +21,14 @@ import {
   closeFd,
   EACCES,
   effectiveUid,
-  ELOOP,
   ENOENT,
-  ENXIO,
-  fstatFd,
+  type FileStat,
   notOwnFile,
+  NotRegularFileError,
   O_APPEND,
   O_CREAT,
   O_WRONLY,
-  openNoFollow,
+  openRegularFile,
   OsError,
   withOwnLibc,
   writeAll,
@@ -129,7 +128,9 @@ export function appendErrorsFile(
 }
 
 /** Failures that only mean "not here" (no folder, not ours to write): no warning. */
-const QUIET_ERRNOS = new Set([ENOENT, EACCES, 20, /* ENOTDIR */ 30 /* EROFS */]);
+const ENOTDIR = 20;
+const EROFS = 30;
+const QUIET_ERRNOS = new Set([ENOENT, EACCES, ENOTDIR, EROFS]);
 
 /**
  * Appends `bytes` to `path`, creating it (mode 0640 less the umask) if
@@ -139,21 +140,21 @@ const QUIET_ERRNOS = new Set([ENOENT, EACCES, 20, /* ENOTDIR */ 30 /* EROFS */])
  *   it is refused.
  */
 function appendOwnFile(path: string, bytes: Uint8Array): void {
-  let fd: number;
+  let opened: { fd: number; stat: FileStat };
   try {
-    fd = openNoFollow(path, O_WRONLY | O_APPEND | O_CREAT, { mode: ERRORS_FILE_MODE });
+    opened = openRegularFile(path, O_WRONLY | O_APPEND | O_CREAT, { mode: ERRORS_FILE_MODE });
   } catch (error) {
-    if (error instanceof OsError && (error.errno === ELOOP || error.errno === ENXIO)) {
+    if (error instanceof NotRegularFileError) {
       throw new Error(`Refusing "${path}": ${error.reason}`);
     }
     throw error;
   }
   try {
-    const problem = notOwnFile(fstatFd(fd), effectiveUid());
+    const problem = notOwnFile(opened.stat, effectiveUid());
     if (problem) throw new Error(`Refusing "${path}": ${problem}`);
-    writeAll(fd, bytes, { maxCalls: 8 });
+    writeAll(opened.fd, bytes, { maxCalls: 8 });
   } finally {
-    closeFd(fd);
+    closeFd(opened.fd);
   }
 }
 

@@ -50,19 +50,17 @@
 import { basename, dirname, join, resolve } from "node:path";
 import {
   closeFd,
-  describeFileType,
   effectiveUid,
-  ELOOP,
   ENOENT,
-  ENXIO,
   type FileStat,
   type FlockHolder,
   flockHolders,
   fstatFd,
   lstatPath,
+  NotRegularFileError,
   O_RDONLY,
   openFolder,
-  openNoFollow,
+  openRegularFile,
   OsError,
   readAtMost,
   tryFlock,
@@ -243,36 +241,25 @@ function checkFolderAsRoot(path: string): void {
  * change. Returns undefined when nothing is there.
  */
 function openExisting(path: string, dirFd?: number): { fd: number; stat: FileStat } | undefined {
-  let fd: number;
+  let opened: { fd: number; stat: FileStat };
   try {
-    fd = openNoFollow(dirFd === undefined ? path : basename(path), O_RDONLY, { dirFd });
+    opened = openRegularFile(dirFd === undefined ? path : basename(path), O_RDONLY, { dirFd });
   } catch (error) {
     if (error instanceof OsError && error.errno === ENOENT) return undefined;
-    if (error instanceof OsError && error.errno === ELOOP) {
-      throw refusal(
-        path,
-        "it is a symbolic link, not a regular file (flagstaff never follows one)",
-      );
-    }
-    if (error instanceof OsError && error.errno === ENXIO) {
-      throw refusal(path, `${error.reason}, not a regular file`);
+    if (error instanceof NotRegularFileError) {
+      const never = error.type === "symlink" ? " (flagstaff never follows one)" : "";
+      throw refusal(path, `${error.reason}${never}`);
     }
     throw error;
   }
-  try {
-    const stat = fstatFd(fd);
-    if (stat.type !== "file") {
-      throw refusal(path, `it is ${describeFileType(stat.type)}, not a regular file`);
+  if (effectiveUid() === 0) {
+    const why = fileDistrust(opened.stat);
+    if (why) {
+      closeFd(opened.fd);
+      throw refusal(path, `${why}: ${ROOT_ADVICE}`);
     }
-    if (effectiveUid() === 0) {
-      const why = fileDistrust(stat);
-      if (why) throw refusal(path, `${why}: ${ROOT_ADVICE}`);
-    }
-    return { fd, stat };
-  } catch (error) {
-    closeFd(fd);
-    throw error;
   }
+  return opened;
 }
 
 /** The first bytes of an open pidfile, and the pid they hold. */
