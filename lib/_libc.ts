@@ -72,6 +72,12 @@ const SYMBOLS = {
   // Reaping orphans as PID 1.
   waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // Opening files without following links or blocking (lib/_safe_file.ts).
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
 } as const;
 
 /** A handle on the C library, with the functions flagstaff calls. */

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { libc } from "./_libc.ts";
 import { FlagstaffError } from "./errors.ts";
-import { acquirePidfile, parsePid, readPidfile } from "./pidfile.ts";
+import { acquirePidfile, openPidfile, parsePid, readPidfile } from "./pidfile.ts";
+
+libc("run the tests"); // opened once for the whole file (see libc())
+const IS_ROOT = Deno.uid() === 0;
 
 const PIDFILE_TS = new URL("./pidfile.ts", import.meta.url).href;
 
@@ -116,7 +120,7 @@ async function workDir(): Promise<AsyncDisposable & { path: string; holder: stri
 }
 
 function holder(dir: { holder: string }, pidfile: string): DenoChild {
-  return new DenoChild(dir.holder, ["--allow-read", "--allow-write"], [pidfile]);
+  return new DenoChild(dir.holder, ["--allow-read", "--allow-write", "--allow-ffi"], [pidfile]);
 }
 
 async function entries(dir: string): Promise<string[]> {
@@ -137,10 +141,20 @@ Deno.test("acquirePidfile() writes the pid, locks the file, and release() remove
   assert.equal(mode & ~0o644, 0, "0o644 less the umask");
   assert.equal(mode & 0o600, 0o600);
   assert.deepEqual(await entries(dir.path), ["app.pid", "holder.ts"], "no temp file left");
-  assert.deepEqual(await readPidfile(path), { exists: true, pid: Deno.pid, locked: true });
+  assert.deepEqual(await readPidfile(path), {
+    exists: true,
+    pid: Deno.pid,
+    locked: true,
+    holderPid: Deno.pid,
+  });
   assert.equal(pidfile.release(), true);
   assert.equal(pidfile.held, false);
-  assert.deepEqual(await readPidfile(path), { exists: false, pid: undefined, locked: false });
+  assert.deepEqual(await readPidfile(path), {
+    exists: false,
+    pid: undefined,
+    locked: false,
+    holderPid: undefined,
+  });
   assert.equal(pidfile.release(), false, "a second release does nothing");
 });
 
@@ -181,7 +195,12 @@ Deno.test("acquirePidfile() is refused while another process holds it, and takes
   await child.send("go\n");
   assert.deepEqual(await child.json(), { acquired: true, stale: false, previousPid: null });
   const childPid = child.process.pid;
-  assert.deepEqual(await readPidfile(path), { exists: true, pid: childPid, locked: true });
+  assert.deepEqual(await readPidfile(path), {
+    exists: true,
+    pid: childPid,
+    locked: true,
+    holderPid: childPid,
+  });
   await assert.rejects(
     acquirePidfile(path),
     new FlagstaffError("already_running", `Already running as pid ${childPid} (pidfile "${path}")`),
@@ -190,7 +209,7 @@ Deno.test("acquirePidfile() is refused while another process holds it, and takes
   await child.process.status;
   assert.deepEqual(
     await readPidfile(path),
-    { exists: true, pid: childPid, locked: false },
+    { exists: true, pid: childPid, locked: false, holderPid: undefined },
     "a killed holder leaves its pidfile, unlocked",
   );
   using pidfile = await acquirePidfile(path);
@@ -211,7 +230,12 @@ Deno.test("acquirePidfile() in another process releases on exit and hands over",
     assert.deepEqual(await child.json(), { released: true });
     assert.equal((await child.process.status).code, 0);
   }
-  assert.deepEqual(await readPidfile(path), { exists: false, pid: undefined, locked: false });
+  assert.deepEqual(await readPidfile(path), {
+    exists: false,
+    pid: undefined,
+    locked: false,
+    holderPid: undefined,
+  });
   using pidfile = await acquirePidfile(path);
   assert.equal(pidfile.stale, false);
 });
@@ -232,7 +256,12 @@ Deno.test("acquirePidfile() replaces a stale pidfile: garbage, empty, or a dead 
   for (const [text, previousPid] of cases) {
     await Deno.writeTextFile(path, text);
     const before = await Deno.stat(path);
-    assert.deepEqual(await readPidfile(path), { exists: true, pid: previousPid, locked: false });
+    assert.deepEqual(await readPidfile(path), {
+      exists: true,
+      pid: previousPid,
+      locked: false,
+      holderPid: undefined,
+    });
     const pidfile = await acquirePidfile(path);
     assert.equal(pidfile.stale, true, JSON.stringify(text));
     assert.equal(pidfile.previousPid, previousPid, JSON.stringify(text));
@@ -298,7 +327,11 @@ Deno.test("Pidfile.release() leaves a pidfile that is no longer its own", async 
   await Deno.writeTextFile(path, "999\n");
   assert.equal(pidfile.release(), false);
   assert.equal(await Deno.readTextFile(path), "999\n");
-  assert.deepEqual(await readPidfile(path), { exists: true, pid: 999, locked: false }, "unlocked");
+  assert.deepEqual(
+    await readPidfile(path),
+    { exists: true, pid: 999, locked: false, holderPid: undefined },
+    "unlocked",
+  );
   const gone = await acquirePidfile(path);
   await Deno.remove(path);
   assert.equal(gone.release(), false);
@@ -320,7 +353,7 @@ Deno.test("acquirePidfile() says what is wrong with an unusable path", async () 
     acquirePidfile(folder),
     new FlagstaffError(
       "pidfile",
-      `Cannot create pidfile "${folder}": is a directory (os error 21)`,
+      `Refusing pidfile "${folder}": it is a folder, not a regular file`,
     ),
   );
   assert.deepEqual(await entries(dir.path), ["folder", "holder.ts"], "no temp file left");
@@ -342,20 +375,35 @@ Deno.test("acquirePidfile() asks for the permissions it lacks", async () => {
   }).output();
   assert.equal(
     new TextDecoder().decode(output.stdout),
-    `permission Cannot create pidfile "${path}": run deno with --allow-read and --allow-write\n`,
+    `permission Cannot create pidfile "${path}": run deno with --allow-read, --allow-write and --allow-ffi\n`,
   );
 });
 
 Deno.test("readPidfile() reports a missing file, and a lock held in this process", async () => {
   await using dir = await workDir();
   const path = `${dir.path}/app.pid`;
-  assert.deepEqual(await readPidfile(path), { exists: false, pid: undefined, locked: false });
+  assert.deepEqual(await readPidfile(path), {
+    exists: false,
+    pid: undefined,
+    locked: false,
+    holderPid: undefined,
+  });
   await Deno.writeTextFile(path, "");
-  assert.deepEqual(await readPidfile(path), { exists: true, pid: undefined, locked: false });
+  assert.deepEqual(await readPidfile(path), {
+    exists: true,
+    pid: undefined,
+    locked: false,
+    holderPid: undefined,
+  });
   const holderFile = await Deno.open(path, { read: true });
   try {
     assert.equal(await holderFile.tryLock(true), true);
-    assert.deepEqual(await readPidfile(path), { exists: true, pid: undefined, locked: true });
+    assert.deepEqual(await readPidfile(path), {
+      exists: true,
+      pid: undefined,
+      locked: true,
+      holderPid: Deno.pid,
+    });
     await assert.rejects(
       acquirePidfile(path, { lockWaitMs: 0 }),
       new FlagstaffError(
@@ -391,4 +439,167 @@ Deno.test("parsePid() accepts only a pid", () => {
     ["١٢", undefined],
   ];
   for (const [text, pid] of cases) assert.equal(parsePid(text), pid, JSON.stringify(text));
+});
+
+async function mkfifo(path: string): Promise<void> {
+  const { code } = await new Deno.Command("mkfifo", { args: [path] }).output();
+  assert.equal(code, 0);
+}
+
+Deno.test("readPidfile() and acquirePidfile() refuse a link, a FIFO and a folder, without blocking", async () => {
+  await using dir = await workDir();
+  const target = `${dir.path}/target.pid`;
+  await Deno.writeTextFile(target, "12345\n");
+  await Deno.symlink(target, `${dir.path}/link.pid`);
+  await mkfifo(`${dir.path}/fifo.pid`);
+  await Deno.mkdir(`${dir.path}/folder.pid`);
+  const cases: [string, string][] = [
+    ["link.pid", "it is a symbolic link, not a regular file (flagstaff never follows one)"],
+    ["fifo.pid", "it is a FIFO, not a regular file"],
+    ["folder.pid", "it is a folder, not a regular file"],
+  ];
+  for (const [name, why] of cases) {
+    const path = `${dir.path}/${name}`;
+    const refused = new FlagstaffError("pidfile", `Refusing pidfile "${path}": ${why}`);
+    await assert.rejects(readPidfile(path), refused);
+    await assert.rejects(acquirePidfile(path, { lockWaitMs: 0 }), refused);
+  }
+  assert.equal(await Deno.readTextFile(target), "12345\n", "the link's target is untouched");
+  assert.deepEqual(
+    (await entries(dir.path)).filter((name) => name.endsWith(".tmp")),
+    [],
+    "no temp file left",
+  );
+});
+
+Deno.test("readPidfile() and acquirePidfile() read a few bytes of a 100 MB locked pidfile", async () => {
+  await using dir = await workDir();
+  const path = `${dir.path}/app.pid`;
+  await Deno.writeTextFile(path, "1234");
+  await Deno.truncate(path, 100 * 1024 * 1024);
+  const holderFile = await Deno.open(path, { read: true });
+  try {
+    assert.equal(await holderFile.tryLock(true), true);
+    assert.deepEqual(await readPidfile(path), {
+      exists: true,
+      pid: undefined,
+      locked: true,
+      holderPid: Deno.pid,
+    });
+    using file = openPidfile(path)!;
+    assert.equal(file.content, `holds "1234${"\\u0000".repeat(28)}…" (more than 32 bytes)`);
+    await assert.rejects(
+      acquirePidfile(path, { lockWaitMs: 0 }),
+      new FlagstaffError(
+        "already_running",
+        `Already running (pidfile "${path}" is locked but ${file.content} instead of a pid)`,
+      ),
+    );
+  } finally {
+    holderFile.close();
+  }
+});
+
+Deno.test("a pid padded past 32 bytes is not a pid", async () => {
+  await using dir = await workDir();
+  const path = `${dir.path}/app.pid`;
+  await Deno.writeTextFile(path, `12${" ".repeat(40)}34`);
+  assert.equal((await readPidfile(path)).pid, undefined);
+  await Deno.writeTextFile(path, `  777${" ".repeat(26)}\n`);
+  assert.equal((await readPidfile(path)).pid, 777, "32 bytes: whole");
+});
+
+Deno.test("OpenPidfile names the lock holder, and removeIfStale() removes only a free, current file", async () => {
+  await using dir = await workDir();
+  const path = `${dir.path}/app.pid`;
+  await using child = holder(dir, path);
+  assert.equal(await child.line(), "ready");
+  await child.send("go\n");
+  assert.equal((await child.json()).acquired, true);
+  {
+    using file = openPidfile(path)!;
+    assert.equal(file.pid, child.process.pid);
+    assert.deepEqual(file.holder(), { pid: child.process.pid, exclusive: true });
+    assert.equal(file.isLocked(), true);
+    assert.equal(file.removeIfStale(), false, "held");
+    child.process.kill("SIGKILL");
+    await child.process.status;
+    assert.equal(file.holder(), undefined);
+    assert.equal(file.isLocked(), false);
+    assert.equal(file.removeIfStale(), true);
+  }
+  assert.deepEqual(await entries(dir.path), ["holder.ts"]);
+  await Deno.writeTextFile(path, "1\n");
+  using old = openPidfile(path)!;
+  await Deno.remove(path);
+  await Deno.writeTextFile(path, "2\n");
+  assert.equal(old.isCurrent(), false);
+  assert.equal(old.removeIfStale(), false, "the path names another file now");
+  assert.equal(await Deno.readTextFile(path), "2\n");
+  assert.equal(openPidfile(`${dir.path}/missing.pid`), undefined);
+  assert.equal(openPidfile(`${dir.path}/no/such/folder/app.pid`), undefined);
+});
+
+Deno.test({
+  name: "as root, readPidfile() and acquirePidfile() refuse a pidfile another user could change",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await workDir();
+    const advice =
+      "another user could make root signal any process (keep it in a root-owned folder such as /run/NAME/)";
+    type Case = { folder: [number, number]; file?: [number, number]; why?: string };
+    const cases: Case[] = [
+      { folder: [0, 0o755], file: [0, 0o644] },
+      { folder: [0, 0o1777], file: [0, 0o644] },
+      { folder: [0, 0o1777] },
+      { folder: [65534, 0o755], why: 'its folder "F" is owned by uid 65534, not root' },
+      {
+        folder: [0, 0o777],
+        why: 'its folder "F" is writable by group or others (mode 0777) without the sticky bit',
+      },
+      {
+        folder: [0, 0o775],
+        file: [0, 0o644],
+        why: 'its folder "F" is writable by group or others (mode 0775) without the sticky bit',
+      },
+      { folder: [0, 0o1777], file: [65534, 0o644], why: "it is owned by uid 65534, not root" },
+      {
+        folder: [0, 0o755],
+        file: [0, 0o666],
+        why: "it is writable by group or others (mode 0666)",
+      },
+      {
+        folder: [0, 0o755],
+        file: [0, 0o620],
+        why: "it is writable by group or others (mode 0620)",
+      },
+    ];
+    for (const [i, { folder, file, why }] of cases.entries()) {
+      const sub = `${dir.path}/case${i}`;
+      await Deno.mkdir(sub);
+      const path = `${sub}/app.pid`;
+      if (file) {
+        await Deno.writeTextFile(path, "12345\n");
+        await Deno.chown(path, file[0], file[0]);
+        await Deno.chmod(path, file[1]);
+      }
+      await Deno.chown(sub, folder[0], folder[0]);
+      await Deno.chmod(sub, folder[1]);
+      const label = JSON.stringify({ folder, file });
+      if (why === undefined) {
+        assert.equal((await readPidfile(path)).exists, file !== undefined, label);
+        const pidfile = await acquirePidfile(path);
+        assert.equal(pidfile.release(), true, label);
+        continue;
+      }
+      const refused = new FlagstaffError(
+        "pidfile",
+        `Refusing pidfile "${path}": ${why.replace("F", sub)}: ${advice}`,
+      );
+      if (file) await assert.rejects(readPidfile(path), refused, label);
+      await assert.rejects(acquirePidfile(path), refused, label);
+      if (file) assert.equal(await Deno.readTextFile(path), "12345\n", label);
+      assert.deepEqual(await entries(sub), file ? ["app.pid"] : [], label);
+    }
+  },
 });

@@ -1,0 +1,342 @@
+/**
+ * Files in folders other users can write to, attacked for real by a second
+ * user (`nobody`, through `setpriv`): pidfiles that `stop` and `signal` must
+ * not trust, and an errors file that must not be written through a link.
+ * Root only: the attacks need a second user and the rules are root's.
+ */
+import assert from "node:assert/strict";
+import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { type Finished, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+
+const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
+const IS_ROOT = Deno.uid() === 0;
+const NOBODY = 65534;
+const ADVICE =
+  "another user could make root signal any process (keep it in a root-owned folder such as /run/NAME/)";
+/** How long a CLI run may take before it counts as hung. */
+const HANG_MS = 20_000;
+
+/** `setpriv` arguments that run a command as `nobody`. */
+const AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+
+/**
+ * A process that is not deno (a victim `sleep`, a `flock` holder), with its
+ * stdout readable line by line; killed and reaped when disposed.
+ */
+class Proc implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #out = "";
+  readonly #pump: Promise<void>;
+
+  constructor(argv: readonly string[]) {
+    this.child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#stdin = this.child.stdin.getWriter();
+    const stdout = this.child.stdout.pipeThrough(new TextDecoderStream());
+    this.#pump = (async () => {
+      for await (const chunk of stdout) this.#out += chunk;
+    })();
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Waits until stdout holds `text` (the process reports, never a sleep). */
+  async waitFor(text: string): Promise<void> {
+    const deadline = Date.now() + HANG_MS;
+    while (!this.#out.includes(text)) {
+      if (Date.now() > deadline) throw new Error(`No "${text}" from pid ${this.pid}: ${this.#out}`);
+      await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 10))]);
+    }
+  }
+
+  /** Whether it still runs: it ends by `signal` now, not by anything before. */
+  async endsBy(signal: Deno.Signal): Promise<boolean> {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+    return (await this.child.status).signal === signal;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await this.child.status;
+    await this.#stdin.abort().catch(() => {});
+    await this.#pump.catch(() => {});
+  }
+}
+
+/** A root process that flagstaff must never signal. */
+function victim(): Proc {
+  return new Proc(["sh", "-c", "echo started; exec sleep 600"]);
+}
+
+/**
+ * Writes `content` to `path` and holds an exclusive flock on it, as `user`
+ * (`flock -x` keeps it while its command, `cat`, runs). The lock's holder is
+ * the shell's pid (`flock` execs in its place); `$$` in `content` is that pid.
+ */
+async function lockedFile(
+  path: string,
+  content: string,
+  user: "root" | "nobody",
+): Promise<Proc> {
+  const script =
+    `printf '%s\\n' "${content}" > '${path}' && exec flock -x '${path}' -c 'echo locked; exec cat'`;
+  const proc = new Proc([...(user === "nobody" ? AS_NOBODY : []), "sh", "-c", script]);
+  await proc.waitFor("locked");
+  return proc;
+}
+
+async function asNobody(...argv: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command(AS_NOBODY[0], {
+    args: [...AS_NOBODY.slice(1), ...argv],
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, `as nobody: ${argv.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+}
+
+/** A temp folder others can traverse, with an app config whose controller is the probe. */
+async function workDir(): Promise<AsyncDisposable & { path: string; config: string }> {
+  const dir = await tempDir();
+  await Deno.chmod(dir.path, 0o755);
+  await writeFiles(dir.path, {
+    "app.yml": `Application:
+  wake_interval: 0.05
+  controller: ${PROBE}
+Logging:
+  formatters: {plain: {format: '%(levelname)s %(name)s: %(message)s'}}
+  handlers: {file: {class: file, filename: ${dir.path}/app.log, formatter: plain}}
+  root: {level: INFO, handlers: [file]}
+`,
+  });
+  return Object.assign(dir, { config: `${dir.path}/app.yml` });
+}
+
+/** A folder like /tmp: world-writable with the sticky bit, owned by root. */
+async function stickyFolder(path: string): Promise<string> {
+  await Deno.mkdir(path);
+  await Deno.chmod(path, 0o1777);
+  return path;
+}
+
+/** Runs the CLI, failing (not hanging) when it does not finish in {@link HANG_MS}. */
+async function cli(args: string[]): Promise<Finished> {
+  await using child = spawnCli(args);
+  const result = await child.finished(HANG_MS);
+  assert.notEqual(result.signal, "SIGKILL", `flagstaff ${args.join(" ")} hung:\n${result.stderr}`);
+  return result;
+}
+
+/** Every command that reads the pidfile, and what each must say. */
+function commands(pidfile: string, config: string): string[][] {
+  return [
+    ["stop", "--force", "--timeout", "0.5", "--pidfile", pidfile],
+    ["signal", "--pidfile", pidfile, "TERM"],
+    ["reload", "--pidfile", pidfile],
+    ["status", "--pidfile", pidfile],
+    ["run", "-c", config, "--pidfile", pidfile],
+  ];
+}
+
+async function assertRefused(args: string[], message: string): Promise<void> {
+  const result = await cli(args);
+  assert.deepEqual(
+    [result.code, result.stdout, result.stderr],
+    [1, "", `error: ${message}\n`],
+    args.join(" "),
+  );
+}
+
+Deno.test({
+  name:
+    "as root, stop --force refuses a pidfile another user planted, and the process it names lives",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await workDir();
+    // Like /tmp, where nobody creates the file; and a folder nobody owns.
+    const sticky = await stickyFolder(`${dir.path}/tmp`);
+    const owned = `${dir.path}/owned`;
+    await Deno.mkdir(owned);
+    await Deno.chown(owned, NOBODY, NOBODY);
+    const cases: [string, string][] = [
+      [`${sticky}/app.pid`, "it is owned by uid 65534, not root"],
+      [`${owned}/app.pid`, `its folder "${owned}" is owned by uid 65534, not root`],
+    ];
+    for (const [pidfile, why] of cases) {
+      await using sleeper = victim();
+      await sleeper.waitFor("started");
+      // nobody writes root's process's pid into the pidfile and holds its lock.
+      await using _attacker = await lockedFile(pidfile, String(sleeper.pid), "nobody");
+      for (const args of commands(pidfile, dir.config)) {
+        await assertRefused(args, `Refusing pidfile "${pidfile}": ${why}: ${ADVICE}`);
+      }
+      assert.equal(await sleeper.endsBy("SIGUSR1"), true, "the named process was never signalled");
+    }
+  },
+});
+
+Deno.test({
+  name: "stop and signal refuse a pidfile that names one process while another holds its lock",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await workDir();
+    const pidfile = `${dir.path}/app.pid`;
+    await using sleeper = victim();
+    await sleeper.waitFor("started");
+    await using holder = await lockedFile(pidfile, String(sleeper.pid), "root");
+    const message =
+      `Refusing pidfile "${pidfile}": it names pid ${sleeper.pid}, but pid ${holder.pid} ` +
+      "holds its lock; not signalling anything";
+    for (const args of commands(pidfile, dir.config).slice(0, 4)) {
+      await assertRefused(args, message);
+    }
+    assert.equal(await sleeper.endsBy("SIGUSR1"), true, "the named process was never signalled");
+    assert.equal(await holder.endsBy("SIGUSR1"), true, "nor the holder");
+  },
+});
+
+Deno.test({
+  name: "a symbolic link at the pidfile path is refused, and the instance it points at lives",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await workDir();
+    const sticky = await stickyFolder(`${dir.path}/tmp`);
+    const real = `${dir.path}/real.pid`;
+    // Another service's pidfile, locked by its own pid, as a running flagstaff's is.
+    await using service = await lockedFile(real, "$$", "root");
+    assert.equal((await Deno.readTextFile(real)).trim(), String(service.pid));
+    const status = await cli(["status", "--pidfile", real]);
+    assert.match(status.stdout, new RegExp(`^running as pid ${service.pid} `), "it is trusted");
+    const pidfile = `${sticky}/app.pid`;
+    await asNobody("ln", "-s", real, pidfile);
+    for (const args of commands(pidfile, dir.config)) {
+      await assertRefused(
+        args,
+        `Refusing pidfile "${pidfile}": it is a symbolic link, not a regular file (flagstaff never follows one)`,
+      );
+    }
+    assert.equal(await service.endsBy("SIGUSR1"), true, "the service was never signalled");
+  },
+});
+
+Deno.test({
+  name: "status, stop and run do not hang on a FIFO at the pidfile path",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await workDir();
+    const sticky = await stickyFolder(`${dir.path}/tmp`);
+    const pidfile = `${sticky}/app.pid`;
+    await asNobody("mkfifo", "-m", "666", pidfile);
+    for (const args of commands(pidfile, dir.config)) {
+      await assertRefused(args, `Refusing pidfile "${pidfile}": it is a FIFO, not a regular file`);
+    }
+  },
+});
+
+/** Runs the CLI under GNU time; returns its result and its peak RSS in KiB. */
+async function cliWithPeakRss(args: string[]): Promise<Finished & { peakKiB: number }> {
+  await using dir = await tempDir();
+  const report = `${dir.path}/rss`;
+  await using child = spawnCli(args, {
+    wrapper: ["/usr/bin/time", "-f", "%M", "-o", report],
+  });
+  const result = await child.finished(HANG_MS);
+  // GNU time writes "Command exited with non-zero status N" first when it is not 0.
+  const lines = (await Deno.readTextFile(report)).trim().split("\n");
+  return { ...result, peakKiB: Number(lines.at(-1)) };
+}
+
+Deno.test({
+  name: "a locked 100 MB pidfile is refused after reading a few bytes of it",
+  ignore: !IS_ROOT || !(await Deno.stat("/usr/bin/time").then(() => true, () => false)),
+  async fn() {
+    await using dir = await workDir();
+    const small = `${dir.path}/small.pid`;
+    await using _smallHolder = await lockedFile(small, "garbage", "root");
+    const pidfile = `${dir.path}/app.pid`;
+    await using holder = await lockedFile(pidfile, "12345", "root");
+    await Deno.truncate(pidfile, 100 * 1024 * 1024);
+    const content = `holds "12345\\n${"\\u0000".repeat(26)}…" (more than 32 bytes)`;
+    const status = await cliWithPeakRss(["status", "--pidfile", pidfile]);
+    assert.deepEqual([status.code, status.stderr], [
+      1,
+      `error: Refusing pidfile "${pidfile}": it is locked by pid ${holder.pid} but ${content}; ` +
+      "not signalling anything\n",
+    ]);
+    const run = await cliWithPeakRss(["run", "-c", dir.config, "--pidfile", pidfile]);
+    assert.deepEqual([run.code, run.stderr], [
+      2,
+      `error: Already running (pidfile "${pidfile}" is locked but ${content} instead of a pid)\n`,
+    ]);
+    // The same commands on a small garbage pidfile: the big one must cost no more.
+    const baseline = await cliWithPeakRss(["run", "-c", dir.config, "--pidfile", small]);
+    assert.equal(baseline.code, 2);
+    const marginKiB = 40 * 1024;
+    assert.ok(
+      run.peakKiB < baseline.peakKiB + marginKiB,
+      `run read the file: ${run.peakKiB} KiB at peak, ${baseline.peakKiB} KiB on a small file`,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "a detached run whose setup() throws writes its errors file, never through another user's link",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await workDir();
+    const shared = await stickyFolder(`${dir.path}/var-tmp`);
+    const fallback = `${dir.path}/fallback`;
+    await Deno.mkdir(fallback);
+    const target = `${dir.path}/root-file`;
+    await Deno.writeTextFile(target, "root's\n");
+    // The app is named after its config file: a unique name, so that a run that ignores
+    // FLAGSTAFF_ERRORS_DIRS (the old code) leaves a file that is found and removed below.
+    const name = `flagstaff_test_${crypto.randomUUID().slice(0, 8)}`;
+    const config = `${dir.path}/${name}.yml`;
+    await Deno.writeTextFile(
+      config,
+      (await Deno.readTextFile(dir.config)).replace(
+        "Application:\n",
+        "Application:\n  setup_throws: true\n",
+      ),
+    );
+    // nobody plants the errors file as a link to a file of root's.
+    await asNobody("ln", "-s", target, `${shared}/${name}.errors`);
+    try {
+      const result = await runCli(["run", "-c", config, "-d"], {
+        env: { FLAGSTAFF_ERRORS_DIRS: `${shared}:${fallback}` },
+        // The detached child gets --allow-env when the parent has it (see selfCommand()).
+        permissions: PERMISSION_FLAGS.map((flag) =>
+          flag.startsWith("--allow-env=") ? "--allow-env" : flag
+        ),
+      });
+      assert.deepEqual([result.code, result.stdout, result.stderr], [
+        1,
+        "",
+        "error: setup() failed: setup exploded\n",
+      ]);
+      assert.equal(await Deno.readTextFile(target), "root's\n", "the link's target is untouched");
+      const text = await Deno.readTextFile(`${fallback}/${name}.errors`);
+      assert.match(text, new RegExp(`${name} Exception \\[\\d{4}-`));
+      assert.match(text, /Error: setup exploded\n\s+at .*probe_controller\.ts/);
+    } finally {
+      for (const folder of ["/var/log", "/var/tmp", "/tmp"]) {
+        await Deno.remove(`${folder}/${name}.errors`).catch(() => {});
+      }
+    }
+  },
+});
