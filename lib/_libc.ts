@@ -72,6 +72,9 @@ const SYMBOLS = {
   // Reaping orphans as PID 1.
   waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // The --daemon handshake: the sender's kernel-verified credentials (SO_PASSCRED, SCM_CREDENTIALS).
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
 } as const;
 
 /** A handle on the C library, with the functions flagstaff calls. */
