@@ -192,9 +192,10 @@ class SocketNotifier implements Notifier, Disposable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { notifierFromEnv } from "./notify.ts";
  * // Not under systemd: nothing to notify.
- * console.assert(notifierFromEnv({}) === undefined);
+ * assert.equal(notifierFromEnv({}), undefined);
  * ```
  *
  * @example Under systemd (run with `--allow-ffi --allow-env=NOTIFY_SOCKET`)
@@ -261,10 +262,11 @@ function parsePositiveInteger(text: string): number | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { watchdogIntervalUs } from "./notify.ts";
- * console.assert(watchdogIntervalUs({ WATCHDOG_USEC: "30000000" }, 42) === 15_000_000);
- * console.assert(watchdogIntervalUs({ WATCHDOG_USEC: "30000000", WATCHDOG_PID: "7" }, 42) === undefined);
- * console.assert(watchdogIntervalUs({}, 42) === undefined);
+ * assert.equal(watchdogIntervalUs({ WATCHDOG_USEC: "30000000" }, 42), 15_000_000);
+ * assert.equal(watchdogIntervalUs({ WATCHDOG_USEC: "30000000", WATCHDOG_PID: "7" }, 42), undefined);
+ * assert.equal(watchdogIntervalUs({}, 42), undefined);
  * ```
  */
 export function watchdogIntervalUs(env: WatchdogEnv, pid: number): number | undefined {

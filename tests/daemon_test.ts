@@ -290,6 +290,21 @@ async function nobodyDir(): Promise<AsyncDisposable & { path: string }> {
   return dir;
 }
 
+/** Whether process `pid` exists (`kill -0`). */
+async function alive(pid: number): Promise<boolean> {
+  return (await new Deno.Command("kill", { args: ["-0", String(pid)], stderr: "null" }).output())
+    .success;
+}
+
+/** Kills process `pid` with KILL on dispose if it still runs: nothing outlives a failed test. */
+function killedOnDispose(pid: number): AsyncDisposable {
+  return {
+    async [Symbol.asyncDispose]() {
+      if (await alive(pid)) Deno.kill(pid, "SIGKILL");
+    },
+  };
+}
+
 /** Writes `text` to `file` at once (a reader never sees it half written). */
 async function writeAtomically(file: string, text: string): Promise<void> {
   await Deno.writeTextFile(`${file}.tmp`, text);
@@ -343,6 +358,7 @@ Daemon:
       });
       await using parent = spawnCli(["run", "-c", `${folder}/app.yml`, "-d"]);
       const childPid = Number(await waitForLog(`${folder}/waiting`, /^\d+$/));
+      await using _daemon = killedOnDispose(childPid);
       const attack = await new Deno.Command("setpriv", {
         args: [
           "--reuid=nobody",
@@ -437,20 +453,14 @@ export default class Never {
 }
 `,
   });
-  const alive = async (pid: number) =>
-    (await new Deno.Command("kill", { args: ["-0", String(pid)], stderr: "null" }).output())
-      .success;
   const result = await runCli(["run", "--controller", `${dir.path}/stubborn.ts`], {
     main: `${dir.path}/main.ts`,
   });
   const pid = Number(await Deno.readTextFile(`${dir.path}/stubborn.pid`));
-  try {
-    assert.equal(await alive(pid), false, `pid ${pid} was left behind`);
-    assert.deepEqual([result.code, result.stderr], [
-      1,
-      `error: the daemon (pid ${pid}) did not get ready within 1 s: stopping it\n`,
-    ]);
-  } finally {
-    if (await alive(pid)) Deno.kill(pid, "SIGKILL");
-  }
+  await using _child = killedOnDispose(pid);
+  assert.equal(await alive(pid), false, `pid ${pid} was left behind`);
+  assert.deepEqual([result.code, result.stderr], [
+    1,
+    `error: the daemon (pid ${pid}) did not get ready within 1 s: stopping it\n`,
+  ]);
 });
