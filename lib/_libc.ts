@@ -78,6 +78,9 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   flock: { parameters: ["i32", "i32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  // The --daemon handshake: the sender's kernel-verified credentials (SO_PASSCRED, SCM_CREDENTIALS).
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
 } as const;
 
 /** A handle on the C library, with the functions flagstaff calls. */

@@ -278,3 +278,189 @@ Deno.test({
     assert.match(result.stderr, /Received SIGTERM: stopping/);
   },
 });
+
+const LIB = new URL("../lib/", import.meta.url).href;
+
+/** A folder that `nobody` can read, with a Deno cache it can write. */
+async function nobodyDir(): Promise<AsyncDisposable & { path: string }> {
+  const dir = await tempDir();
+  await Deno.chmod(dir.path, 0o755);
+  await Deno.mkdir(`${dir.path}/cache`);
+  await new Deno.Command("chown", { args: ["nobody", `${dir.path}/cache`] }).output();
+  return dir;
+}
+
+/** Whether process `pid` exists (`kill -0`). */
+async function alive(pid: number): Promise<boolean> {
+  return (await new Deno.Command("kill", { args: ["-0", String(pid)], stderr: "null" }).output())
+    .success;
+}
+
+/** Kills process `pid` with KILL on dispose if it still runs: nothing outlives a failed test. */
+function killedOnDispose(pid: number): AsyncDisposable {
+  return {
+    async [Symbol.asyncDispose]() {
+      if (await alive(pid)) Deno.kill(pid, "SIGKILL");
+    },
+  };
+}
+
+/** Writes `text` to `file` at once (a reader never sees it half written). */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await Deno.writeTextFile(`${file}.tmp`, text);
+  await Deno.rename(`${file}.tmp`, file);
+}
+
+Deno.test({
+  name:
+    "--daemon: handshake messages from another user are ignored; the parent reports the child's real outcome",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await nobodyDir();
+    // setup() says it waits, then waits for `go`: "fail" throws, anything else gets ready.
+    await writeFiles(dir.path, {
+      "gate.ts": `export default class Gate {
+  async setup(context: { config: { application: { gate: string } } }) {
+    const folder = context.config.application.gate;
+    await Deno.writeTextFile(\`\${folder}/waiting\`, String(Deno.pid));
+    let go: string | undefined;
+    while ((go = await Deno.readTextFile(\`\${folder}/go\`).catch(() => undefined)) === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (go === "fail") throw new Error("the real failure");
+  }
+  process() {}
+}
+`,
+      // The attacker: finds the parent's handshake socket in /proc/net/unix, as any user can,
+      // and sends a forged error, then READY=1.
+      "attack.ts": `import { notifierFromEnv } from "${LIB}notify.ts";
+const prefix = \`@flagstaff-ready-\${Deno.args[0]}-\`;
+const address = (await Deno.readTextFile("/proc/net/unix")).split("\\n")
+  .map((line) => line.trim().split(/\\s+/)[7]).find((name) => name?.startsWith(prefix));
+if (!address) throw new Error(\`no \${prefix}* in /proc/net/unix\`);
+const notifier = notifierFromEnv({ NOTIFY_SOCKET: address })!;
+const sent = [notifier.send("FLAGSTAFF_ERROR=forged by nobody\\nEXIT_CODE=7"), notifier.send("READY=1")];
+console.log(\`uid \${Deno.uid()} sent \${sent} to \${address}\`);
+`,
+    });
+    await Deno.chmod(`${dir.path}/attack.ts`, 0o644);
+    for (const outcome of ["fail", "ok"]) {
+      const folder = `${dir.path}/${outcome}`;
+      await writeFiles(dir.path, {
+        [`${outcome}/app.yml`]: `Application:
+  controller: ${dir.path}/gate.ts
+  wake_interval: 0.05
+  gate: ${folder}
+Daemon:
+  pidfile: ${folder}/app.pid
+`,
+      });
+      await using parent = spawnCli(["run", "-c", `${folder}/app.yml`, "-d"]);
+      const childPid = Number(await waitForLog(`${folder}/waiting`, /^\d+$/));
+      await using _daemon = killedOnDispose(childPid);
+      const attack = await new Deno.Command("setpriv", {
+        args: [
+          "--reuid=nobody",
+          "--regid=nogroup",
+          "--clear-groups",
+          Deno.execPath(),
+          "run",
+          "--no-config",
+          "--allow-all",
+          `${dir.path}/attack.ts`,
+          String(parent.pid),
+        ],
+        env: { DENO_DIR: `${dir.path}/cache`, NO_COLOR: "1" },
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const said = new TextDecoder().decode(attack.stdout);
+      assert.equal(attack.code, 0, new TextDecoder().decode(attack.stderr));
+      assert.match(
+        said,
+        new RegExp(`^uid 65534 sent true,true to @flagstaff-ready-${parent.pid}-`),
+      );
+      // Only now may the real child finish its setup: the forged READY=1 came first.
+      await writeAtomically(`${folder}/go`, outcome);
+      const result = await parent.finished();
+      if (outcome === "fail") {
+        assert.deepEqual([result.code, result.stderr], [
+          1,
+          "error: setup() failed: the real failure\n",
+        ]);
+      } else {
+        assert.deepEqual([result.code, result.stderr], [0, ""]);
+        const stop = await runCli(["stop", "--pidfile", `${folder}/app.pid`]);
+        assert.deepEqual([stop.code, stop.stdout], [0, `stopped pid ${childPid}\n`]);
+      }
+    }
+  },
+});
+
+/** Busy processes that load the CPU until disposed (killed and reaped). */
+function busyLoops(count: number): AsyncDisposable {
+  const loops = Array.from({ length: count }, () =>
+    new Deno.Command("sh", {
+      args: ["-c", "while :; do :; done"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn());
+  return {
+    async [Symbol.asyncDispose]() {
+      for (const loop of loops) loop.kill("SIGKILL");
+      await Promise.all(loops.map((loop) => loop.status));
+    },
+  };
+}
+
+Deno.test("--daemon: under CPU load, the child's start-up error always reaches the parent", async () => {
+  await using dir = await tempDir();
+  await using _load = busyLoops(2);
+  const lost: string[] = [];
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    const result = await runCli(["run", "--controller", `${dir.path}/nope.ts`, "-d"]);
+    const expected = /^error: Cannot load controller ".*nope\.ts": Module not found/;
+    if (result.code !== 2 || !expected.test(result.stderr)) {
+      lost.push(`try ${attempt}: code ${result.code}, ${result.stderr.trim()}`);
+    }
+  }
+  assert.deepEqual(lost, [], `${lost.length} of 10 lost the error`);
+});
+
+Deno.test("--daemon: a child that is not ready in time and ignores TERM is killed and reaped", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    // The parent side of `run -d` with a 1 s handshake timeout and 0.5 s to stop after TERM.
+    "main.ts": `import { detach, isDetachedChild } from "${LIB}daemon.ts";
+import { runCli } from "${LIB}cli.ts";
+Deno.exit(
+  isDetachedChild() ? await runCli(Deno.args) : await detach(Deno.args, {
+    timeoutMs: 1000,
+    stopTimeoutMs: 500,
+    printError: (message) => console.error(\`error: \${message}\`),
+  }),
+);
+`,
+    // Never finishes loading, and ignores TERM: only KILL ends it.
+    "stubborn.ts": `Deno.addSignalListener("SIGTERM", () => {});
+await Deno.writeTextFile(${JSON.stringify(`${dir.path}/stubborn.pid`)}, String(Deno.pid));
+await new Promise(() => setInterval(() => {}, 1000));
+export default class Never {
+  process() {}
+}
+`,
+  });
+  const result = await runCli(["run", "--controller", `${dir.path}/stubborn.ts`], {
+    main: `${dir.path}/main.ts`,
+  });
+  const pid = Number(await Deno.readTextFile(`${dir.path}/stubborn.pid`));
+  await using _child = killedOnDispose(pid);
+  assert.equal(await alive(pid), false, `pid ${pid} was left behind`);
+  assert.deepEqual([result.code, result.stderr], [
+    1,
+    `error: the daemon (pid ${pid}) did not get ready within 1 s: stopping it\n`,
+  ]);
+});
