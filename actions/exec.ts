@@ -18,10 +18,11 @@
  *   goes to the whole group (`kill(-pgid, SIGTERM)`), then SIGKILL to the
  *   group if anything of it is still there `killGraceMs` (5 s) later. The
  *   run returns once the program itself has exited; tear-down (and so a
- *   stop) waits until every such group is gone or has had its SIGKILL. With
- *   `--allow-ffi` the group is watched (`kill(-pgid, 0)`, which also counts a
- *   zombie nobody has reaped yet) and SIGKILL is sent only when needed;
- *   without it, SIGKILL goes to the group after the grace period anyway.
+ *   stop) waits until every such group is gone or has had its SIGKILL.
+ *   SIGCONT follows SIGTERM, as systemd does, so that a stopped member acts
+ *   on it; repeated every 50 ms during the grace period, it also tells when
+ *   the group is gone (it fails then). A zombie that nobody has reaped yet
+ *   still counts as a member.
  * - Out of reach: a descendant that leaves the group (`setsid`, `setpgid`,
  *   a daemon that double-forks into its own session) is never signalled.
  *   Nor is what a program left running when it exited on its own, before
@@ -40,15 +41,12 @@
 import { delimiter, join, resolve } from "node:path";
 import type { ActionArgument, ActionContext } from "../lib/action.ts";
 import { delay, setLongTimeout } from "../lib/delay.ts";
-import { errno, libc } from "../lib/_libc.ts";
 import { OutputTail } from "./_output_tail.ts";
 
 /** Whether the OS has process groups (everything but Windows). */
 const posix = Deno.build.os !== "windows";
 /** How often a process group is checked during the grace period, in milliseconds. */
 const GROUP_POLL_MS = 50;
-/** `EPERM`: the group exists, but some member may not be signalled by us. */
-const EPERM = 1;
 
 /** Options for {@link ExecAction}, for tests and library mode. */
 export interface ExecActionOptions {
@@ -213,13 +211,15 @@ export default class ExecAction {
       return;
     }
     if (!trySignal(() => Deno.kill(-pgid, "SIGTERM"))) return; // The group is gone already.
+    // SIGCONT wakes a stopped member to act on SIGTERM; it fails once the group is empty.
+    const groupLeft = () => trySignal(() => Deno.kill(-pgid, "SIGCONT"));
     const ending = (async () => {
+      if (!groupLeft()) return;
       const deadlineMs = performance.now() + this.#killGraceMs;
       for (let left = this.#killGraceMs; left > 0; left = deadlineMs - performance.now()) {
         await delay(Math.min(left, GROUP_POLL_MS));
-        if (groupExists(pgid) === false) return;
+        if (!groupLeft()) return;
       }
-      if (groupExists(pgid) === false) return;
       if (trySignal(() => Deno.kill(-pgid, "SIGKILL"))) {
         context.logger.warn(
           'exec "{command}": its process group {pgid} was still there {seconds} s after SIGTERM: sent SIGKILL',
@@ -232,28 +232,15 @@ export default class ExecAction {
   }
 }
 
-/** Sends a signal; false when there was nothing to signal any more. */
+/** Sends a signal; false when there was nothing to signal any more (`ESRCH`). */
 function trySignal(send: () => void): boolean {
   try {
     send();
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // EPERM: something is there that flagstaff may not signal.
+    return !(error instanceof Deno.errors.NotFound);
   }
-}
-
-/**
- * Whether process group `pgid` has a member (zombies count), through
- * `kill(-pgid, 0)`; undefined when flagstaff cannot tell (no `--allow-ffi`).
- */
-function groupExists(pgid: number): boolean | undefined {
-  let c;
-  try {
-    c = libc("watch the process group of an exec action");
-  } catch {
-    return undefined;
-  }
-  return c.kill(-pgid, 0) === 0 || errno(c) === EPERM;
 }
 
 /** Whether a command names a file (has a path separator) rather than a name to look up. */

@@ -4,12 +4,8 @@ import { createTestContext } from "./_test_context.ts";
 import { runWithPermissions } from "./_test_permissions.ts";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { libc } from "../lib/_libc.ts";
 
 const posix = Deno.build.os !== "windows";
-// The action opens the C library to watch process groups; open it at load time, or the
-// resource sanitizer blames the first test that does.
-if (Deno.build.os === "linux") libc("watch process groups in tests");
 
 /** A process's state letter from `ps` (`S`, `R`, `Z`...), or undefined when there is none. */
 async function processState(pid: number): Promise<string | undefined> {
@@ -240,6 +236,29 @@ Deno.test({
       /^warning: exec ".*": its process group \d+ was still there 0.1 s after SIGTERM: sent SIGKILL$/,
     );
     assert.match(context.logs[1], /was killed by SIGTERM, after its run was aborted: stopping$/);
+    await assertDead(pid);
+  },
+});
+
+Deno.test({
+  name: "`exec` sends SIGCONT after SIGTERM, so a stopped member of the group ends without SIGKILL",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const action = new ExecAction(context, { killGraceMs: 20_000 });
+    await using report = await fifo();
+    action.setUp("sh", "-c", `sleep 40 & kill -STOP "$!"; echo "$!" > ${report.path}; wait`);
+    const run = action.run(context);
+    const pid = Number(await report.read());
+    assert.match((await processState(pid)) ?? "gone", /^T/, "the sleep is stopped");
+    const started = performance.now();
+    context.abort(new Error("stopping"));
+    await run;
+    await action.tearDown();
+    const elapsedMs = performance.now() - started;
+    assert.ok(elapsedMs < 10_000, `ended by SIGTERM, not by SIGKILL after 20 s: ${elapsedMs} ms`);
+    assert.equal(context.logs.length, 1, context.logs.join("\n"));
+    assert.match(context.logs[0], /was killed by SIGTERM, after its run was aborted: stopping$/);
     await assertDead(pid);
   },
 });

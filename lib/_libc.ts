@@ -72,8 +72,6 @@ const SYMBOLS = {
   // Reaping orphans as PID 1.
   waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
-  // Whether a process group still has members (`kill(-pgid, 0)`), for the exec action.
-  kill: { parameters: ["i32", "i32"], result: "i32" },
 } as const;
 
 /** A handle on the C library, with the functions flagstaff calls. */
