@@ -17,8 +17,8 @@
  * - When the run's `signal` fires (a stop, or the run's `timeout`), SIGTERM
  *   goes to the whole group (`kill(-pgid, SIGTERM)`), then SIGKILL to the
  *   group if anything of it is still there `killGraceMs` (5 s) later. The
- *   run returns once the program itself has exited; tear-down (and so a
- *   stop) waits until every such group is gone or has had its SIGKILL.
+ *   run returns once the program itself has exited; a stop waits (in
+ *   tear-down) until every such group is gone or has had its SIGKILL.
  *   SIGCONT follows SIGTERM, as systemd does, so that a stopped member acts
  *   on it; repeated every 50 ms during the grace period, it also tells when
  *   the group is gone (it fails then). A zombie that nobody has reaped yet
@@ -189,10 +189,14 @@ export default class ExecAction {
   }
 
   /**
-   * Waits until every process group this action sent SIGTERM is gone or has
-   * had its SIGKILL (at most `killGraceMs`), so that a stop leaves none.
+   * On a stop (its context's `signal` has fired), waits until every process
+   * group this action sent SIGTERM is gone or has had its SIGKILL (at most
+   * `killGraceMs`), so that flagstaff leaves none behind when it exits.
+   * Otherwise (a reload removed the action, or it closed) returns at once:
+   * those groups are still ended in the background.
    */
   async tearDown(): Promise<void> {
+    if (!this.#context.signal.aborted) return;
     while (this.#ending.size > 0) await Promise.all(this.#ending);
   }
 

@@ -287,6 +287,8 @@ export class ActionSet {
     } finally {
       timer?.cancel();
       live.running = false;
+      // Settled unless it timed out: a tear-down right after (a close) need not wait.
+      if (!inFlight.timedOut) live.inFlight = undefined;
     }
   }
 

@@ -13,9 +13,9 @@ const FIXTURES = new URL("./fixtures/actions/", import.meta.url).pathname;
 /**
  * An action that ignores its signal: each run prints `stubborn start N`, then
  * waits until the file `release` exists, then prints `stubborn end N`.
- * Tear-down prints `stubborn down`.
+ * Tear-down prints `stubborn down`. With `closeAtStart`, a run closes the action as it starts.
  */
-function stubborn(release: string): string {
+function stubborn(release: string, closeAtStart = false): string {
   return `export default class {
   static description = "Ignores its signal until a file exists (tests)";
   static arguments = [];
@@ -24,6 +24,7 @@ function stubborn(release: string): string {
   async run(context) {
     const n = ++this.#runs;
     context.out.write(\`stubborn start \${n}\\n\`);
+    ${closeAtStart ? 'context.close("done");' : ""}
     while (true) {
       try { Deno.statSync(${JSON.stringify(release)}); break; } catch { /* not yet */ }
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -133,6 +134,37 @@ Deno.test("a stop waits for the run of a timed-out action before its tear-down",
   const result = await app.finished();
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, "stubborn start 1\nstubborn end 1\nstubborn down\n");
+});
+
+Deno.test("an action that closes itself in a run that then times out is torn down after that run", async () => {
+  await using dir = await tempDir();
+  const release = `${dir.path}/release`;
+  await writeFiles(dir.path, {
+    "actions/stubborn.js": stubborn(release, true),
+    "app.yml": "Signals:\n  usr2: [{stubborn: null, timeout: 0.2}]\n  usr1: [{print: alive}]\n",
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  await app.waitFor("Running 2 action(s)");
+  await app.signal("USR2");
+  await app.waitFor(/Action "stubborn" \(usr2 #1\) timed out after 0.2 s/, { stream: "stderr" });
+  await app.waitFor(/Action "stubborn" \(usr2 #1\) closed: done/, { stream: "stderr" });
+  await app.waitFor(/Action "stubborn" \(usr2 #1\): tear-down deferred until its run ends/, {
+    stream: "stderr",
+  });
+  // Closed: USR2 has nothing left to run; the dispatcher goes on.
+  await app.signal("USR2");
+  await app.signal("USR1");
+  await app.waitFor("alive\n", { stream: "stdout" });
+  assert.doesNotMatch(app.stdout, /stubborn down/, "no tear-down beside the run");
+  await Deno.writeTextFile(release, "");
+  await app.waitFor("stubborn end 1\nstubborn down\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    "init\nstubborn start 1\nalive\nstubborn end 1\nstubborn down\ncleanup\n",
+  );
 });
 
 Deno.test("a timeout past the timer limit (3000000 s) does not fire at once", async () => {
