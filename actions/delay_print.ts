@@ -6,15 +6,18 @@
  * Unlike flagman's `sleep()`, the wait ends early when the run's `signal`
  * fires (a stop, or the run's timeout) or the action is torn down: the run
  * then returns without printing `finished delaying`, so `cleanup` is always
- * the last line.
+ * the last line. DELAY may be any whole number of seconds: the wait goes
+ * through `lib/delay.ts`, so one past the timer limit (2^31-1 ms, about 24.8
+ * days) is waited in full instead of firing at once.
  *
  * @module
  */
 
 import type { ActionArgument, ActionContext } from "../lib/action.ts";
+import { delay } from "../lib/delay.ts";
 
-/** The longest delay a timer can wait (2^31-1 ms), in whole seconds. */
-const MAX_DELAY_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** The longest delay taken, in whole seconds: its milliseconds are still exact. */
+const MAX_DELAY_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
 
 /** Prints `init`, then on each run the message, a wait, `finished delaying`; then `cleanup`. */
 export default class DelayPrintAction {
@@ -40,7 +43,7 @@ export default class DelayPrintAction {
   /**
    * Keeps the message and the delay, then prints `init`.
    *
-   * @throws {Error} when `delay` is not a whole number of seconds from 0 to 2147483.
+   * @throws {Error} when `delay` is not a whole number of seconds from 0 to 9007199254740.
    */
   setUp(message: string, delay: string): void {
     // What Python's int() takes: optional blanks and sign, decimal digits.
@@ -77,20 +80,14 @@ export default class DelayPrintAction {
   }
 }
 
-/** Waits `ms`; resolves true when the time ran out, false as soon as `signal` fires. */
-function wait(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+/** Waits `ms`, however long; resolves true when the time ran out, false as soon as `signal` fires. */
+async function wait(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await delay(ms, { signal });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Describes an abort reason in a few words. */

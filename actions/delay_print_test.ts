@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import DelayPrintAction from "./delay_print.ts";
 import { createTestContext } from "./_test_context.ts";
+import { delay } from "../lib/delay.ts";
 
 Deno.test("`delay_print` prints init, the message then finished delaying each run, cleanup", async () => {
   const context = createTestContext({ name: "delay_print" });
@@ -60,24 +61,37 @@ Deno.test("`delay_print` tear-down ends a wait in flight, so cleanup is the last
 });
 
 Deno.test("`delay_print` accepts what Python's int() takes for a delay", () => {
-  for (const delay of ["0", "+2", " 3 ", "007", "-0", "2147483"]) {
+  for (const seconds of ["0", "+2", " 3 ", "007", "-0", "2147484", "9007199254740"]) {
     const context = createTestContext();
-    new DelayPrintAction(context).setUp("hi", delay);
-    assert.deepEqual(context.output, "init\n", delay);
+    new DelayPrintAction(context).setUp("hi", seconds);
+    assert.deepEqual(context.output, "init\n", seconds);
   }
 });
 
-Deno.test("`delay_print` set-up rejects a delay that is not whole seconds from 0 to 2147483", () => {
-  for (const delay of ["1.5", "-1", "", "ten", "1e3", "0x10", "2147484"]) {
+Deno.test("`delay_print` set-up rejects a delay that is not whole seconds from 0 to 9007199254740", () => {
+  for (const seconds of ["1.5", "-1", "", "ten", "1e3", "0x10", "9007199254741"]) {
     const context = createTestContext();
     assert.throws(
-      () => new DelayPrintAction(context).setUp("hi", delay),
+      () => new DelayPrintAction(context).setUp("hi", seconds),
       {
-        message: `Argument "delay" must be a whole number of seconds from 0 to 2147483, got ${
-          JSON.stringify(delay)
+        message: `Argument "delay" must be a whole number of seconds from 0 to 9007199254740, got ${
+          JSON.stringify(seconds)
         }`,
       },
     );
     assert.deepEqual(context.output, "", "no init when set-up fails");
   }
+});
+
+Deno.test("`delay_print` waits a delay past the timer limit (3000000 s) instead of finishing at once", async () => {
+  const context = createTestContext();
+  const action = new DelayPrintAction(context);
+  action.setUp("hi", "3000000");
+  const run = action.run(context);
+  // A timer past 2^31-1 ms overflows and fires after 1 ms: give it far longer than that.
+  await delay(100);
+  assert.deepEqual(context.output, "init\nhi\n", "still waiting");
+  context.abort(new Error("stopping"));
+  await run;
+  assert.deepEqual(context.output, "init\nhi\n");
 });

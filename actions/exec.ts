@@ -8,9 +8,25 @@
  *   not read `PATH` (no `--allow-env=PATH`) or stat the file (no
  *   `--allow-read`), the check waits for the first run. Set-up also checks
  *   that `--allow-run` covers the program, for a clear message up front.
- * - Each run spawns the program and waits for it (it is always reaped). The
- *   run's `signal` (a stop, or the run's `timeout`) sends it SIGTERM, then
- *   SIGKILL if it is still running 5 s later.
+ * - Each run spawns the program and waits for it (it is always reaped). On
+ *   Linux and the other POSIX systems the program leads a process group of
+ *   its own: Deno's `detached: true` calls `setsid()` in the child, so the
+ *   program is the leader of a new session and process group (pgid = its
+ *   pid) with no controlling terminal; what it starts (`sh -c 'a & b'`)
+ *   joins that group.
+ * - When the run's `signal` fires (a stop, or the run's `timeout`), SIGTERM
+ *   goes to the whole group (`kill(-pgid, SIGTERM)`), then SIGKILL to the
+ *   group if anything of it is still there `killGraceMs` (5 s) later. The
+ *   run returns once the program itself has exited; a stop waits (in
+ *   tear-down) until every such group is gone or has had its SIGKILL.
+ *   SIGCONT follows SIGTERM, as systemd does, so that a stopped member acts
+ *   on it; repeated every 50 ms during the grace period, it also tells when
+ *   the group is gone (it fails then). A zombie that nobody has reaped yet
+ *   still counts as a member.
+ * - Out of reach: a descendant that leaves the group (`setsid`, `setpgid`,
+ *   a daemon that double-forks into its own session) is never signalled.
+ *   Nor is what a program left running when it exited on its own, before
+ *   the run's signal fired (`sh -c 'daemon &'`): the run is over then.
  * - The exit is logged at info (`exec "cmd args" exited with code 0`), or at
  *   warning for a non-zero code or a signal, followed by the last 10 lines of
  *   its output (stdout and stderr together) at the same level. A program that
@@ -24,13 +40,19 @@
 
 import { delimiter, join, resolve } from "node:path";
 import type { ActionArgument, ActionContext } from "../lib/action.ts";
+import { delay, setLongTimeout } from "../lib/delay.ts";
 import { OutputTail } from "./_output_tail.ts";
+
+/** Whether the OS has process groups (everything but Windows). */
+const posix = Deno.build.os !== "windows";
+/** How often a process group is checked during the grace period, in milliseconds. */
+const GROUP_POLL_MS = 50;
 
 /** Options for {@link ExecAction}, for tests and library mode. */
 export interface ExecActionOptions {
   /** How many of the last output lines to log. Default 10. */
   tailLines?: number;
-  /** After the run's signal fires (SIGTERM), how long before SIGKILL. Default 5000. */
+  /** After the run's signal fires (SIGTERM to the group), how long before SIGKILL. Default 5000. */
   killGraceMs?: number;
   /** After the program exits, how long to keep reading pipes others hold open. Default 1000. */
   drainGraceMs?: number;
@@ -54,6 +76,8 @@ export default class ExecAction {
   #program = "";
   #args: string[] = [];
   #commandLine = "";
+  /** Process groups sent SIGTERM whose SIGKILL (or end) is still awaited. */
+  readonly #ending = new Set<Promise<void>>();
 
   /** The runtime constructs the action with its context; `options` are for tests. */
   constructor(context: ActionContext, options: ExecActionOptions = {}) {
@@ -108,7 +132,8 @@ export default class ExecAction {
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
-        signal,
+        // setsid(): the program leads its own session and process group.
+        detached: posix,
       }).spawn();
     } catch (error) {
       const reason = error instanceof Deno.errors.NotFound
@@ -124,30 +149,19 @@ export default class ExecAction {
       collect(child.stdout, (text) => tail.write("stdout", text), drain.signal),
       collect(child.stderr, (text) => tail.write("stderr", text), drain.signal),
     ]);
-    let killTimer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = () => {
-      // Deno sends SIGTERM itself; this is the fallback for a program that ignores it.
-      killTimer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // It has exited meanwhile.
-        }
-      }, this.#killGraceMs);
-    };
+    const onAbort = () => this.#endGroup(child, context);
     signal.addEventListener("abort", onAbort, { once: true });
     let status: Deno.CommandStatus;
     try {
       status = await child.status;
     } finally {
       signal.removeEventListener("abort", onAbort);
-      clearTimeout(killTimer);
     }
-    const drainTimer = setTimeout(() => drain.abort(), this.#drainGraceMs);
+    const drainTimer = setLongTimeout(() => drain.abort(), this.#drainGraceMs);
     try {
       await reading;
     } finally {
-      clearTimeout(drainTimer);
+      drainTimer.cancel();
     }
     tail.end();
 
@@ -172,6 +186,64 @@ export default class ExecAction {
         output: tail.lines.map((line) => `  ${line}`).join("\n"),
       });
     }
+  }
+
+  /**
+   * On a stop (its context's `signal` has fired), waits until every process
+   * group this action sent SIGTERM is gone or has had its SIGKILL (at most
+   * `killGraceMs`), so that flagstaff leaves none behind when it exits.
+   * Otherwise (a reload removed the action, or it closed) returns at once:
+   * those groups are still ended in the background.
+   */
+  async tearDown(): Promise<void> {
+    if (!this.#context.signal.aborted) return;
+    while (this.#ending.size > 0) await Promise.all(this.#ending);
+  }
+
+  /**
+   * Sends SIGTERM to the program's process group, then SIGKILL once the
+   * grace period is over if anything of the group is left; tracked in
+   * {@link #ending} until then.
+   */
+  #endGroup(child: Deno.ChildProcess, context: ActionContext): void {
+    const pgid = child.pid;
+    if (!posix || !(pgid > 1)) {
+      // No process groups (Windows): the program alone.
+      trySignal(() => child.kill("SIGTERM"));
+      const timer = setLongTimeout(() => trySignal(() => child.kill("SIGKILL")), this.#killGraceMs);
+      child.status.finally(() => timer.cancel());
+      return;
+    }
+    if (!trySignal(() => Deno.kill(-pgid, "SIGTERM"))) return; // The group is gone already.
+    // SIGCONT wakes a stopped member to act on SIGTERM; it fails once the group is empty.
+    const groupLeft = () => trySignal(() => Deno.kill(-pgid, "SIGCONT"));
+    const ending = (async () => {
+      if (!groupLeft()) return;
+      const deadlineMs = performance.now() + this.#killGraceMs;
+      for (let left = this.#killGraceMs; left > 0; left = deadlineMs - performance.now()) {
+        await delay(Math.min(left, GROUP_POLL_MS));
+        if (!groupLeft()) return;
+      }
+      if (trySignal(() => Deno.kill(-pgid, "SIGKILL"))) {
+        context.logger.warn(
+          'exec "{command}": its process group {pgid} was still there {seconds} s after SIGTERM: sent SIGKILL',
+          { command: this.#commandLine, pgid, seconds: this.#killGraceMs / 1000 },
+        );
+      }
+    })();
+    this.#ending.add(ending);
+    ending.finally(() => this.#ending.delete(ending));
+  }
+}
+
+/** Sends a signal; false when there was nothing to signal any more (`ESRCH`). */
+function trySignal(send: () => void): boolean {
+  try {
+    send();
+    return true;
+  } catch (error) {
+    // EPERM: something is there that flagstaff may not signal.
+    return !(error instanceof Deno.errors.NotFound);
   }
 }
 

@@ -7,6 +7,35 @@ import { fileURLToPath } from "node:url";
 
 const posix = Deno.build.os !== "windows";
 
+/** A process's state letter from `ps` (`S`, `R`, `Z`...), or undefined when there is none. */
+async function processState(pid: number): Promise<string | undefined> {
+  const { code, stdout } = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", `${pid}`] })
+    .output();
+  return code === 0 ? new TextDecoder().decode(stdout).trim() || undefined : undefined;
+}
+
+/** Asserts that process `pid` has exited (gone, or a zombie not reaped yet). */
+async function assertDead(pid: number): Promise<void> {
+  const state = await processState(pid);
+  assert.ok(state === undefined || state.startsWith("Z"), `process ${pid} is alive: ${state}`);
+}
+
+/**
+ * A FIFO in a new temp folder: a script run by the action writes to it, and
+ * the test reads what it wrote (opening blocks until the writer comes).
+ */
+async function fifo(): Promise<AsyncDisposable & { path: string; read(): Promise<string> }> {
+  const dir = await Deno.makeTempDir({ prefix: "flagstaff_exec_test_" });
+  const path = `${dir}/fifo`;
+  const made = await new Deno.Command("mkfifo", { args: [path] }).output();
+  assert.equal(made.code, 0, "mkfifo");
+  return {
+    path,
+    read: () => Deno.readTextFile(path),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
 Deno.test({
   name: "`exec` runs the program without a shell and logs its exit code and output at info",
   ignore: !posix,
@@ -118,6 +147,7 @@ Deno.test({
     const run = action.run(context); // spawned by the time run() returns its promise
     context.abort(new Error("timed out after 1 s"));
     await run;
+    await action.tearDown();
     assert.ok(performance.now() - started < 5_000);
     assert.deepEqual(context.logs, [
       'warning: exec "sleep 30" was killed by SIGTERM, after its run was aborted: timed out after 1 s',
@@ -145,13 +175,92 @@ Deno.test("`exec` kills a program that ignores SIGTERM with SIGKILL after the gr
     await ready.promise;
     context.abort(new Error("stopping"));
     await run;
+    await action.tearDown();
+    assert.equal(context.logs.length, 2, context.logs.join("\n"));
     assert.match(
       context.logs[0],
+      /^warning: exec ".*": its process group \d+ was still there 0.05 s after SIGTERM: sent SIGKILL$/,
+    );
+    assert.match(
+      context.logs[1],
       /^warning: exec ".*" was killed by SIGKILL, after its run was aborted: stopping$/,
     );
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test({
+  name: "`exec` sends SIGTERM to the program's whole process group when the run's signal fires",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const action = new ExecAction(context);
+    // The shell reports the pid of its background sleep, then waits for it.
+    await using report = await fifo();
+    action.setUp("sh", "-c", `sleep 40 & echo "$!" > ${report.path}; wait`);
+    const run = action.run(context);
+    const pid = Number(await report.read());
+    assert.ok(pid > 1 && (await processState(pid))?.startsWith("S"), "the sleep runs");
+    const started = performance.now();
+    context.abort(new Error("timed out after 1 s"));
+    await run;
+    await action.tearDown();
+    assert.ok(performance.now() - started < 4_000, "SIGTERM was enough: no SIGKILL grace");
+    assert.deepEqual(context.logs, [
+      `warning: exec "sh -c 'sleep 40 & echo \"$!\" > ${report.path}; wait'" was killed by SIGTERM, ` +
+      "after its run was aborted: timed out after 1 s",
+    ]);
+    await assertDead(pid);
+  },
+});
+
+Deno.test({
+  name: "`exec` sends SIGKILL to the group when a grandchild outlives SIGTERM and the program",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const action = new ExecAction(context, { killGraceMs: 100 });
+    // The subshell (and the sleep it runs) ignores TERM; the shell itself does not.
+    await using report = await fifo();
+    action.setUp("sh", "-c", `(trap "" TERM; sleep 40; :) & echo "$!" > ${report.path}; wait`);
+    const run = action.run(context);
+    const pid = Number(await report.read());
+    context.abort(new Error("stopping"));
+    await run;
+    await action.tearDown();
+    // The subshell keeps the output pipes open until SIGKILL: the exit is logged after it.
+    assert.equal(context.logs.length, 2, context.logs.join("\n"));
+    assert.match(
+      context.logs[0],
+      /^warning: exec ".*": its process group \d+ was still there 0.1 s after SIGTERM: sent SIGKILL$/,
+    );
+    assert.match(context.logs[1], /was killed by SIGTERM, after its run was aborted: stopping$/);
+    await assertDead(pid);
+  },
+});
+
+Deno.test({
+  name: "`exec` sends SIGCONT after SIGTERM, so a stopped member of the group ends without SIGKILL",
+  ignore: !posix,
+  fn: async () => {
+    const context = createTestContext();
+    const action = new ExecAction(context, { killGraceMs: 20_000 });
+    await using report = await fifo();
+    action.setUp("sh", "-c", `sleep 40 & kill -STOP "$!"; echo "$!" > ${report.path}; wait`);
+    const run = action.run(context);
+    const pid = Number(await report.read());
+    assert.match((await processState(pid)) ?? "gone", /^T/, "the sleep is stopped");
+    const started = performance.now();
+    context.abort(new Error("stopping"));
+    await run;
+    await action.tearDown();
+    const elapsedMs = performance.now() - started;
+    assert.ok(elapsedMs < 10_000, `ended by SIGTERM, not by SIGKILL after 20 s: ${elapsedMs} ms`);
+    assert.equal(context.logs.length, 1, context.logs.join("\n"));
+    assert.match(context.logs[0], /was killed by SIGTERM, after its run was aborted: stopping$/);
+    await assertDead(pid);
+  },
 });
 
 Deno.test({

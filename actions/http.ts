@@ -6,24 +6,38 @@
  *   `application/json` when it parses as JSON, else as `text/plain`.
  * - Set-up checks that URL is an `http:` or `https:` URL and that
  *   `--allow-net` covers its host.
- * - A run gives up after 10 s, or when its `signal` fires (a stop, or the
- *   run's `timeout`). A failure (network error, timeout, a status outside
- *   200-299) is logged at warning and never thrown: a webhook that is down
- *   does not fail the signal's other actions. The response body is always
- *   discarded.
- * - Log lines show the URL without its user, password and query, which often
+ * - Redirects are followed by the action itself, at most 5 of them: a 301,
+ *   302 or 303 is followed with a GET without body (as browsers do); a 307 or
+ *   308 to the same origin (scheme, host and port) re-sends the POST and its
+ *   body; a 307 or 308 to another origin is not followed (that would hand the
+ *   body to another host): it is logged at warning, naming both URLs, and
+ *   counts as a failure. So does a redirect to a URL that is not http(s), one
+ *   past the fifth, and one to a host `--allow-net` does not cover. The final
+ *   URL is logged with the status.
+ * - A run gives up after 10 s (the whole chain of redirects), or when its
+ *   `signal` fires (a stop, or the run's `timeout`). A failure (network
+ *   error, timeout, a status outside 200-299) is logged at warning and never
+ *   thrown: a webhook that is down does not fail the signal's other actions.
+ *   Response bodies are always discarded.
+ * - Log lines show URLs without their user, password and query, which often
  *   carry secrets.
  *
  * @module
  */
 
 import type { ActionArgument, ActionContext } from "../lib/action.ts";
+import { setLongTimeout } from "../lib/delay.ts";
 
 /** Options for {@link HttpAction}, for tests and library mode. */
 export interface HttpActionOptions {
   /** How long a request may take, headers included. Default 10000. */
   timeoutMs?: number;
 }
+
+/** How many redirects a run follows at most. */
+const MAX_REDIRECTS = 5;
+/** The redirect statuses (fetch's); 307 and 308 keep the method and the body. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 const JSON_TYPE = "application/json";
 const TEXT_TYPE = "text/plain;charset=UTF-8";
@@ -78,21 +92,15 @@ export default class HttpAction {
       );
     }
     this.#url = parsed;
-    this.#shownUrl = `${parsed.origin}${parsed.pathname}`;
+    this.#shownUrl = showUrl(parsed);
     if (body !== undefined) this.#body = { text: body, type: isJson(body) ? JSON_TYPE : TEXT_TYPE };
   }
 
-  /** Shows the URL in an error message as log lines do (fetch's messages name it in full). */
-  #redact(message: string): string {
-    const origin = new RegExp(`${escapeRegExp(this.#url.origin)}[^\\s)]*`, "g");
-    return message.replaceAll(this.#url.href, this.#shownUrl).replace(origin, this.#shownUrl);
-  }
-
-  /** Sends the request; logs the status, or why it failed. */
+  /** Sends the request, following redirects; logs the status, or why it failed. */
   async run(context: ActionContext): Promise<void> {
     const { logger } = context;
     const url = this.#shownUrl;
-    const body = this.#body ?? {
+    let body: { text: string; type: string } | undefined = this.#body ?? {
       text: JSON.stringify({
         signal: context.trigger,
         action: context.name,
@@ -101,36 +109,92 @@ export default class HttpAction {
       type: JSON_TYPE,
     };
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), this.#timeoutMs);
+    const timer = setLongTimeout(() => timeout.abort(), this.#timeoutMs);
+    const signal = AbortSignal.any([context.signal, timeout.signal]);
+    let current = this.#url;
+    let method = "POST";
+    let redirects = 0;
+    /** Where the chain ended, when it did not end where it started. */
+    const where = () =>
+      redirects === 0
+        ? ""
+        : ` at ${showUrl(current)} (${method}, after ${redirects} redirect${
+          redirects === 1 ? "" : "s"
+        })`;
     try {
-      const response = await fetch(this.#url, {
-        method: "POST",
-        headers: { "content-type": body.type },
-        body: body.text,
-        signal: AbortSignal.any([context.signal, timeout.signal]),
-      });
-      try {
-        await response.body?.cancel();
-      } catch {
-        // Nothing to free.
-      }
-      const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
-      if (response.ok) {
-        logger.info("http POST {url}: {status}", { url, status });
-      } else {
-        logger.warn("http POST {url} failed: {status}", { url, status });
+      while (true) {
+        const response = await fetch(current, {
+          method,
+          headers: body ? { "content-type": body.type } : {},
+          body: body?.text,
+          signal,
+          redirect: "manual",
+        });
+        try {
+          await response.body?.cancel();
+        } catch {
+          // Nothing to free.
+        }
+        const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+        const location = REDIRECTS.has(response.status) ? response.headers.get("location") : null;
+        if (location === null) {
+          if (response.ok) {
+            logger.info("http POST {url}: {status}{where}", { url, status, where: where() });
+          } else {
+            logger.warn("http POST {url} failed: {status}{where}", { url, status, where: where() });
+          }
+          return;
+        }
+        const next = URL.parse(location, current);
+        const from = showUrl(current);
+        const why = next === null
+          ? `${status} from ${from} has an invalid Location header`
+          : next.protocol !== "http:" && next.protocol !== "https:"
+          ? `${status} from ${from} to ${showUrl(next)}, which is not an http or https URL`
+          : redirects === MAX_REDIRECTS
+          ? `more than ${MAX_REDIRECTS} redirects, the last a ${status} from ${from} to ${
+            showUrl(next)
+          }`
+          : (response.status === 307 || response.status === 308) && next.origin !== current.origin
+          ? `not following ${status} from ${from} to ${
+            showUrl(next)
+          }, another origin: the request body goes only to the origin it was meant for`
+          : undefined;
+        if (why !== undefined || next === null) {
+          logger.warn("http POST {url} failed: {why}", { url, why });
+          return;
+        }
+        if (response.status !== 307 && response.status !== 308) {
+          // 301, 302, 303: what browsers do with a POST.
+          method = "GET";
+          body = undefined;
+        }
+        current = next;
+        redirects++;
       }
     } catch (error) {
       const reason = context.signal.aborted
         ? `aborted: ${describe(context.signal.reason)}`
         : timeout.signal.aborted
         ? `no response within ${this.#timeoutMs} ms`
-        : this.#redact(describe(error));
-      logger.warn("http POST {url} failed: {reason}", { url, reason });
+        : redact(describe(error), current);
+      logger.warn("http POST {url} failed: {reason}{where}", { url, reason, where: where() });
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
   }
+}
+
+/** A URL as log lines show it: without user, password, query and fragment. */
+function showUrl(url: URL): string {
+  return `${url.origin === "null" ? url.protocol : url.origin}${url.pathname}`;
+}
+
+/** Shows `url` in an error message as log lines do (fetch's messages name it in full). */
+function redact(message: string, url: URL): string {
+  const shown = showUrl(url);
+  const origin = new RegExp(`${escapeRegExp(url.origin)}[^\\s)]*`, "g");
+  return message.replaceAll(url.href, shown).replace(origin, shown);
 }
 
 /** Escapes a text for use in a regular expression. */

@@ -172,3 +172,95 @@ Deno.test("`http` set-up names the missing --allow-net", async () => {
       "give it --allow-net=hooks.example.com (or --allow-net)\nset up\n",
   );
 });
+
+/** A response that redirects to `location` with `status`. */
+function redirect(status: number, location: string): Response {
+  return new Response(null, { status, headers: { location } });
+}
+
+Deno.test("`http` re-sends the POST and its body on a 307 or 308 to the same origin, and logs the final URL", async () => {
+  for (const status of [307, 308]) {
+    await using server = startServer((request) =>
+      new URL(request.url).pathname === "/hook"
+        ? redirect(status, "/moved?token=secret")
+        : new Response("ok")
+    );
+    const context = createTestContext();
+    const action = new HttpAction(context);
+    action.setUp(`${server.url}/hook`, "deploy now");
+    await action.run(context);
+    assert.deepEqual(
+      server.seen.map(({ method, path, type, body }) => [method, path, type, body]),
+      [
+        ["POST", "/hook", "text/plain;charset=UTF-8", "deploy now"],
+        ["POST", "/moved?token=secret", "text/plain;charset=UTF-8", "deploy now"],
+      ],
+    );
+    assert.deepEqual(context.logs, [
+      `info: http POST ${server.url}/hook: 200 OK at ${server.url}/moved (POST, after 1 redirect)`,
+    ]);
+  }
+});
+
+Deno.test("`http` follows a 301, 302 or 303 to another origin with a GET and no body", async () => {
+  for (const status of [301, 302, 303]) {
+    await using other = startServer();
+    await using server = startServer(() => redirect(status, `${other.url}/landing?token=secret`));
+    const context = createTestContext();
+    const action = new HttpAction(context);
+    action.setUp(`${server.url}/hook`, '{"deploy": true}');
+    await action.run(context);
+    assert.deepEqual(server.seen.map(({ method, body }) => [method, body]), [
+      ["POST", '{"deploy": true}'],
+    ]);
+    assert.deepEqual(other.seen.map(({ method, path, type, body }) => [method, path, type, body]), [
+      ["GET", "/landing?token=secret", null, ""],
+    ]);
+    assert.deepEqual(context.logs, [
+      `info: http POST ${server.url}/hook: 200 OK at ${other.url}/landing (GET, after 1 redirect)`,
+    ]);
+  }
+});
+
+Deno.test("`http` does not follow a 307 or 308 to another origin: the body stays home, a warning names both URLs", async () => {
+  for (const status of [307, 308]) {
+    await using other = startServer();
+    await using server = startServer(() => redirect(status, `${other.url}/steal?token=secret`));
+    const context = createTestContext();
+    const action = new HttpAction(context);
+    action.setUp(`${server.url}/hook`, "the body");
+    await action.run(context);
+    assert.equal(server.seen.length, 1);
+    assert.deepEqual(other.seen, [], "nothing reached the other origin");
+    const text = status === 307 ? "307 Temporary Redirect" : "308 Permanent Redirect";
+    assert.deepEqual(context.logs, [
+      `warning: http POST ${server.url}/hook failed: not following ${text} from ${server.url}/hook ` +
+      `to ${other.url}/steal, another origin: the request body goes only to the origin it was meant for`,
+    ]);
+  }
+});
+
+Deno.test("`http` gives up after 5 redirects, and on a redirect to a URL that is not http", async () => {
+  await using server = startServer((request) => {
+    const n = Number(new URL(request.url).pathname.slice(1) || "0");
+    return n === 9 ? redirect(302, "file:///etc/passwd") : redirect(302, `/${n + 1}`);
+  });
+  const context = createTestContext();
+  const looping = new HttpAction(context);
+  looping.setUp(`${server.url}/`);
+  await looping.run(context);
+  assert.deepEqual(server.seen.map(({ path }) => path), ["/", "/1", "/2", "/3", "/4", "/5"]);
+  assert.deepEqual(context.logs, [
+    `warning: http POST ${server.url}/ failed: more than 5 redirects, the last a 302 Found ` +
+    `from ${server.url}/5 to ${server.url}/6`,
+  ]);
+
+  const elsewhere = createTestContext();
+  const action = new HttpAction(elsewhere);
+  action.setUp(`${server.url}/9`);
+  await action.run(elsewhere);
+  assert.deepEqual(elsewhere.logs, [
+    `warning: http POST ${server.url}/9 failed: 302 Found from ${server.url}/9 to file:/etc/passwd, ` +
+    "which is not an http or https URL",
+  ]);
+});

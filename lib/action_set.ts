@@ -4,6 +4,20 @@
  * cannot be loaded or set up, those already set up are torn down and the
  * build fails, so a reload keeps the old set.
  *
+ * Timeouts. A use's `timeout` (seconds, any size: the timer goes through
+ * `lib/delay.ts`) fires the run's `AbortSignal` and the signal's next action
+ * runs. An action that ignores its signal keeps running in the background:
+ *
+ * - while that timed-out run is still going, the action is skipped on later
+ *   runs of its signal, with a warning naming it and how long the old run has
+ *   been going (the signal's other actions still run); once the old run
+ *   settles it runs as usual again, so an instance never overlaps itself;
+ * - its `tearDown()` never runs beside an unsettled run: it is deferred until
+ *   the run settles. A reload that removes the action, or the action closing,
+ *   does not wait for it (the dispatcher goes on); a stop does:
+ *   {@link ActionSet.tearDownAll} during a stop, and {@link ActionSet.settled}
+ *   at any time, resolve only when every deferred tear-down has run.
+ *
  * @module
  */
 
@@ -19,9 +33,17 @@ import {
 import { type ActionRegistry, loadSource } from "./action_registry.ts";
 import type { ActionSignal, ActionUse, Config } from "./config.ts";
 import { getLogger } from "./deps.ts";
+import { setLongTimeout } from "./delay.ts";
 import { FlagstaffError } from "./errors.ts";
 
 const log = getLogger(["flagstaff", "actions"]);
+
+/**
+ * Deferred tear-downs, by the stop signal of the sets they belong to: the
+ * sets of one runtime share its stop signal, so a stop waits for those of
+ * sets a reload replaced too.
+ */
+const DEFERRED = new WeakMap<AbortSignal, Set<Promise<void>>>();
 
 /** What every action context shares. */
 export interface ActionEnvironment {
@@ -45,7 +67,20 @@ interface Live {
   readonly context: ActionContext;
   state: "ready" | "closed" | "gone";
   closeReason?: string;
+  /** Inside a run of its signal (the dispatcher waits for it). */
   running: boolean;
+  /** The run in flight, until it settles (past its timeout too). */
+  inFlight?: InFlight;
+}
+
+/** A run that has not settled yet. */
+interface InFlight {
+  /** Resolves when the run has settled (it never rejects). */
+  readonly settled: Promise<void>;
+  /** When it started, on the monotonic clock (`performance.now()`). */
+  readonly startedMs: number;
+  /** Whether its timeout ran out (the signal's run moved on without it). */
+  timedOut: boolean;
 }
 
 const SHORT: Record<ActionSignal, string> = { SIGHUP: "hup", SIGUSR1: "usr1", SIGUSR2: "usr2" };
@@ -62,9 +97,12 @@ const SHORT: Record<ActionSignal, string> = { SIGHUP: "hup", SIGUSR1: "usr1", SI
  */
 export class ActionSet {
   readonly #bySignal = new Map<ActionSignal, Live[]>();
+  readonly #stopSignal: AbortSignal | undefined;
   #given = 0;
 
-  private constructor() {}
+  private constructor(stopSignal?: AbortSignal) {
+    this.#stopSignal = stopSignal;
+  }
 
   /** A set with no actions. */
   static empty(): ActionSet {
@@ -82,7 +120,7 @@ export class ActionSet {
     environment: ActionEnvironment,
     options: { fresh?: boolean } = {},
   ): Promise<ActionSet> {
-    const set = new ActionSet();
+    const set = new ActionSet(environment.stopSignal);
     const classes = new Map<string, ActionClass>();
     try {
       for (const signal of ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
@@ -183,11 +221,19 @@ export class ActionSet {
   /**
    * Runs the open actions of `signal`, in order. A throw is logged and the
    * next action still runs; a `timeout` aborts a run through its signal and
-   * moves on.
+   * moves on. An action whose timed-out run is still going is skipped, with
+   * a warning.
    */
   async run(signal: ActionSignal): Promise<void> {
     for (const live of [...this.#bySignal.get(signal) ?? []]) {
       if (live.state !== "ready") continue;
+      if (live.inFlight?.timedOut) {
+        log.warn(
+          "Action {label} skipped: its run that timed out has been going for {seconds} s and has not ended",
+          { label: live.label, seconds: secondsSince(live.inFlight.startedMs) },
+        );
+        continue;
+      }
       await this.#runOne(live);
       if ((live.state as Live["state"]) === "closed") await this.#retire(live);
     }
@@ -195,44 +241,62 @@ export class ActionSet {
 
   async #runOne(live: Live): Promise<void> {
     const timeoutS = live.use.timeout;
-    if (!timeoutS) {
-      // No timeout: the run's signal is the stop signal, as in the action's own context.
-      live.running = true;
-      try {
-        await live.instance.run(live.context);
-      } catch (error) {
-        this.#failed(live, error);
-      } finally {
-        live.running = false;
-      }
-      return;
-    }
+    let context = live.context;
     const timeout = new AbortController();
-    const signal = AbortSignal.any([live.context.signal, timeout.signal]);
-    const context = Object.create(live.context, { signal: { value: signal } }) as ActionContext;
+    if (timeoutS) {
+      // The run's own signal: a stop, or its timeout.
+      const signal = AbortSignal.any([live.context.signal, timeout.signal]);
+      context = Object.create(live.context, { signal: { value: signal } }) as ActionContext;
+    }
+    const startedMs = performance.now();
     live.running = true;
     const running = (async () => await live.instance.run(context))();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const inFlight: InFlight = {
+      settled: running.then(() => {}, () => {}).finally(() => {
+        if (live.inFlight === inFlight) live.inFlight = undefined;
+      }),
+      startedMs,
+      timedOut: false,
+    };
+    live.inFlight = inFlight;
+    const timedOut = Promise.withResolvers<"timeout">();
+    const timer = timeoutS
+      ? setLongTimeout(() => {
+        timeout.abort(new DOMException(`Timed out after ${timeoutS} s`, "TimeoutError"));
+        timedOut.resolve("timeout");
+      }, timeoutS * 1000)
+      : undefined;
     try {
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => {
-          timeout.abort(new DOMException(`Timed out after ${timeoutS} s`, "TimeoutError"));
-          resolve("timeout");
-        }, timeoutS * 1000);
-      });
-      if (await Promise.race([running.then(() => "done" as const), timedOut]) === "timeout") {
+      const outcome = await Promise.race([running.then(() => "done" as const), timedOut.promise]);
+      if (outcome === "timeout") {
+        inFlight.timedOut = true;
         log.warn("Action {label} timed out after {seconds} s: aborted through its signal", {
           label: live.label,
           seconds: timeoutS,
         });
-        running.catch((error) => this.#failed(live, error));
+        running.then(
+          () => this.#overdueEnded(live, startedMs),
+          (error) => {
+            this.#failed(live, error);
+            this.#overdueEnded(live, startedMs);
+          },
+        );
       }
     } catch (error) {
       this.#failed(live, error);
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
       live.running = false;
+      // Settled unless it timed out: a tear-down right after (a close) need not wait.
+      if (!inFlight.timedOut) live.inFlight = undefined;
     }
+  }
+
+  #overdueEnded(live: Live, startedMs: number): void {
+    log.info("Action {label}: its run that timed out ended after {seconds} s", {
+      label: live.label,
+      seconds: secondsSince(startedMs),
+    });
   }
 
   #failed(live: Live, error: unknown): void {
@@ -256,9 +320,33 @@ export class ActionSet {
     }
   }
 
+  /**
+   * Tears an action down once; when a run of it has not settled, only
+   * schedules the tear-down for when it has (see {@link settled}).
+   */
   async #tearDown(live: Live): Promise<void> {
     if (live.state === "gone") return;
     live.state = "gone";
+    const inFlight = live.inFlight;
+    if (!inFlight) return await this.#callTearDown(live);
+    const stopping = this.#stopSignal?.aborted === true;
+    log[stopping ? "warn" : "info"](
+      "Action {label}: tear-down deferred until its run ends (going for {seconds} s{why})",
+      {
+        label: live.label,
+        seconds: secondsSince(inFlight.startedMs),
+        why: inFlight.timedOut ? ", past its timeout" : "",
+      },
+    );
+    const deferred = inFlight.settled.then(() => this.#callTearDown(live));
+    if (!this.#stopSignal) return await deferred;
+    let pending = DEFERRED.get(this.#stopSignal);
+    if (!pending) DEFERRED.set(this.#stopSignal, pending = new Set());
+    pending.add(deferred);
+    deferred.finally(() => pending.delete(deferred));
+  }
+
+  async #callTearDown(live: Live): Promise<void> {
     try {
       await live.instance.tearDown?.();
     } catch (error) {
@@ -266,10 +354,32 @@ export class ActionSet {
     }
   }
 
-  /** Tears down every action once, in the order given. */
+  /**
+   * Tears down every action once, in the order given. An action with a run
+   * still going (one that outlived its `timeout`) is torn down when that run
+   * settles: outside a stop this does not wait for it (a reload or a sweep
+   * never blocks on a stuck action); once the stop signal has fired, it
+   * resolves only after {@link settled} has.
+   */
   async tearDownAll(): Promise<void> {
     for (const lives of this.#bySignal.values()) {
       for (const live of lives) await this.#tearDown(live);
     }
+    if (this.#stopSignal?.aborted) await this.settled();
   }
+
+  /**
+   * Resolves when every deferred tear-down has run: those of this set and of
+   * every set built with the same `stopSignal` (the sets a reload replaced),
+   * including tear-downs deferred while waiting. Never rejects.
+   */
+  async settled(): Promise<void> {
+    const pending = this.#stopSignal && DEFERRED.get(this.#stopSignal);
+    while (pending && pending.size > 0) await Promise.all(pending);
+  }
+}
+
+/** Seconds since `startMs` on the monotonic clock, to a tenth. */
+function secondsSince(startMs: number): string {
+  return ((performance.now() - startMs) / 1000).toFixed(1);
 }
