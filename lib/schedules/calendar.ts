@@ -60,12 +60,12 @@ export const CRON_NICKNAMES: Readonly<Record<string, string>> = {
 };
 
 /** What every cron error message says is expected. */
-export const CRON_EXPECTED =
+export const CRON_EXPECTED: string =
   "a cron expression of 5 fields (minute hour day-of-month month day-of-week), " +
   "6 with seconds first, or @hourly, @daily, @weekly, @monthly";
 
 /** What every time zone error message says is expected. */
-export const TIMEZONE_EXPECTED =
+export const TIMEZONE_EXPECTED: string =
   'an IANA time zone name such as "Europe/Berlin", "America/New_York" or "UTC"';
 
 /** Steps {@link CronCalendar.nextAfter} takes at most to leave a repeated hour. */

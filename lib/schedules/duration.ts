@@ -19,7 +19,7 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as co
 type Unit = keyof typeof UNIT_MS;
 
 /** What every duration error message says is expected. */
-export const DURATION_EXPECTED =
+export const DURATION_EXPECTED: string =
   "a duration such as 90 (seconds), 1.5, 30s, 5m, 1h, 1d or 1h30m (units d, h, m, s, ms)";
 
 /** One `<number><unit>` part, e.g. `1.5h`. */
