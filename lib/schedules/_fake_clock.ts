@@ -25,7 +25,11 @@ export class FakeScheduleClock implements ScheduleClock {
   #order = 0;
   readonly #timers = new Set<FakeTimer>();
 
-  /** @param wallMs The wall clock at start, Unix epoch ms. */
+  /**
+   * Creates a clock whose monotonic time is 0 and wall time `wallMs`.
+   *
+   * @param wallMs The wall clock at start, Unix epoch ms.
+   */
   constructor(wallMs: number) {
     this.#wallMs = wallMs;
   }

@@ -145,6 +145,45 @@ export async function parseCron(
   return new CronerCalendar(cron, text, timezone);
 }
 
+/** Options for {@link nextRuns}. */
+export interface NextRunsOptions extends CronCalendarOptions {
+  /** How many run times, a whole number. Default 5. */
+  count?: number;
+}
+
+/**
+ * The next run times of a cron expression: {@link parseCron} then
+ * {@link CronCalendar.nextRuns}, for a one-off answer (a `--next` listing).
+ *
+ * @param expression The config value (see the module doc for the dialect).
+ * @param from Where to start, excluded.
+ * @returns `options.count` times, strictly increasing, as `Date`s.
+ * @throws {FlagstaffError} `config_invalid`, as {@link parseCron}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nextRuns } from "./calendar.ts";
+ * const runs = await nextRuns("30 1 * * *", new Date("2025-11-01T12:00:00Z"), {
+ *   timezone: "America/New_York",
+ *   count: 2,
+ * });
+ * // 2025-11-02 falls back: 01:30 happens twice and runs once, at 01:30 EDT.
+ * assert.deepEqual(runs.map((d) => d.toISOString()), [
+ *   "2025-11-02T05:30:00.000Z",
+ *   "2025-11-03T06:30:00.000Z",
+ * ]);
+ * ```
+ */
+export async function nextRuns(
+  expression: unknown,
+  from: Date,
+  options: NextRunsOptions = {},
+): Promise<Date[]> {
+  const calendar = await parseCron(expression, options);
+  return calendar.nextRuns(from, options.count ?? 5);
+}
+
 /**
  * Checks a cron expression's shape without croner: a non-empty string with
  * 5 or 6 fields or an accepted nickname. {@link parseCron} does this and

@@ -5,6 +5,7 @@ import {
   checkTimezone,
   CRON_EXPECTED,
   localTimezone,
+  nextRuns,
   parseCron,
   TIMEZONE_EXPECTED,
 } from "./calendar.ts";
@@ -186,4 +187,17 @@ Deno.test("parseCron() defaults to the local time zone", async () => {
   const calendar = await parseCron("@daily");
   assert.equal(calendar.timezone, localTimezone());
   assert.equal(calendar.description, `cron "@daily" (${localTimezone()})`);
+});
+
+Deno.test("nextRuns() lists run times, five by default", async () => {
+  const runs = await nextRuns("@hourly", new Date("2025-01-01T12:10:00Z"), { timezone: "UTC" });
+  assert.deepEqual(runs.map((d) => d.toISOString().slice(11, 16)), [
+    "13:00",
+    "14:00",
+    "15:00",
+    "16:00",
+    "17:00",
+  ]);
+  assert.deepEqual(await nextRuns("@daily", new Date(0), { timezone: "UTC", count: 0 }), []);
+  await assert.rejects(nextRuns("@reboot", new Date(0)), FlagstaffError);
 });
