@@ -12,7 +12,11 @@
  * after a suspend or a wall-clock step the missed runs become one run (their
  * count in {@link ScheduleTrigger.missed}). It wakes at least every
  * {@link RECHECK_MS} because timers run on the monotonic clock, which stops
- * during a suspend and does not follow wall-clock steps.
+ * during a suspend and does not follow wall-clock steps. When the wall clock
+ * is set back, it follows Vixie cron: by less than {@link BIG_STEP_BACK_MS}
+ * (3 hours), the run times it already fired are not fired again; by more,
+ * the clock is taken as corrected and the schedule starts over from the new
+ * time.
  *
  * @module
  */
@@ -131,6 +135,14 @@ export const systemClock: ScheduleClock = {
  */
 export const RECHECK_MS = 60_000;
 
+/**
+ * A wall-clock step back at least this long (3 hours, Vixie cron's bound)
+ * is a correction: run times already fired may fire again. A shorter one
+ * (an NTP step, the repeated hour of a zone that is not the schedule's)
+ * never repeats a run.
+ */
+export const BIG_STEP_BACK_MS = 3 * 3_600_000;
+
 /** One schedule for a {@link ScheduleSource}. */
 export interface ScheduleEntry {
   /** Its dispatcher key, unique among all triggers, e.g. `schedule:backup`. */
@@ -178,6 +190,8 @@ interface EntryState {
   runAtMs: number | null;
   /** The wall time the armed timer should wake at, if the wall clock is not stepped. */
   wakeMs?: number;
+  /** Run times up to this wall time were fired (or had passed at start). */
+  coveredMs: number;
   timer?: Disposable;
 }
 
@@ -191,8 +205,10 @@ interface EntryState {
  *   jitter, kept short of the run after it); when it fires, the next run
  *   time is computed from the wall clock, so the runs missed while asleep are
  *   skipped and counted, never run late one by one;
- * - it wakes every `recheckMs` at least: when the wall clock was set back and
- *   a run time now comes sooner, it waits for that one instead.
+ * - it wakes every `recheckMs` at least, to notice a resume or a wall-clock
+ *   step; after a step back of {@link BIG_STEP_BACK_MS} or more it plans
+ *   from the new time, after a shorter one it keeps its plan, so no run time
+ *   fires twice.
  *
  * Record each trigger's `firedAtMs` as the schedule's last run
  * (`ScheduleStateFile.record`) for catch-up.
@@ -248,7 +264,7 @@ export class ScheduleSource implements TriggerSource<ScheduleTrigger> {
       if (keys.has(key)) throw new Error(`Bug: two schedules share the key "${key}"`);
       keys.add(key);
     }
-    this.#states = entries.map((entry) => ({ entry, dueMs: null, runAtMs: null }));
+    this.#states = entries.map((entry) => ({ entry, dueMs: null, runAtMs: null, coveredMs: 0 }));
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#recheckMs = options.recheckMs ?? RECHECK_MS;
@@ -266,7 +282,10 @@ export class ScheduleSource implements TriggerSource<ScheduleTrigger> {
     this.#started = true;
     this.#fire = fire;
     const nowMs = this.#clock.wallNowMs();
-    for (const state of this.#states) this.#plan(state, nowMs);
+    for (const state of this.#states) {
+      state.coveredMs = nowMs;
+      this.#plan(state, nowMs);
+    }
     for (const { entry } of this.#states) {
       if (!entry.catchUp || !this.#fire) continue;
       if (isCatchUpDue(entry.catchUp.lastRunMs, entry.timetable, nowMs)) {
@@ -321,16 +340,17 @@ export class ScheduleSource implements TriggerSource<ScheduleTrigger> {
     if (!this.#fire || state.dueMs === null || state.runAtMs === null) return;
     const nowMs = this.#clock.wallNowMs();
     if (nowMs < state.runAtMs) {
-      // Not due yet. If the wall clock was set back (it reads less than the
-      // timer was set for), an earlier run time may now come first.
-      if (nowMs < state.wakeMs! && nowMs < state.dueMs) {
-        const sooner = state.entry.timetable.nextAfter(nowMs);
-        if (sooner !== null && sooner < state.dueMs) return this.#plan(state, nowMs);
+      // Not due yet. A wall clock set back far (it reads less than the timer
+      // was set for, by hours) was corrected: plan from the new time.
+      if (nowMs < state.wakeMs! && state.coveredMs - nowMs >= BIG_STEP_BACK_MS) {
+        state.coveredMs = nowMs;
+        return this.#plan(state, nowMs);
       }
       return this.#arm(state);
     }
     const { entry, dueMs } = state;
     const missed = entry.timetable.countBetween(dueMs, nowMs, MISSED_COUNT_LIMIT);
+    state.coveredMs = nowMs;
     this.#plan(state, nowMs);
     this.#fire({
       kind: "schedule",

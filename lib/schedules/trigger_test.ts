@@ -90,22 +90,27 @@ Deno.test("ScheduleSource runs once after a 3-hour suspend and counts what it mi
   ]);
 });
 
-Deno.test("ScheduleSource waits for a run time that the wall clock set back brings sooner", () => {
+Deno.test("ScheduleSource starts over after the wall clock is set back by hours", () => {
   const { clock, runs, source } = harness("2025-06-02T10:20:00Z", [hourly()]);
-  clock.stepWall(-24 * HOUR); // date -s: one day back
+  clock.stepWall(-24 * HOUR); // date -s: one day back, a correction
   clock.advance(RECHECK_MS);
   assert.equal(iso(source.status()[0].dueMs), "2025-06-01T11:00:00.000Z");
   clock.advanceTo(at("2025-06-01T11:00:00Z"));
   assert.deepEqual(runs(), [
     "schedule:hourly at 2025-06-01T11:00:00.000Z due 2025-06-01T11:00:00.000Z missed 0",
   ]);
-  // A small step back within the hour changes nothing.
-  clock.advanceTo(at("2025-06-01T11:30:00Z"));
-  clock.stepWall(-10 * MINUTE);
-  clock.advanceTo(at("2025-06-01T12:00:00Z"));
+});
+
+Deno.test("ScheduleSource never repeats a run after a short step back", () => {
+  const { clock, runs, source } = harness("2025-06-01T10:20:00Z", [hourly()]);
+  clock.advanceTo(at("2025-06-01T11:00:10Z"));
+  assert.equal(runs().length, 1); // 11:00
+  clock.stepWall(-2 * HOUR); // back to 09:00:10: 10:00 and 11:00 come round again
+  clock.advance(3 * HOUR); // wall 12:00:10
   assert.deepEqual(runs(), [
     "schedule:hourly at 2025-06-01T12:00:00.000Z due 2025-06-01T12:00:00.000Z missed 0",
   ]);
+  assert.equal(iso(source.status()[0].dueMs), "2025-06-01T13:00:00.000Z");
 });
 
 Deno.test("ScheduleSource follows cron calendars across daylight-saving changes", async () => {
