@@ -2,8 +2,8 @@
  * The one place that names third-party packages. Every specifier is a full,
  * pinned `npm:` specifier, so `deno run <URL>` needs no import map.
  *
- * Only LogTape is imported eagerly (every module logs). yaml, @logtape/file
- * and commander are loaded on first use through the `load…()` functions:
+ * Only LogTape is imported eagerly (every module logs). yaml, @logtape/file,
+ * commander and croner are loaded on first use through the `load…()` functions:
  * under `deno run`, loading an npm package goes through Deno's Node
  * compatibility layer, and each of these costs tens of milliseconds of
  * start-up that a command which does not need it should not pay
@@ -34,6 +34,8 @@ export type YamlModule = typeof import("npm:yaml@2.9.1");
 export type FileSinkModule = typeof import("npm:@logtape/file@2.3.10");
 /** The `commander` package. */
 export type CommanderModule = typeof import("npm:commander@15.1.0");
+/** The `croner` package (cron expressions and time zones; ESM, no dependencies). */
+export type CronerModule = typeof import("npm:croner@10.0.1");
 
 /** Loads `yaml` (about 50 ms under `deno run`: CommonJS through Node compatibility). */
 export function loadYaml(): Promise<YamlModule> {
@@ -48,4 +50,15 @@ export function loadFileSinks(): Promise<FileSinkModule> {
 /** Loads `commander` (it imports `node:child_process`, `node:fs`: about 35 ms). */
 export function loadCommander(): Promise<CommanderModule> {
   return import("npm:commander@15.1.0");
+}
+
+/**
+ * Loads `croner`, which does all calendar arithmetic for `cron:` schedules
+ * (`lib/schedules/calendar.ts`). It is plain ESM without dependencies or
+ * `node:` imports: about 2 ms and 5 MiB of peak memory over an empty
+ * `deno run` (median of 60 paired runs: 21 ms against 19 ms wall; 2 ms
+ * measured around the `import()` itself).
+ */
+export function loadCroner(): Promise<CronerModule> {
+  return import("npm:croner@10.0.1");
 }
