@@ -602,6 +602,14 @@ export interface EnsureOwnFileOptions {
   what?: string;
   /** The error code it throws. Default `"config_invalid"` (a config names the file). */
   code?: ErrorCode;
+  /**
+   * The users the file may belong to. Default: the effective user only. As
+   * root with `Daemon.user`, a log file may also be that user's (it was
+   * given to them at an earlier start).
+   */
+  owners?: readonly number[];
+  /** Gives the file to this user and group (`fchown` on the open file) once checked. Default: none. */
+  chownTo?: { uid: number; gid: number };
 }
 
 /**
@@ -647,8 +655,22 @@ export function ensureOwnFile(path: string, options: EnsureOwnFileOptions = {}):
     });
   }
   try {
-    const problem = notOwnFile(opened.stat, effectiveUid());
+    const euid = effectiveUid();
+    const owners = options.owners ?? [euid];
+    const problem = notOwnFile(
+      opened.stat,
+      owners.includes(opened.stat.uid) ? opened.stat.uid : euid,
+    );
     if (problem) throw new FlagstaffError(code, `Cannot use ${what} "${path}": ${problem}`);
+    const to = options.chownTo;
+    if (to && (opened.stat.uid !== to.uid || opened.stat.gid !== to.gid)) {
+      if (current().fchown(opened.fd, to.uid, to.gid) !== 0) {
+        throw new FlagstaffError(
+          code,
+          `Cannot give ${what} "${path}" to uid ${to.uid}: ${describeErrno(undefined, current())}`,
+        );
+      }
+    }
     return opened.stat;
   } finally {
     closeFd(opened.fd);

@@ -18,6 +18,7 @@ import {
   type Config,
   defaultConfig,
   loadConfig,
+  validateConfigFile,
 } from "./config.ts";
 import type { ControllerClass } from "./controller.ts";
 import {
@@ -232,7 +233,12 @@ async function loadControllerFor(
   // A path in the config is relative to the config file; on the command line, to the working directory.
   const baseDir = flags.controller ? Deno.cwd() : configDir(config);
   const { loadController } = await import("./loader.ts");
-  return { controller: await loadController(specifier, { baseDir }), source: specifier, name };
+  const integrity = flags.controller ? undefined : config.application.controller_integrity;
+  return {
+    controller: await loadController(specifier, { baseDir, integrity }),
+    source: specifier,
+    name,
+  };
 }
 
 function stem(path: string): string {
@@ -345,6 +351,7 @@ async function runCommand(
     releaseSignals(inbox);
     return await detach(argv, {
       printError: (message) => write(Deno.stderr, `error: ${message}\n`),
+      stopTimeoutMs: config.daemon.stop_timeout * 1000,
     });
   }
   // From here on a TERM is honoured within stop_timeout whatever JavaScript does.
@@ -366,8 +373,24 @@ async function runCommand(
   try {
     // Detached, there is no terminal: `debug_only` handlers drop out, errors also go to the errors file.
     const foreground = !detached;
+    // Log files: never a planted link, FIFO or someone else's file. As root with Daemon.user,
+    // they are given to that user, who must reopen them after the drop (reload, rotation).
+    const { ensureOwnFile, effectiveUid } = await import("./_safe_file.ts");
+    const target = (user !== undefined || group !== undefined) && effectiveUid() === 0
+      ? await dropTarget(user, group)
+      : undefined;
+    const prepareFile = (path: string) => {
+      const root = effectiveUid() === 0;
+      ensureOwnFile(path, {
+        mode: 0o640,
+        what: "log file",
+        code: "config_invalid",
+        owners: target && root ? [0, target.uid] : undefined,
+        chownTo: target && root ? target : undefined,
+      });
+    };
     const configureLogging = (next: Config) =>
-      applyLogging(next.logging, { foreground, verbosity });
+      applyLogging(next.logging, { foreground, verbosity, prepareFile });
     const pidfilePath = flags.pidfile ?? config.daemon.pidfile;
     if (pidfilePath) {
       const { acquirePidfile } = await import("./pidfile.ts");
@@ -452,6 +475,13 @@ async function runCommand(
   } catch (error) {
     const user = asUserError(error);
     await handshake.failed(user instanceof Error ? user.message : String(user), exitCodeOf(user));
+    if (detached) {
+      // Nobody sees this process's stderr: the errors file keeps the cause.
+      const { appendErrorsFile } = await import("./errors_file.ts");
+      const name = options.name ??
+        (config.file ? stem(config.file) : flags.controller ? stem(flags.controller) : "flagstaff");
+      await appendErrorsFile(name, user).catch(() => undefined);
+    }
     throw error;
   } finally {
     try {
@@ -466,6 +496,18 @@ async function runCommand(
     // The listeners stay (the inbox is never closed here): a signal now is ignored, not fatal.
     hardStop[Symbol.dispose]();
   }
+}
+
+/** The uid and gid `Daemon.user`/`Daemon.group` name (validated with the config). */
+async function dropTarget(
+  user: string | undefined,
+  group: string | undefined,
+): Promise<{ uid: number; gid: number } | undefined> {
+  const { lookupGroup, lookupUser } = await import("./privileges.ts");
+  const entry = user === undefined ? undefined : lookupUser(user);
+  const uid = entry?.uid ?? Deno.uid() ?? 0;
+  const gid = group !== undefined ? lookupGroup(group) : entry?.gid;
+  return gid === undefined ? undefined : { uid, gid };
 }
 
 /**
@@ -586,7 +628,12 @@ async function checkCommand(
   const problems: unknown[] = [];
   let config: Config | undefined;
   try {
-    config = await readConfig(flags);
+    if (flags.config) {
+      // Every problem of the config, and a best-effort config to check the rest against.
+      const checked = await validateConfigFile(flags.config);
+      config = checked.config;
+      if (checked.issues.length > 0) problems.push(new ConfigError(checked.issues));
+    } else config = defaultConfig();
   } catch (error) {
     problems.push(error);
   }

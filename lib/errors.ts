@@ -32,7 +32,11 @@ export const ERROR_CODES = {
     exitCode: EXIT_CODES.usage,
     summary: "Another instance holds the pidfile's lock",
   },
-  pidfile: { exitCode: EXIT_CODES.failure, summary: "The pidfile cannot be written or read" },
+  pidfile: {
+    exitCode: EXIT_CODES.failure,
+    summary:
+      "The pidfile cannot be written or read, or is refused: not a regular file, changeable by another user (as root), or locked by a process other than its pid",
+  },
   privileges: {
     exitCode: EXIT_CODES.failure,
     summary: "Switching user or group failed, or root could be regained",

@@ -73,6 +73,13 @@ export interface LoggingOptions {
   foreground: boolean;
   /** Level shift from the CLI: +1 per -v (more verbose), -1 per -q (quieter). Default: 0. */
   verbosity?: number;
+  /**
+   * Called with each log file's path before it is opened (and before a
+   * delayed one is first opened); throw to refuse it. The CLI checks there
+   * that the file is not a planted link, FIFO or someone else's file.
+   * Default: none.
+   */
+  prepareFile?: (path: string) => void;
 }
 
 /**
@@ -892,6 +899,7 @@ function buildSink(
   handler: HandlerSection,
   formatter: TextFormatter,
   built: SinkSet,
+  prepareFile: (path: string) => void = () => {},
 ): OwnedSink {
   const kind = HANDLER_CLASSES[handler.class];
   if (kind === "null") return () => {};
@@ -907,8 +915,9 @@ function buildSink(
   // Python opens a rotating file in append mode whenever maxBytes is set.
   const truncate = file.mode === "w" && !(kind === "rotating_file" && maxBytes > 0);
   const { getFileSink, getRotatingFileSink } = fileSinks!;
-  const open = (): OwnedSink =>
-    rotates
+  const open = (): OwnedSink => {
+    prepareFile(path);
+    return rotates
       ? getRotatingFileSink(path, {
         formatter,
         // Python rolls over when the file would reach maxBytes; LogTape when it would exceed it.
@@ -918,8 +927,10 @@ function buildSink(
         flushInterval: 0,
       })
       : getFileSink(path, { formatter, bufferSize: 0, flushInterval: 0 });
+  };
   if (file.delay) {
     return getDelayedSink(name, path, () => {
+      prepareFile(path);
       if (truncate) Deno.truncateSync(path, 0);
       return open();
     });
@@ -1033,7 +1044,13 @@ async function applyNow(
       const handler = effective.handlers.get(name)!;
       let sink: OwnedSink;
       try {
-        sink = buildSink(name, handler, formatterOf(handler.formatter), built);
+        sink = buildSink(
+          name,
+          handler,
+          formatterOf(handler.formatter),
+          built,
+          options.prepareFile,
+        );
       } catch (error) {
         const file = "filename" in handler ? ` cannot open "${handler.filename}"` : " failed";
         throw new Error(`Cannot apply logging: handler "${name}"${file}: ${messageOf(error)}`, {

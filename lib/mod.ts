@@ -37,8 +37,18 @@ export {
   defaultConfig,
   loadConfig,
   parseConfig,
+  validateConfigFile,
+  validateConfigText,
 } from "./config.ts";
-export type { ActionSignal, ActionUse, ApplicationConfig, Config, DaemonConfig } from "./config.ts";
+export type {
+  ActionSignal,
+  ActionUse,
+  ApplicationConfig,
+  Config,
+  ConfigValidation,
+  DaemonConfig,
+  LoadConfigOptions,
+} from "./config.ts";
 export { ConfigError, ERROR_CODES, EXIT_CODES, FlagstaffError } from "./errors.ts";
 export type { ConfigIssue, ErrorCode } from "./errors.ts";
 export type {

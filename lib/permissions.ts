@@ -5,8 +5,10 @@
  *
  * - `--allow-read`: the config file, controller and action modules, anywhere.
  * - `--allow-write`: log files and the errors file the config names.
- * - `--allow-net`: the `http` action, and fetching URL modules in a compiled binary.
- * - `--allow-import`: controller and action modules given by URL.
+ * - `--allow-net`: the `http` action, fetching controller and action modules given by URL,
+ *   and holding 127.0.0.1:9229 under `deno run` (so SIGUSR1 opens no debugger).
+ * - `--allow-import`: flagstaff's own modules when run from a URL, and the absolute `https:`
+ *   imports of a controller or action.
  * - `--allow-run`: the `exec` action, and `--daemon` starting flagstaff again detached.
  * - `--allow-ffi`: systemd notify (a unix datagram socket), dropping privileges
  *   (`initgroups`, `setgid`, `setuid`) and reaping orphans as PID 1, through libc.
@@ -21,6 +23,7 @@
 export const ENV_VARS: readonly string[] = [
   "CLICOLOR_FORCE",
   "FLAGSTAFF_DETACHED",
+  "FLAGSTAFF_ERRORS_DIRS",
   "FLAGSTAFF_READY_SOCKET",
   "FLAGSTAFF_STANDALONE",
   "FORCE_COLOR",

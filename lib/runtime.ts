@@ -549,7 +549,8 @@ export class Runtime {
     let config: Config;
     let actions: ActionSet | undefined;
     try {
-      config = await loadConfig(file);
+      // An editor may have truncated the file while saving it: an empty file keeps the running config.
+      config = await loadConfig(file, { allowEmpty: false });
       actions = await this.#buildActions(config, true);
       await this.#options.configureLogging?.(config);
     } catch (error) {

@@ -377,7 +377,7 @@ for (const standalone of [false, true]) {
       assert.equal(
         result.stderr,
         `error: Cannot load action "relative" from ${server.url}/relative.ts: it imports "./other.ts" by a relative path, ` +
-          `which a compiled binary cannot follow: bundle it into one file first (deno bundle ${server.url}/relative.ts -o one_file.js)\n`,
+          `which a module loaded from a URL cannot follow (it runs from the bytes fetched, as a data: URL): bundle it into one file first (deno bundle ${server.url}/relative.ts -o one_file.js)\n`,
       );
     }
   });

@@ -159,8 +159,6 @@ ${PRINT_HI}`,
 
 Deno.test({
   name: "a reload that finds the config emptied keeps the running config and its actions",
-  // Needs lib/runtime.ts to reload with `loadConfig(file, { allowEmpty: false })`.
-  ignore: true,
   fn: async () => {
     await using dir = await tempDir();
     const config = `${dir.path}/app.yml`;
@@ -233,8 +231,6 @@ Deno.test("an unknown Daemon.user or Daemon.group is a config error for check an
 
 Deno.test({
   name: "check lists the config's problems and the actions' problems in one run, exit 2",
-  // Needs lib/cli.ts's check to use `validateConfigFile()` (its issues plus its best-effort config).
-  ignore: true,
   fn: async () => {
     await using dir = await tempDir();
     await writeFiles(dir.path, {

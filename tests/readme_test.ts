@@ -190,7 +190,8 @@ Deno.test("README's daemon session runs as shown", async () => {
       continue;
     }
     // The comment shows the output, with pid 4242 standing for the real one.
-    const expected = comment.replaceAll("4242", pid).replace("up 0s", "up \\d+s");
+    const expected = comment.replaceAll("/srv/myapp", dir.path).replaceAll("4242", pid)
+      .replace("up 0s", "up \\d+s");
     assert.match(result.stdout, new RegExp(`^${expected.replace(/[()]/g, "\\$&")}\n$`), command);
     assert.equal(result.code, comment.startsWith("not running") ? 3 : 0, command);
   }

@@ -424,11 +424,9 @@ Deno.test("loadController() checks Application.controller_integrity on the fetch
   );
 });
 
-// Enable when lib/cli.ts passes `integrity: config.application.controller_integrity` to loadController().
 Deno.test({
   name:
     "Application.controller_integrity: a controller changed on the server is refused at start (exit 2)",
-  ignore: true,
   async fn() {
     await using server = serveModules();
     const source = "export default class C {\n  process() {}\n}\n";
