@@ -22,7 +22,7 @@
  */
 
 import { setLongTimeout } from "../delay.ts";
-import { denoSignals, type SignalName, type SignalSource } from "../signals.ts";
+import type { SignalName, SignalSource } from "../signals.ts";
 import { jitteredDeadline, type RandomSource } from "./jitter.ts";
 import { isCatchUpDue } from "./state_file.ts";
 import { MISSED_COUNT_LIMIT, type Timetable } from "./timetable.ts";
@@ -376,71 +376,58 @@ export class ScheduleSource implements TriggerSource<ScheduleTrigger> {
 
 /** Options for {@link SignalTriggerSource}. */
 export interface SignalTriggerSourceOptions {
-  /** Where signals come from. Default `denoSignals` (`lib/signals.ts`). */
-  source?: SignalSource;
   /** The wall clock, for `firedAtMs`. Default `Date.now`. */
   wallNowMs?: () => number;
 }
 
 /**
- * Signals as triggers: each delivery of one of `signals` fires a
- * {@link SignalTrigger} whose key is the signal's name (`SIGUSR1`).
+ * Signals as triggers: each delivery of one of `signals` from a
+ * {@link SignalSource} (the process's signal inbox, or a fake) fires
+ * a {@link SignalTrigger} whose key is the signal's name (`SIGUSR1`).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import type { SignalName } from "../signals.ts";
  * import { SignalTriggerSource, type Trigger } from "./trigger.ts";
- * const listeners = new Map<SignalName, () => void>();
+ * let deliver: ((signal: SignalName) => void) | undefined;
  * const source = new SignalTriggerSource(["SIGUSR1"], {
- *   source: { subscribe: (signal, listener) => (listeners.set(signal, listener), () => listeners.delete(signal)) },
- *   wallNowMs: () => 42,
- * });
+ *   listen: (handler) => (deliver = handler, () => deliver = undefined),
+ * }, { wallNowMs: () => 42 });
  * const fired: Trigger[] = [];
  * const stop = source.start((trigger) => fired.push(trigger));
- * listeners.get("SIGUSR1")!();
+ * deliver!("SIGUSR1");
+ * deliver!("SIGHUP"); // not one of its signals
  * assert.deepEqual(fired, [{ kind: "signal", key: "SIGUSR1", signal: "SIGUSR1", firedAtMs: 42 }]);
  * stop[Symbol.dispose]();
- * assert.equal(listeners.size, 0);
+ * assert.equal(deliver, undefined);
  * ```
  */
 export class SignalTriggerSource implements TriggerSource<SignalTrigger> {
-  readonly #signals: readonly SignalName[];
+  readonly #signals: ReadonlySet<SignalName>;
   readonly #source: SignalSource;
   readonly #wallNowMs: () => number;
 
   /**
-   * Creates a source for `signals`; nothing is subscribed before {@link start}.
-   *
-   * @param signals The signals to listen to.
+   * Creates a source for `signals` from `source`; nothing is listened to
+   * before {@link start}.
    */
-  constructor(signals: readonly SignalName[], options: SignalTriggerSourceOptions = {}) {
-    this.#signals = [...signals];
-    this.#source = options.source ?? denoSignals;
+  constructor(
+    signals: readonly SignalName[],
+    source: SignalSource,
+    options: SignalTriggerSourceOptions = {},
+  ) {
+    this.#signals = new Set(signals);
+    this.#source = source;
     this.#wallNowMs = options.wallNowMs ?? Date.now;
   }
 
-  /**
-   * Subscribes to each signal; disposing the result unsubscribes.
-   *
-   * @throws {FlagstaffError} `usage` when the platform cannot deliver a
-   *   signal (from `SignalSource.subscribe`); none stays subscribed then.
-   */
+  /** Listens to the source; disposing the result stops. */
   start(fire: (trigger: SignalTrigger) => void): Disposable {
-    const unsubscribes: (() => void)[] = [];
-    const stop = () => {
-      for (const unsubscribe of unsubscribes.splice(0)) unsubscribe();
-    };
-    try {
-      for (const signal of this.#signals) {
-        unsubscribes.push(this.#source.subscribe(signal, () => {
-          fire({ kind: "signal", key: signal, signal, firedAtMs: this.#wallNowMs() });
-        }));
-      }
-    } catch (error) {
-      stop();
-      throw error;
-    }
+    const stop = this.#source.listen((signal) => {
+      if (!this.#signals.has(signal)) return;
+      fire({ kind: "signal", key: signal, signal, firedAtMs: this.#wallNowMs() });
+    });
     return { [Symbol.dispose]: stop };
   }
 }
