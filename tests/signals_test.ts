@@ -185,19 +185,33 @@ Deno.test("HUP, USR1 and USR2 during setup() are queued and run in order once re
   ]);
 });
 
-Deno.test("USR1 and USR2 right after actions' setUp() output are queued, never fatal", async () => {
-  for (let i = 0; i < 5; i++) {
-    await using app = spawnCli(["run", "--usr1", "print", "one", "--usr2", "print", "two"]);
-    // print's setUp() prints "init": the process is not ready yet.
-    await app.waitFor("init", { stream: "stdout" });
-    await app.signal("USR1");
-    await app.signal("USR2");
-    await app.waitFor(/^two$/m, { stream: "stdout" });
-    await app.signal("TERM");
-    const result = await app.finished();
-    assert.equal(result.code, 0, `try ${i + 1}: ${result.signal ?? ""}\n${result.stderr}`);
-    assert.match(result.stdout, /^one\ntwo$/m);
+Deno.test("USR1 and USR2 right after an action's setUp() output are queued, never fatal", async () => {
+  await using dir = await tempDir();
+  const gate = `${dir.path}/gate`;
+  // An action whose setUp() prints, then takes its time: the process is not ready yet.
+  await writeFiles(dir.path, {
+    "actions/slow_setup.ts": `export default class SlowSetup {
+  async setUp() {
+    console.log("slow setup start");
+    while (!(await Deno.stat(${JSON.stringify(gate)}).then(() => true, () => false))) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
+  run() {}
+}
+`,
+    "app.yml": "Signals:\n  usr1: [{print: one}]\n  usr2: [{print: two}]\n  hup: [slow_setup]\n",
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  await app.waitFor("slow setup start", { stream: "stdout" });
+  await app.signal("USR1");
+  await app.signal("USR2");
+  await Deno.writeTextFile(gate, "");
+  await app.waitFor(/^two$/m, { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0, `${result.signal ?? ""}\n${result.stderr}`);
+  assert.match(result.stdout, /^one\ntwo$/m);
 });
 
 Deno.test("TERM during setup() waits for it, then runs cleanup() once, exit 0", async () => {
@@ -246,15 +260,19 @@ for (const where of ["cleanup", "process"] as const) {
 Deno.test("stop_timeout past the timer limit (3000000 s) is no instant forced exit", async () => {
   await using dir = await tempDir();
   await writeFiles(dir.path, {
-    "app.yml": probeConfig({ wake_interval: 60 }, "Daemon:\n  stop_timeout: 3000000\n"),
+    "app.yml": probeConfig(
+      { wake_interval: 60, process_ms: 300 },
+      "Daemon:\n  stop_timeout: 3000000\n",
+    ),
   });
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
-  await app.waitFor("process end 1");
+  // The stop waits for the tick in flight: a deadline that fired at once would cut it.
+  await app.waitFor("process start 1");
   await app.signal("TERM");
   const result = await app.finished();
   assert.equal(result.code, 0, result.stderr);
   assert.doesNotMatch(result.stderr, /timed out/);
-  assert.match(result.stdout, /cleanup state=stopping/);
+  assert.match(result.stdout, /process end 1 .*\ncleanup state=stopping/);
 });
 
 for (const mode of ["no config", "HUP actions"] as const) {
