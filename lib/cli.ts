@@ -271,13 +271,18 @@ function env(name: string): string | undefined {
   }
 }
 
-/** Variables of flagstaff's own supervision, read once and kept from children (sd_notify's unset_environment). */
+/**
+ * Variables of flagstaff's own supervision, read once and kept from children
+ * (sd_notify's unset_environment): a program an action runs is not the
+ * service systemd watches, nor flagstaff's `--daemon` child.
+ */
 const SUPERVISION_ENV = [
   "NOTIFY_SOCKET",
   "WATCHDOG_USEC",
   "WATCHDOG_PID",
   "FLAGSTAFF_READY_SOCKET",
   "FLAGSTAFF_DETACHED",
+  "FLAGSTAFF_STANDALONE",
 ] as const;
 
 /** Reads the supervision variables, then removes them from the environment children inherit. */
@@ -364,6 +369,7 @@ async function runCommand(
   }
   // The handshake reads its socket's name; then the supervision variables leave the environment.
   const handshake = readyHandshake();
+  (await import("./loader.ts")).isStandalone();
   const supervision = takeSupervisionEnv();
   let pidfile: Pidfile | undefined;
   const notifier = flags.systemd === false
@@ -627,12 +633,16 @@ async function checkCommand(
   // Gather every problem: the config's, the controller's, the actions'.
   const problems: unknown[] = [];
   let config: Config | undefined;
+  let controllerReported = false;
   try {
     if (flags.config) {
       // Every problem of the config, and a best-effort config to check the rest against.
       const checked = await validateConfigFile(flags.config);
       config = checked.config;
       if (checked.issues.length > 0) problems.push(new ConfigError(checked.issues));
+      controllerReported = checked.issues.some((issue) =>
+        issue.key.startsWith("Application.controller")
+      );
     } else config = defaultConfig();
   } catch (error) {
     problems.push(error);
@@ -640,7 +650,10 @@ async function checkCommand(
   const usable = config ?? defaultConfig();
   let loaded: Controllerish | undefined;
   try {
-    loaded = await loadControllerFor(usable, flags, options);
+    // A controller whose key is already reported is not loaded again (one problem, one line).
+    loaded = controllerReported && !flags.controller
+      ? { name: options.name ?? (usable.file ? stem(usable.file) : "flagstaff") }
+      : await loadControllerFor(usable, flags, options);
   } catch (error) {
     problems.push(error);
   }

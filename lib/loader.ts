@@ -33,14 +33,23 @@ import type { ControllerClass, ControllerLike } from "./controller.ts";
 import { setLongTimeout } from "./delay.ts";
 import { FlagstaffError } from "./errors.ts";
 
-/** Whether flagstaff runs as a compiled binary (real, or forced by `FLAGSTAFF_STANDALONE=1`). */
+let standalone: boolean | undefined;
+
+/**
+ * Whether flagstaff runs as a compiled binary (real, or forced by
+ * `FLAGSTAFF_STANDALONE=1`, read once: `run` then removes the variable from
+ * the environment its children inherit).
+ */
 export function isStandalone(): boolean {
   if (Deno.build.standalone) return true;
-  try {
-    return Deno.env.get("FLAGSTAFF_STANDALONE") === "1";
-  } catch {
-    return false;
+  if (standalone === undefined) {
+    try {
+      standalone = Deno.env.get("FLAGSTAFF_STANDALONE") === "1";
+    } catch {
+      standalone = false;
+    }
   }
+  return standalone;
 }
 
 /** Options for {@link importModule}. */

@@ -64,8 +64,9 @@ export interface RuntimeOptions {
    */
   watchdogIntervalMs?: number;
   /**
-   * The signal source. Default: a {@link SignalInbox} installed when the
-   * runtime is made (the CLI installs one at the very start and hands it in).
+   * The signal source. Default: a {@link SignalInbox} installed when
+   * {@link Runtime.run} starts and closed when it ends (the CLI installs one
+   * at the very start and hands it in: it stays until the process exits).
    */
   signals?: SignalSource & { listening?(signal: SignalName): boolean };
   /** The clock. Default: `performance.now()`. */
@@ -111,6 +112,7 @@ interface Generation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Runtime } from "./runtime.ts";
  * import { Controller } from "./controller.ts";
  * import { defaultConfig } from "./config.ts";
@@ -118,7 +120,7 @@ interface Generation {
  *   override async run(signal: AbortSignal): Promise<void> {}
  * }
  * const code = await new Runtime(Once, { name: "once", config: defaultConfig() }).run();
- * console.assert(code === 0);
+ * assert.equal(code, 0);
  * ```
  */
 export class Runtime {
@@ -126,7 +128,9 @@ export class Runtime {
   readonly #name: string;
   readonly #options: RuntimeOptions;
   readonly #foreground: boolean;
-  readonly #signals: SignalSource & { listening?(signal: SignalName): boolean };
+  #signals: (SignalSource & { listening?(signal: SignalName): boolean }) | undefined;
+  /** The inbox this runtime installed itself (no `signals` option): closed at the end of run(). */
+  #ownInbox: SignalInbox | undefined;
   readonly #clock: Clock;
   readonly #appLogger: Logger;
   readonly #stop = new AbortController();
@@ -164,7 +168,7 @@ export class Runtime {
     this.#name = options.name;
     this.#config = options.config;
     this.#foreground = options.foreground ?? true;
-    this.#signals = options.signals ?? SignalInbox.install();
+    this.#signals = options.signals;
     this.#clock = options.clock ?? monotonicClock;
     this.#appLogger = getLogger([this.#name]);
     this.#dispatcher = new Dispatcher<UnitKey>((key) => this.#runUnit(key), {
@@ -234,11 +238,13 @@ export class Runtime {
     let watchdog: LongTimer | undefined;
     globalThis.addEventListener("unhandledrejection", onRejection);
     globalThis.addEventListener("error", onError);
+    if (!this.#signals) this.#signals = this.#ownInbox = SignalInbox.install();
+    const signals = this.#signals;
     this.#dispatcher.hold();
     // Start-up begins before the signals recorded so far are replayed: a stop
     // then waits for it.
     this.#starting = this.#start().catch((error) => this.#startFailed(error));
-    const unlisten = this.#signals.listen((signal) => this.#onSignal(signal));
+    const unlisten = signals.listen((signal) => this.#onSignal(signal));
     try {
       const every = this.#options.watchdogIntervalMs;
       if (every) {
@@ -259,6 +265,7 @@ export class Runtime {
       clearInterval(keepAlive);
       watchdog?.cancel();
       this.#clearTimer();
+      this.#ownInbox?.close();
     }
   }
 
@@ -288,7 +295,7 @@ export class Runtime {
   /** Actions given for a signal this platform cannot deliver are an error. */
   #checkListening(): void {
     for (const signal of ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
-      if (this.#actions?.configured(signal) && this.#signals.listening?.(signal) === false) {
+      if (this.#actions?.configured(signal) && this.#signals?.listening?.(signal) === false) {
         throw new FlagstaffError(
           "usage",
           `Cannot listen to ${signal} on ${Deno.build.os}, but actions were given for it`,

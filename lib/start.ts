@@ -29,16 +29,19 @@ export interface StartOptions {
 /**
  * Runs an app's command line with `Controller` as its controller: `run` (the
  * default: `-c FILE`, `-f`, `-v`, `-q`) or `check`. Resolves with the exit
- * code; the app's `main.ts` exits with it.
+ * code; the app's `main.ts` exits with it, at once: `run` leaves its signal
+ * listeners installed to the end, so that a signal during the exit is
+ * ignored rather than fatal.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Controller, start } from "./mod.ts";
  * class App extends Controller {
- *   override async run(signal: AbortSignal): Promise<void> {} // ends at once
+ *   override process(): void {}
  * }
- * const code = await start(App, { name: "app", args: ["-q", "-q"] });
- * console.assert(code === 0);
+ * // `check` validates what `run` would run, and prints it.
+ * assert.equal(await start(App, { name: "app", args: ["check"] }), 0);
  * ```
  */
 export function start(

@@ -181,7 +181,8 @@ Deno.test("a second stop while flagstaff is stopping forces its exit (second TER
   });
   await using app = spawnCli(["run", "-c", config]);
   await app.waitFor("process start 1");
-  const slow = await runCli(["stop", "-c", config, "--timeout", "0.3"]);
+  // The second TERM comes well over 0.5 s after the first: a deliberate one, which forces.
+  const slow = await runCli(["stop", "-c", config, "--timeout", "0.8"]);
   assert.equal(slow.code, 1);
   const again = await runCli(["stop", "-c", config]);
   assert.deepEqual([again.code, again.stdout], [0, `stopped pid ${app.pid}\n`]);
@@ -212,7 +213,9 @@ Deno.test({
     )
       .split(":")[2];
     // The pidfile's folder stays root's (root refuses one another user can change); the log file
-    // is created by root and given to nobody, who writes it after the drop.
+    // is created by root and given to nobody, who writes it after the drop. nobody reads the
+    // config's folder (its actions/ folder, the config again on reload).
+    await Deno.chmod(dir.path, 0o755);
     await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
     await waitForLog(`${dir.path}/app.log`, /Running as uid \d+, gid \d+/);
     await app.waitFor("process end 1");
