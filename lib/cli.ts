@@ -382,9 +382,10 @@ async function runCommand(
     // Log files: never a planted link, FIFO or someone else's file. As root with Daemon.user,
     // they are given to that user, who must reopen them after the drop (reload, rotation).
     const { ensureOwnFile, effectiveUid } = await import("./_safe_file.ts");
-    const target = (user !== undefined || group !== undefined) && effectiveUid() === 0
-      ? await dropTarget(user, group)
-      : undefined;
+    const dropping = (user !== undefined || group !== undefined) && effectiveUid() === 0;
+    const { dropTarget } = await import("./privileges.ts");
+    const drop = dropping ? dropTarget(user, group) : undefined;
+    const target = drop ? { uid: drop.uid, gid: drop.gids[0] } : undefined;
     const prepareFile = (path: string) => {
       const root = effectiveUid() === 0;
       ensureOwnFile(path, {
@@ -440,6 +441,12 @@ async function runCommand(
       const dropped = dropPrivileges({ user, group });
       if (dropped.switched) {
         log.info("Running as uid {uid}, gid {gid}", { uid: dropped.uid, gid: dropped.gid });
+        if (config.file && !canRead(config.file)) {
+          log.warn(
+            "The new user cannot read the config file {file}: a reload will fail and keep the running config",
+            { file: config.file },
+          );
+        }
       }
     }
     const loaded = await loadControllerFor(config, flags, options);
@@ -504,16 +511,14 @@ async function runCommand(
   }
 }
 
-/** The uid and gid `Daemon.user`/`Daemon.group` name (validated with the config). */
-async function dropTarget(
-  user: string | undefined,
-  group: string | undefined,
-): Promise<{ uid: number; gid: number } | undefined> {
-  const { lookupGroup, lookupUser } = await import("./privileges.ts");
-  const entry = user === undefined ? undefined : lookupUser(user);
-  const uid = entry?.uid ?? Deno.uid() ?? 0;
-  const gid = group !== undefined ? lookupGroup(group) : entry?.gid;
-  return gid === undefined ? undefined : { uid, gid };
+/** Whether this process may open `file` for reading now. */
+function canRead(file: string): boolean {
+  try {
+    Deno.openSync(file, { read: true }).close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

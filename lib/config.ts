@@ -37,7 +37,7 @@ import { loadYaml, type YamlModule } from "./deps.ts";
 import type { Document, Scalar, YamlNode } from "./deps.ts";
 import { ConfigError, type ConfigIssue, describeValue, FlagstaffError } from "./errors.ts";
 import { integrityProblem, remoteUrlProblem } from "./loader.ts";
-import { checkLoggingSection, type LoggingSection } from "./logging.ts";
+import { checkLoggingSection, type LoggingSection, reopensInFolder } from "./logging.ts";
 
 /** The yaml package, loaded by the first {@link parseConfig} (start-up cost: see deps.ts). */
 let yaml: YamlModule | undefined;
@@ -374,7 +374,45 @@ export async function validateConfigText(
   };
   const config = checkRoot(root, report, doc, (path) => `${name} line ${lineOf(path)}`);
   await checkAccounts(config.daemon, report);
-  return done(resolvePaths(config, file));
+  const resolved = resolvePaths(config, file);
+  if (issues.length === 0) await checkDropWrites(resolved, report);
+  return done(resolved);
+}
+
+/**
+ * As root with `Daemon.user`/`Daemon.group`, log files that are created or
+ * rotated after the privilege drop need a folder that user can write: say
+ * so now, naming the handler and the folder, instead of losing every record
+ * at the first rotation.
+ */
+async function checkDropWrites(config: Omit<Config, "file">, report: Report): Promise<void> {
+  const { user, group } = config.daemon;
+  const handlers = config.logging?.handlers;
+  if ((user === undefined && group === undefined) || !isPlainObject(handlers)) return;
+  const reopening = Object.entries(handlers).filter(([, handler]) =>
+    reopensInFolder(handler) !== undefined
+  );
+  if (reopening.length === 0) return;
+  const { canWriteFolder, dropTarget } = await import("./privileges.ts");
+  const { effectiveUid } = await import("./_safe_file.ts");
+  if (effectiveUid() !== 0) return; // No drop happens: the files stay this user's.
+  const target = dropTarget(user, group);
+  if (!target) return;
+  for (const [name, handler] of reopening) {
+    const filename = (handler as { filename?: unknown }).filename;
+    if (!isNonEmptyString(filename)) continue;
+    const folder = dirname(filename);
+    if (canWriteFolder(folder, target)) continue;
+    const why = reopensInFolder(handler) === "rotate"
+      ? "to rotate this log file"
+      : "to create this log file at its first record (delay: true)";
+    report(
+      ["Logging", "handlers", name, "filename"],
+      `Daemon.user ${JSON.stringify(user ?? `uid ${target.uid}`)} cannot write the folder ` +
+        `"${folder}", which it needs ${why} after privileges are dropped: give that user the folder ` +
+        `(or a group with write access), or log to stderr (the journal under systemd)`,
+    );
+  }
 }
 
 /** The config of `validation`, or a ConfigError with its issues. */

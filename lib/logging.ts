@@ -327,6 +327,31 @@ export interface LoggingSection {
 }
 
 /** The handler classes, by every name they go by. */
+/**
+ * Which log files a handler opens again after start-up, in their folder:
+ * `"create"` for a `delay: true` file (first opened at the first record),
+ * `"rotate"` for a rotating file (renamed, then created anew), or undefined.
+ * After a privilege drop, `Daemon.user` must be able to write that folder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { reopensInFolder } from "./logging.ts";
+ * assert.equal(reopensInFolder({ class: "rotating_file", filename: "a.log", maxBytes: 10, backupCount: 2 }), "rotate");
+ * assert.equal(reopensInFolder({ class: "logging.FileHandler", filename: "a.log" }), undefined);
+ * ```
+ */
+export function reopensInFolder(handler: unknown): "create" | "rotate" | undefined {
+  if (typeof handler !== "object" || handler === null) return undefined;
+  const h = handler as Record<string, unknown>;
+  const kind = typeof h.class === "string" ? HANDLER_CLASSES[h.class] : undefined;
+  if (kind === "rotating_file" && Number(h.maxBytes) > 0 && Number(h.backupCount) > 0) {
+    return "rotate";
+  }
+  if ((kind === "file" || kind === "rotating_file") && h.delay === true) return "create";
+  return undefined;
+}
+
 const HANDLER_CLASSES: Readonly<Record<string, HandlerKind>> = {
   "logging.StreamHandler": "stream",
   console: "stream",

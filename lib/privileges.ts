@@ -337,3 +337,69 @@ export function setUmask(mask: number): number {
   }
   return libc("set the umask").umask(mask);
 }
+
+/** A user flagstaff will run as after dropping root: what it may write is decided by these. */
+export interface DropTarget {
+  /** The uid. */
+  uid: number;
+  /** The primary gid, and every supplementary group the user will have. */
+  gids: readonly number[];
+}
+
+/**
+ * The uid and groups that `Daemon.user`/`Daemon.group` will give the process
+ * ({@link dropPrivileges} sets `initgroups()` for a named user, else only
+ * the group), or undefined when they cannot be resolved.
+ *
+ * @throws {FlagstaffError} `permission` without `--allow-ffi`.
+ */
+export function dropTarget(user?: string, group?: string): DropTarget | undefined {
+  const entry = user === undefined ? undefined : lookupUser(user);
+  if (user !== undefined && entry === undefined) return undefined;
+  const gid = group !== undefined ? lookupGroup(group) : entry?.gid;
+  if (gid === undefined) return undefined;
+  const uid = entry?.uid ?? withLibc("look up a user", (c) => c.geteuid());
+  if (entry?.name === undefined) return { uid, gids: [gid] };
+  const name = entry.name;
+  return withLibc("look up a user's groups", (c) => {
+    const gids = new Uint32Array(256);
+    const count = new Int32Array([gids.length]);
+    const found = c.getgrouplist(cString(name), gid, gids, new Uint8Array(count.buffer));
+    const n = found < 0 ? gids.length : new Int32Array(count.buffer)[0];
+    return { uid, gids: [...new Set([gid, ...gids.subarray(0, Math.min(n, gids.length))])] };
+  });
+}
+
+/**
+ * Whether `target` may create, rename and remove files in the folder
+ * `folder` (write and search permission, by owner, group or other bits), as
+ * the kernel would decide for a process with those ids (ACLs aside).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canWriteFolder } from "./privileges.ts";
+ * const dir = await Deno.makeTempDir(); // mode 0700, ours
+ * const me = { uid: (await Deno.stat(dir)).uid!, gids: [] };
+ * assert.equal(canWriteFolder(dir, me), true);
+ * assert.equal(canWriteFolder(dir, { uid: 65534, gids: [65534] }), me.uid === 65534);
+ * await Deno.remove(dir);
+ * ```
+ */
+export function canWriteFolder(folder: string, target: DropTarget): boolean {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(folder);
+  } catch {
+    return false;
+  }
+  if (!info.isDirectory || info.mode === null) return false;
+  if (target.uid === 0) return true;
+  const mode = info.mode;
+  const bits = info.uid === target.uid
+    ? (mode >> 6) & 7
+    : target.gids.includes(info.gid ?? -1)
+    ? (mode >> 3) & 7
+    : mode & 7;
+  return (bits & 3) === 3;
+}
