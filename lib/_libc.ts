@@ -83,6 +83,11 @@ const SYMBOLS = {
   // The --daemon handshake: the sender's kernel-verified credentials (SO_PASSCRED, SCM_CREDENTIALS).
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  // Listing PID 1's children (/proc/self/task/*/children) for the reaper.
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
 } as const;
 
 /** A handle on the C library, with the functions flagstaff calls. */
