@@ -402,6 +402,8 @@ async function checkDropWrites(config: Omit<Config, "file">, report: Report): Pr
     const filename = (handler as { filename?: unknown }).filename;
     if (!isNonEmptyString(filename)) continue;
     const folder = dirname(filename);
+    // A missing folder is reported when the file is opened (with the system's reason).
+    if (!(await Deno.stat(folder).then((info) => info.isDirectory, () => false))) continue;
     if (canWriteFolder(folder, target)) continue;
     const why = reopensInFolder(handler) === "rotate"
       ? "to rotate this log file"
