@@ -394,8 +394,8 @@ async function checkDropWrites(config: Omit<Config, "file">, report: Report): Pr
   );
   if (reopening.length === 0) return;
   const { canWriteFolder, dropTarget } = await import("./privileges.ts");
-  const { effectiveUid } = await import("./_safe_file.ts");
-  if (effectiveUid() !== 0) return; // No drop happens: the files stay this user's.
+  const { effectiveUid, withOwnLibc } = await import("./_safe_file.ts");
+  if (withOwnLibc(effectiveUid) !== 0) return; // No drop happens: the files stay this user's.
   const target = dropTarget(user, group);
   if (!target) return;
   for (const [name, handler] of reopening) {
