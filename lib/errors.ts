@@ -45,7 +45,7 @@ export const ERROR_CODES = {
   run_failed: { exitCode: EXIT_CODES.failure, summary: "The controller's run() threw" },
   forced_stop: {
     exitCode: EXIT_CODES.failure,
-    summary: "A second TERM/INT arrived while stopping",
+    summary: "A second TERM/INT arrived 0.5 s or more after the first, while stopping",
   },
   stop_timeout: {
     exitCode: EXIT_CODES.failure,

@@ -151,10 +151,13 @@ Deno.test("run: a process() that overruns skips the missed ticks with a warning"
   await writeFiles(dir.path, { "app.yml": probeConfig({ wake_interval: 0.1, process_ms: 350 }) });
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
   const warning = await app.waitFor(/overran its interval/, { stream: "stderr" });
-  assert.match(
-    warning,
-    /WARNING flagstaff.runtime: Tick 0 overran its interval: skipped 3 tick\(s\)/,
+  // At least the three deadlines inside the 0.35 s; a loaded machine may make it more.
+  const skipped = Number(
+    /WARNING flagstaff.runtime: Tick 0 overran its interval: skipped (\d+) tick\(s\)/.exec(
+      warning,
+    )?.[1],
   );
+  assert.ok(skipped >= 3, warning);
   await app.waitFor("process start 2");
   await app.signal("TERM");
   assert.equal((await app.finished()).code, 0);
