@@ -8,7 +8,7 @@
  * ```sh
  * deno task bench            # everything, about 4 minutes on 2 cores
  * deno task bench --quick    # fewer repeats and shorter schedules, under a minute
- * deno task bench --only=startup,signals   # sections: startup, breakdown, signals, schedule, idle
+ * deno task bench --only=startup,signals   # sections: startup, breakdown, signals, reload, schedule, idle
  * ```
  *
  * Needs `--allow-all` (it runs deno and bash, reads `/proc`, listens on a
@@ -20,12 +20,13 @@
 import { clockOffsetMs } from "./_clock.ts";
 import { idle } from "./_idle.ts";
 import { type Results, type Section, toMarkdown } from "./_report.ts";
+import { reloads } from "./_reload.ts";
 import { schedule, type ScheduleCase } from "./_schedule.ts";
 import { signals } from "./_signals.ts";
 import { startup, startupBreakdown } from "./_startup.ts";
 import { type BenchContext, probeReady, ROOT } from "./_subjects.ts";
 
-const SECTIONS = ["startup", "breakdown", "signals", "schedule", "idle"] as const;
+const SECTIONS = ["startup", "breakdown", "signals", "reload", "schedule", "idle"] as const;
 type SectionName = typeof SECTIONS[number];
 
 interface Plan {
@@ -37,6 +38,7 @@ interface Plan {
   raceCount: number;
   schedules: ScheduleCase[];
   idleS: number;
+  reloadCount: number;
 }
 
 const FULL: Plan = {
@@ -53,6 +55,7 @@ const FULL: Plan = {
     { intervalS: 1, busy: 0.3, count: 30 },
   ],
   idleS: 20,
+  reloadCount: 1000,
 };
 
 const QUICK: Plan = {
@@ -67,6 +70,7 @@ const QUICK: Plan = {
     { intervalS: 0.1, busy: 0.3, count: 30 },
   ],
   idleS: 5,
+  reloadCount: 200,
 };
 
 async function commandOutput(command: string, args: string[]): Promise<string> {
@@ -147,6 +151,9 @@ async function main(args: readonly string[]): Promise<void> {
       async () => [await startupBreakdown(context, plan.breakdownRuns)],
     );
     await measure("signals", "signals: latency, load, memory", () => signals(context, plan));
+    await measure("reload", "memory across reloads", async () => [
+      await reloads(context, plan.reloadCount),
+    ]);
     await measure(
       "schedule",
       "wake schedule",

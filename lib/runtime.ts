@@ -21,6 +21,7 @@ import {
 } from "./controller.ts";
 import { getLogger } from "./deps.ts";
 import { Dispatcher } from "./dispatcher.ts";
+import { collectGarbage } from "./heap.ts";
 import { appendErrorsFile } from "./errors_file.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "./errors.ts";
 import { type LongTimer, MAX_TIMER_MS, setLongTimeout } from "./delay.ts";
@@ -610,6 +611,8 @@ export class Runtime {
     log.info("Config reloaded from {file}", { file: next.config.file });
     this.#reloadEvent({ type: "reloaded" });
     await this.#hook("configurationReloaded");
+    // The old config and actions are garbage now: collect it rather than let the heap grow.
+    await collectGarbage();
     this.#checkActionsLeft();
   }
 

@@ -27,7 +27,8 @@ ${body}
 }
 
 Deno.test({
-  name: "as root with Daemon.user, controller and action modules run their top-level code as that user",
+  name:
+    "as root with Daemon.user, controller and action modules run their top-level code as that user",
   ignore: !IS_ROOT,
   async fn() {
     await using dir = await tempDir();
@@ -128,7 +129,8 @@ Deno.test({
     await Deno.mkdir(`${dir.path}/logs`);
     await new Deno.Command("chown", { args: [`nobody:${NOBODY_GROUP}`, `${dir.path}/logs`] })
       .output();
-    const base = `Daemon:\n  user: nobody\n  group: ${NOBODY_GROUP}\nSignals:\n  usr1: [{log: [info, hello after reload]}]\n`;
+    const base =
+      `Daemon:\n  user: nobody\n  group: ${NOBODY_GROUP}\nSignals:\n  usr1: [{log: [info, hello after reload]}]\n`;
     await writeFiles(dir.path, { "app.yml": base });
     await Deno.chmod(`${dir.path}/app.yml`, 0o644);
     await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
@@ -144,7 +146,9 @@ Deno.test({
     );
     await app.signal("HUP");
     // From the reload on, flagstaff logs to the new file.
-    while (!(await Deno.readTextFile(`${dir.path}/logs/app.log`).catch(() => "")).includes("reloaded")) {
+    while (
+      !(await Deno.readTextFile(`${dir.path}/logs/app.log`).catch(() => "")).includes("reloaded")
+    ) {
       assert.doesNotMatch(app.stderr, /Reload failed/);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
