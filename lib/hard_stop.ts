@@ -56,13 +56,15 @@ let pidfile;
 let stopAt;
 let deadline;
 let fuse;
+// The Worker cannot import lib/delay.ts (it is a string): the same chaining, past 2^31-1 ms.
 function at(epochMs, fn) {
+  let handle;
   const arm = () => {
     const left = epochMs - now();
     if (left <= 0) return fn();
-    return setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
+    handle = setTimeout(arm, Math.min(Math.ceil(left), MAX_TIMER_MS));
   };
-  let handle = setTimeout(arm, Math.min(Math.max(0, Math.ceil(epochMs - now())), MAX_TIMER_MS));
+  handle = setTimeout(arm, Math.min(Math.max(0, Math.ceil(epochMs - now())), MAX_TIMER_MS));
   return () => clearTimeout(handle);
 }
 function die(message) {

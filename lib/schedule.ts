@@ -7,8 +7,9 @@
  * @module
  */
 
-/** Largest delay a timer takes: past 2^31-1 ms, `setTimeout` fires at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from "./delay.ts";
+
+export { MAX_TIMER_MS };
 
 /** A fixed-rate schedule: where it started and how often it ticks. */
 export interface Schedule {
