@@ -9,12 +9,12 @@
  * @module
  */
 
-import { SignalInbox } from "./lib/signals.ts";
+import { SignalInbox } from "./lib/os/signals.ts";
 
 if (import.meta.main) {
   const signals = SignalInbox.install();
   const [{ runCli }, { BUILTIN_ACTIONS }, { fileURLToPath }] = await Promise.all([
-    import("./lib/cli.ts"),
+    import("./lib/cli/main.ts"),
     import("./actions/mod.ts"),
     import("node:url"),
   ]);

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { ActionContext, ActionOutput, RuntimeControl } from "../lib/action.ts";
-import type { Config } from "../lib/config.ts";
-import type { Logger } from "../lib/controller.ts";
-import type { ActionSignal } from "../lib/config.ts";
+import type { ActionContext, ActionOutput, RuntimeControl } from "../lib/runtime/action.ts";
+import type { Config } from "../lib/config/config.ts";
+import type { Logger } from "../lib/runtime/controller.ts";
+import type { ActionSignal } from "../lib/config/config.ts";
 
 /** Options for {@link createTestContext}. */
 export interface TestContextOptions {

@@ -7,14 +7,14 @@
  * fires (a stop, or the run's timeout) or the action is torn down: the run
  * then returns without printing `finished delaying`, so `cleanup` is always
  * the last line. DELAY may be any whole number of seconds: the wait goes
- * through `lib/delay.ts`, so one past the timer limit (2^31-1 ms, about 24.8
+ * through `lib/core/delay.ts`, so one past the timer limit (2^31-1 ms, about 24.8
  * days) is waited in full instead of firing at once.
  *
  * @module
  */
 
-import type { ActionArgument, ActionContext } from "../lib/action.ts";
-import { delay } from "../lib/delay.ts";
+import type { ActionArgument, ActionContext } from "../lib/runtime/action.ts";
+import { delay } from "../lib/core/delay.ts";
 
 /** The longest delay taken, in whole seconds: its milliseconds are still exact. */
 const MAX_DELAY_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);

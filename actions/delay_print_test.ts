@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import DelayPrintAction from "./delay_print.ts";
 import { createTestContext } from "./_test_context.ts";
-import { delay } from "../lib/delay.ts";
+import { delay } from "../lib/core/delay.ts";
 
 Deno.test("`delay_print` prints init, the message then finished delaying each run, cleanup", async () => {
   const context = createTestContext({ name: "delay_print" });

@@ -39,8 +39,8 @@
  */
 
 import { delimiter, join, resolve } from "node:path";
-import type { ActionArgument, ActionContext } from "../lib/action.ts";
-import { delay, setLongTimeout } from "../lib/delay.ts";
+import type { ActionArgument, ActionContext } from "../lib/runtime/action.ts";
+import { delay, setLongTimeout } from "../lib/core/delay.ts";
 import { OutputTail } from "./_output_tail.ts";
 
 /** Whether the OS has process groups (everything but Windows). */

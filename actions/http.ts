@@ -25,8 +25,8 @@
  * @module
  */
 
-import type { ActionArgument, ActionContext } from "../lib/action.ts";
-import { setLongTimeout } from "../lib/delay.ts";
+import type { ActionArgument, ActionContext } from "../lib/runtime/action.ts";
+import { setLongTimeout } from "../lib/core/delay.ts";
 
 /** Options for {@link HttpAction}, for tests and library mode. */
 export interface HttpActionOptions {

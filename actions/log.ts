@@ -11,8 +11,8 @@
  * @module
  */
 
-import type { ActionArgument, ActionContext } from "../lib/action.ts";
-import type { Logger } from "../lib/controller.ts";
+import type { ActionArgument, ActionContext } from "../lib/runtime/action.ts";
+import type { Logger } from "../lib/runtime/controller.ts";
 
 /** Each accepted level name (lower case) and the logger method it calls. */
 const LEVELS: ReadonlyMap<string, keyof Logger> = new Map([

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ActionClass } from "../lib/action.ts";
+import type { ActionClass } from "../lib/runtime/action.ts";
 import delay_print from "./delay_print.ts";
 import exec from "./exec.ts";
 import http from "./http.ts";

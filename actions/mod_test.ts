@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkArguments } from "../lib/action.ts";
+import { checkArguments } from "../lib/runtime/action.ts";
 import { BUILTIN_ACTIONS } from "./mod.ts";
 import { createTestContext } from "./_test_context.ts";
 
@@ -68,12 +68,12 @@ Deno.test("`BUILTIN_ACTIONS` entries accept their sample arguments, in checkArgu
   }
 });
 
-Deno.test("built-in actions import flagstaff's types only, and lib/delay.ts (no other runtime import of lib/)", async () => {
+Deno.test("built-in actions import flagstaff's types only, and lib/core/delay.ts (no other runtime import of lib/)", async () => {
   for (const name of Object.keys(BUILTIN_ACTIONS)) {
     const source = await Deno.readTextFile(new URL(`./${name}.ts`, import.meta.url));
     const imports = source.match(/^import [^;]*from "[^"]+";/gm) ?? [];
     for (const line of imports) {
-      if (line.includes('"../') && !line.endsWith('from "../lib/delay.ts";')) {
+      if (line.includes('"../') && !line.endsWith('from "../lib/core/delay.ts";')) {
         assert.match(line, /^import type /, `${name}.ts: ${line}`);
       }
     }

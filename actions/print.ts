@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ActionArgument, ActionContext } from "../lib/action.ts";
+import type { ActionArgument, ActionContext } from "../lib/runtime/action.ts";
 
 /** Prints `init`, then the message on each run, then `cleanup`. */
 export default class PrintAction {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ActionArgument, ActionContext } from "../lib/action.ts";
+import type { ActionArgument, ActionContext } from "../lib/runtime/action.ts";
 import PrintAction from "./print.ts";
 
 /** Prints `init`, the message once (then closes itself), then `cleanup`. */

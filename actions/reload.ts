@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ActionArgument, ActionContext } from "../lib/action.ts";
+import type { ActionArgument, ActionContext } from "../lib/runtime/action.ts";
 
 /** Asks the runtime to reload the config. */
 export default class ReloadAction {

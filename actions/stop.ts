@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ActionArgument, ActionContext } from "../lib/action.ts";
+import type { ActionArgument, ActionContext } from "../lib/runtime/action.ts";
 
 /** Asks the runtime for a graceful stop. */
 export default class StopAction {

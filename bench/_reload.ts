@@ -7,7 +7,7 @@
  * +200 MB, and it never stopped growing). Now the first reloads grow RSS while
  * V8 sized its heap for the garbage a reload makes (parsing YAML, building
  * the new action set), about 70 MB before levelling off, until flagstaff
- * began to collect it after each reload (`lib/heap.ts`).
+ * began to collect it after each reload (`lib/runtime/heap.ts`).
  *
  * @module
  */

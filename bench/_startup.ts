@@ -10,7 +10,7 @@
  * @module
  */
 
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { BenchChild } from "./_child.ts";
 import { wallMs } from "./_clock.ts";
 import { atMost, type Cell, cell, ms, type Row, type Section } from "./_report.ts";
@@ -163,12 +163,12 @@ export async function startupBreakdown(context: BenchContext, runs: number): Pro
   for (
     const module of [
       "lib/deps.ts",
-      "lib/config.ts",
-      "lib/logging.ts",
-      "lib/runtime.ts",
-      "lib/notify.ts",
+      "lib/config/config.ts",
+      "lib/logging/logging.ts",
+      "lib/runtime/runtime.ts",
+      "lib/os/notify.ts",
       "actions/mod.ts",
-      "lib/cli.ts",
+      "lib/cli/main.ts",
     ]
   ) {
     entries.push([module, `file://${ROOT}${module}`]);

@@ -18,8 +18,8 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
-import { listenNotifySocket, type NotifyListener } from "../lib/notify.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
+import { listenNotifySocket, type NotifyListener } from "../lib/os/notify.ts";
 import { BenchChild } from "./_child.ts";
 import { wallMs } from "./_clock.ts";
 

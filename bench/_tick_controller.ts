@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ControllerContext } from "../lib/controller.ts";
+import type { ControllerContext } from "../lib/runtime/controller.ts";
 
 const encoder = new TextEncoder();
 

@@ -17,10 +17,10 @@
  * @module
  */
 
-export { Controller, InvalidStateError } from "./controller.ts";
-export type { ControllerContext, ControllerLike, Logger } from "./controller.ts";
-export { start } from "./start.ts";
-export { Action } from "./action.ts";
+export { Controller, InvalidStateError } from "./runtime/controller.ts";
+export type { ControllerContext, ControllerLike, Logger } from "./runtime/controller.ts";
+export { start } from "./cli/start.ts";
+export { Action } from "./runtime/action.ts";
 export type {
   ActionArgument,
   ActionArgumentType,
@@ -29,8 +29,8 @@ export type {
   ActionInstance,
   ActionOutput,
   RuntimeControl,
-} from "./action.ts";
-export type { StartOptions } from "./start.ts";
+} from "./runtime/action.ts";
+export type { StartOptions } from "./cli/start.ts";
 export {
   DEFAULT_STOP_TIMEOUT_S,
   DEFAULT_WAKE_INTERVAL_S,
@@ -39,7 +39,7 @@ export {
   parseConfig,
   validateConfigFile,
   validateConfigText,
-} from "./config.ts";
+} from "./config/config.ts";
 export type {
   ActionSignal,
   ActionUse,
@@ -48,9 +48,9 @@ export type {
   ConfigValidation,
   DaemonConfig,
   LoadConfigOptions,
-} from "./config.ts";
-export { ConfigError, ERROR_CODES, EXIT_CODES, FlagstaffError } from "./errors.ts";
-export type { ConfigIssue, ErrorCode } from "./errors.ts";
+} from "./config/config.ts";
+export { ConfigError, ERROR_CODES, EXIT_CODES, FlagstaffError } from "./core/errors.ts";
+export type { ConfigIssue, ErrorCode } from "./core/errors.ts";
 export type {
   FileHandlerSection,
   FileOptions,
@@ -64,9 +64,9 @@ export type {
   RootSection,
   RotatingFileHandlerSection,
   StreamHandlerSection,
-} from "./logging.ts";
-export { STATES } from "./states.ts";
-export type { State, StateName } from "./states.ts";
-export { VERSION } from "./version.ts";
-export { checkProjectName, newProject, PROJECT_NAME_PATTERN } from "./scaffold.ts";
-export type { NewProjectOptions, NewProjectResult } from "./scaffold.ts";
+} from "./logging/logging.ts";
+export { STATES } from "./core/states.ts";
+export type { State, StateName } from "./core/states.ts";
+export { VERSION } from "./core/version.ts";
+export { checkProjectName, newProject, PROJECT_NAME_PATTERN } from "./cli/new.ts";
+export type { NewProjectOptions, NewProjectResult } from "./cli/new.ts";

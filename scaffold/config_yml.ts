@@ -3,7 +3,7 @@
  * each explained. Keys that would change how the app runs on a developer's
  * machine (switching user, a pidfile under `/var/run`) are switched off as
  * `#key: value`, with no space after `#`; prose comments have one. Removing
- * the `#` of every such line still gives a valid config (`lib/scaffold_test.ts`
+ * the `#` of every such line still gives a valid config (`lib/cli/new_test.ts`
  * checks it), so each example value is one flagstaff accepts.
  *
  * @module

@@ -7,7 +7,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));

@@ -309,8 +309,8 @@ Deno.test("list shows every known action, sorted and aligned, also with no actio
 /** Fixture modules import types by a relative path; in a temp dir, point it at the repository. */
 function relink(source: string): string {
   return source.replace(
-    "../../../lib/action.ts",
-    new URL("../lib/action.ts", import.meta.url).href,
+    "../../../lib/runtime/action.ts",
+    new URL("../lib/runtime/action.ts", import.meta.url).href,
   );
 }
 
@@ -332,7 +332,7 @@ function serve(files: Record<string, string>): AsyncDisposable & { url: string }
 }
 
 const REMOTE_ACTION = `import type { ActionContext } from "${
-  new URL("../lib/action.ts", import.meta.url).href
+  new URL("../lib/runtime/action.ts", import.meta.url).href
 }";
 export default class Remote {
   static description = "An action served over HTTP (tests)";

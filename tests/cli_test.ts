@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/core/version.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
 const HELPER_DOC_CONFIG = new URL("./fixtures/helper/configuration.yml", import.meta.url).pathname;

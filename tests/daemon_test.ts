@@ -144,7 +144,7 @@ Deno.test("stop --timeout fails on an instance that does not stop; --force kills
   // Holds the pidfile like flagstaff does, but ignores TERM: only KILL ends it.
   await writeFiles(dir.path, {
     "stubborn.ts": `import { acquirePidfile } from "${
-      new URL("../lib/pidfile.ts", import.meta.url).href
+      new URL("../lib/os/pidfile.ts", import.meta.url).href
     }";
 await acquirePidfile(${JSON.stringify(pidfile)});
 Deno.addSignalListener("SIGTERM", () => console.log("TERM ignored"));
@@ -287,7 +287,7 @@ Deno.test({
   },
 });
 
-const LIB = new URL("../lib/", import.meta.url).href;
+const LIB = new URL("../lib/os/", import.meta.url).href;
 
 /** A folder that `nobody` can read, with a Deno cache it can write. */
 async function nobodyDir(): Promise<AsyncDisposable & { path: string }> {
@@ -443,7 +443,7 @@ Deno.test("--daemon: a child that is not ready in time and ignores TERM is kille
   await writeFiles(dir.path, {
     // The parent side of `run -d` with a 1 s handshake timeout and 0.5 s to stop after TERM.
     "main.ts": `import { detach, isDetachedChild } from "${LIB}daemon.ts";
-import { runCli } from "${LIB}cli.ts";
+import { runCli } from "${LIB}../cli/main.ts";
 Deno.exit(
   isDetachedChild() ? await runCli(Deno.args) : await detach(Deno.args, {
     timeoutMs: 1000,

@@ -5,7 +5,7 @@
  * through its init script as a daemon.
  */
 import assert from "node:assert/strict";
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { ROOT, runCli, spawnCli, tempDir } from "./_helpers.ts";
 
 /** The generated project imports this checkout's lib/mod.ts. */

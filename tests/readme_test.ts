@@ -3,9 +3,9 @@
  * tables match the code, and its examples run.
  */
 import assert from "node:assert/strict";
-import { ERROR_CODES } from "../lib/errors.ts";
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
-import { VERSION } from "../lib/version.ts";
+import { ERROR_CODES } from "../lib/core/errors.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
+import { VERSION } from "../lib/core/version.ts";
 import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const README = await Deno.readTextFile(`${ROOT}README.md`);
@@ -90,7 +90,7 @@ Deno.test("README's library-mode example runs as shown", async () => {
 });
 
 Deno.test("README lists every config key the code accepts", async () => {
-  const source = await Deno.readTextFile(`${ROOT}lib/config.ts`);
+  const source = await Deno.readTextFile(`${ROOT}lib/config/config.ts`);
   const daemonKeys = JSON.parse(
     source.match(/const DAEMON_KEYS = (\[[^\]]*\])/)![1].replace(/,\s*\]/, "]"),
   );

@@ -4,7 +4,7 @@
  * still report their own exit status.
  */
 import assert from "node:assert/strict";
-import { delay } from "../lib/delay.ts";
+import { delay } from "../lib/core/delay.ts";
 import { type CliProcess, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const IS_ROOT = Deno.uid() === 0;

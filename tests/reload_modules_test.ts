@@ -9,7 +9,9 @@ import { spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 /** An action module: its top-level code prints `evaluated NAME VERSION`, its run `NAME VERSION HELPER`. */
 function action(name: string, version: string): string {
-  return `import type { ActionContext } from "${new URL("../lib/action.ts", import.meta.url).href}";
+  return `import type { ActionContext } from "${
+    new URL("../lib/runtime/action.ts", import.meta.url).href
+  }";
 import { helper } from "./_helper.ts";
 console.log("evaluated ${name} ${version}");
 export default class Action {

@@ -12,8 +12,8 @@
  */
 import assert from "node:assert/strict";
 import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
-import * as loader from "../lib/loader.ts";
-import { FlagstaffError } from "../lib/errors.ts";
+import * as loader from "../lib/runtime/loader.ts";
+import { FlagstaffError } from "../lib/core/errors.ts";
 
 /** A loopback HTTP server whose files (path → body, content type) can change between requests. */
 interface ModuleServer extends AsyncDisposable {

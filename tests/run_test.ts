@@ -3,7 +3,7 @@
  * signals sent with `kill`, synchronised on output.
  */
 import assert from "node:assert/strict";
-import { delay } from "../lib/delay.ts";
+import { delay } from "../lib/core/delay.ts";
 import { spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;

@@ -5,7 +5,7 @@
  * Root only: the attacks need a second user and the rules are root's.
  */
 import assert from "node:assert/strict";
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { type Finished, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;

@@ -7,9 +7,9 @@
  * synchronised on output.
  */
 import assert from "node:assert/strict";
-import { delay } from "../lib/delay.ts";
-import { listenNotifySocket, monotonicUsec } from "../lib/notify.ts";
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { delay } from "../lib/core/delay.ts";
+import { listenNotifySocket, monotonicUsec } from "../lib/os/notify.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { MAIN, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;

@@ -16,7 +16,7 @@
  */
 import assert from "node:assert/strict";
 import { extname, join } from "node:path";
-import { PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { ROOT, runCli, spawnCli, type SpawnOptions, tempDir } from "./_helpers.ts";
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -107,7 +107,7 @@ Deno.test("deno run <URL>/main.ts --help fetches flagstaff over HTTP and prints 
   const local = await runCli(["--help"], { cwd: repo.cwd });
   assert.equal(remote.stdout, local.stdout);
   assert.match(remote.stdout, /^Usage: flagstaff \[options\] \[command\]/);
-  for (const path of ["/main.ts", "/lib/cli.ts", "/lib/deps.ts", "/actions/mod.ts"]) {
+  for (const path of ["/main.ts", "/lib/cli/main.ts", "/lib/deps.ts", "/actions/mod.ts"]) {
     assert.ok(repo.requests.includes(path), `${path} was fetched over HTTP`);
   }
   assert.ok(!repo.requests.includes("/deno.json"), "the remote deno.json is not read");

@@ -7,7 +7,7 @@
  * while flagstaff gets USR1s, and fail if it ever answers.
  */
 import assert from "node:assert/strict";
-import { delay } from "../lib/delay.ts";
+import { delay } from "../lib/core/delay.ts";
 import { spawnCli } from "./_helpers.ts";
 
 /** Tries to reach Deno's inspector until stopped; resolves with what it found, if anything. */

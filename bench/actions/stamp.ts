@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ActionArgument, ActionContext } from "../../lib/action.ts";
+import type { ActionArgument, ActionContext } from "../../lib/runtime/action.ts";
 
 /** Stamps the start and end of each run. */
 export default class StampAction {

@@ -45,7 +45,7 @@
  */
 
 import { type CronerModule, loadCroner } from "../deps.ts";
-import { describeValue, FlagstaffError } from "../errors.ts";
+import { describeValue, FlagstaffError } from "../core/errors.ts";
 import { countBySteps, type Timetable } from "./timetable.ts";
 
 /** The nicknames accepted, lower case, with what croner expands them to. */

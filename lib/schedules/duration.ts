@@ -10,7 +10,7 @@
  * @module
  */
 
-import { describeValue, FlagstaffError } from "../errors.ts";
+import { describeValue, FlagstaffError } from "../core/errors.ts";
 
 /** Milliseconds per unit, longest first (the order units must appear in). */
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;

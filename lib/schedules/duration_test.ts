@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FlagstaffError } from "../errors.ts";
+import { FlagstaffError } from "../core/errors.ts";
 import { DURATION_EXPECTED, formatDuration, parseDurationMs } from "./duration.ts";
 
 Deno.test("parseDurationMs() reads seconds and unit chains", () => {

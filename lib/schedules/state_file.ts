@@ -19,7 +19,7 @@
  */
 
 import { basename, dirname, isAbsolute, join } from "node:path";
-import { FlagstaffError } from "../errors.ts";
+import { FlagstaffError } from "../core/errors.ts";
 import type { Timetable } from "./timetable.ts";
 
 /** The state file's name inside the state folder. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FlagstaffError } from "../errors.ts";
+import { FlagstaffError } from "../core/errors.ts";
 import { parseCron } from "./calendar.ts";
 import { everyTimetable } from "./every.ts";
 import {

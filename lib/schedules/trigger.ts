@@ -2,7 +2,7 @@
  * Triggers: "this happened, run what is configured for it". A signal, a due
  * schedule and later sources (a watched file changed, an action failed) are
  * all a {@link Trigger} from a {@link TriggerSource}; the runtime hands each
- * trigger's `key` to the one dispatcher queue (`lib/dispatcher.ts`), which
+ * trigger's `key` to the one dispatcher queue (`lib/core/dispatcher.ts`), which
  * coalesces a key that is already queued. Sources only record, the
  * dispatcher's loop acts (STYLE.md rule 8).
  *
@@ -21,8 +21,8 @@
  * @module
  */
 
-import { setLongTimeout } from "../delay.ts";
-import type { SignalName, SignalSource } from "../signals.ts";
+import { setLongTimeout } from "../core/delay.ts";
+import type { SignalName, SignalSource } from "../os/signals.ts";
 import { jitteredDeadline, type RandomSource } from "./jitter.ts";
 import { isCatchUpDue } from "./state_file.ts";
 import { MISSED_COUNT_LIMIT, type Timetable } from "./timetable.ts";
@@ -105,7 +105,7 @@ export interface ScheduleClock {
 }
 
 /**
- * The real clock: `Date.now()`, and timers through `lib/delay.ts`
+ * The real clock: `Date.now()`, and timers through `lib/core/delay.ts`
  * (`setLongTimeout`), waiting `atMs - Date.now()` on the monotonic clock.
  *
  * @example
@@ -388,7 +388,7 @@ export interface SignalTriggerSourceOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { SignalName } from "../signals.ts";
+ * import type { SignalName } from "../os/signals.ts";
  * import { SignalTriggerSource, type Trigger } from "./trigger.ts";
  * let deliver: ((signal: SignalName) => void) | undefined;
  * const source = new SignalTriggerSource(["SIGUSR1"], {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { SignalName, SignalSource } from "../signals.ts";
+import type { SignalName, SignalSource } from "../os/signals.ts";
 import { FakeScheduleClock } from "./_fake_clock.ts";
 import { parseCron } from "./calendar.ts";
 import { everyTimetable } from "./every.ts";

@@ -1,0 +1,233 @@
+/**
+ * The C library, opened once and lazily through `Deno.dlopen` (needs
+ * `--allow-ffi`), for the few OS edges Deno has no API for: the sd_notify
+ * datagram socket, `CLOCK_MONOTONIC` and switching user and group. Private to
+ * `lib/`: never re-exported.
+ *
+ * Linux with glibc on a 64-bit machine only (`libc.so.6`; the struct offsets
+ * and flag values below are Linux's LP64 ones).
+ *
+ * About `errno`: calls declared without `nonblocking` run on the JavaScript
+ * thread, so {@link errno} read right after a failed call (a return of -1 or
+ * NULL) is that call's. The one `nonblocking` call (`poll`) runs on a worker
+ * thread whose `errno` cannot be read from here; its callers only look at its
+ * return value.
+ *
+ * @module
+ */
+
+import { FlagstaffError } from "../core/errors.ts";
+
+/** `AF_UNIX`. */
+export const AF_UNIX = 1;
+/** `SOCK_DGRAM`. */
+export const SOCK_DGRAM = 2;
+/** `SOCK_CLOEXEC` (Linux: `O_CLOEXEC`). */
+export const SOCK_CLOEXEC = 0o2000000;
+/** `MSG_DONTWAIT`. */
+export const MSG_DONTWAIT = 0x40;
+/** `MSG_NOSIGNAL`. */
+export const MSG_NOSIGNAL = 0x4000;
+/** `CLOCK_MONOTONIC`. */
+export const CLOCK_MONOTONIC = 1;
+/** `POLLIN`. */
+export const POLLIN = 0x1;
+/** `SHUT_RDWR`. */
+export const SHUT_RDWR = 2;
+/** `EINTR`. */
+export const EINTR = 4;
+/** `EAGAIN` (also `EWOULDBLOCK`). */
+export const EAGAIN = 11;
+/** Bytes in `struct sockaddr_un.sun_path`. */
+export const SUN_PATH_BYTES = 108;
+
+const SYMBOLS = {
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  close: { parameters: ["i32"], result: "i32" },
+  // Notify socket (and the listener that tests use).
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  // Users and groups.
+  getpwnam: { parameters: ["buffer"], result: "pointer" },
+  getpwuid: { parameters: ["u32"], result: "pointer" },
+  getgrnam: { parameters: ["buffer"], result: "pointer" },
+  initgroups: { parameters: ["buffer", "u32"], result: "i32" },
+  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
+  setgid: { parameters: ["u32"], result: "i32" },
+  setuid: { parameters: ["u32"], result: "i32" },
+  getuid: { parameters: [], result: "u32" },
+  geteuid: { parameters: [], result: "u32" },
+  getgid: { parameters: [], result: "u32" },
+  getegid: { parameters: [], result: "u32" },
+  umask: { parameters: ["u32"], result: "u32" },
+  // Reaping orphans as PID 1.
+  waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // Opening files without following links or blocking (lib/os/safe_file.ts).
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  getgrouplist: { parameters: ["buffer", "u32", "buffer", "buffer"], result: "i32" },
+  // The --daemon handshake: the sender's kernel-verified credentials (SO_PASSCRED, SCM_CREDENTIALS).
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  // Listing PID 1's children (/proc/self/task/*/children) for the reaper.
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
+} as const;
+
+/** A handle on the C library, with the functions flagstaff calls. */
+export type LibcLibrary = Deno.DynamicLibrary<typeof SYMBOLS>;
+/** The libc functions flagstaff calls. */
+export type Libc = LibcLibrary["symbols"];
+
+let opened: Libc | undefined;
+
+/**
+ * What sending a notify datagram needs. Binding a symbol costs Deno about
+ * 0.2 ms (all of {@link SYMBOLS}: ~5 ms of start-up), so `flagstaff run`
+ * under systemd binds only these.
+ */
+const SEND_SYMBOLS = {
+  __errno_location: SYMBOLS.__errno_location,
+  strerror: SYMBOLS.strerror,
+  close: SYMBOLS.close,
+  socket: SYMBOLS.socket,
+  sendto: SYMBOLS.sendto,
+} as const;
+
+/** The libc functions that sending a notify datagram calls. */
+export type SendLibc = Deno.DynamicLibrary<typeof SEND_SYMBOLS>["symbols"];
+/** The functions `errno` and its text need. */
+export type ErrnoLibc = Pick<Libc, "__errno_location" | "strerror">;
+
+let sendOpened: SendLibc | undefined;
+
+/**
+ * The C library's functions, opening it on first use. It stays open for the
+ * life of the process; a test file that calls this should call it once at
+ * load time too, or the test sanitizer blames the first test that opens it.
+ *
+ * @param action What needs it, for the error message: `"use the notify socket"`.
+ * @throws {FlagstaffError} `permission` without `--allow-ffi`; `usage` on a
+ *   system other than Linux or when `libc.so.6` cannot be opened.
+ *
+ * @example
+ * ```ts ignore
+ * import { libc } from "./_libc.ts";
+ * const uid = libc("run the example").getuid();
+ * console.assert(uid >= 0);
+ * ```
+ */
+export function libc(action: string): Libc {
+  opened ??= openLibc(action).symbols;
+  return opened;
+}
+
+/**
+ * The functions of {@link SEND_SYMBOLS}, opening the C library for them
+ * alone on first use (or those of {@link libc} when it is open already).
+ *
+ * @throws {FlagstaffError} as {@link libc}.
+ */
+export function sendLibc(action: string): SendLibc {
+  sendOpened ??= opened ?? dlopenLibc(action, SEND_SYMBOLS).symbols;
+  return sendOpened;
+}
+
+/**
+ * A handle of its own on the C library, for an object that closes it when it
+ * is closed (so a test that opens and closes the object leaks nothing).
+ *
+ * @throws {FlagstaffError} as {@link libc}.
+ */
+export function openLibc(action: string): LibcLibrary {
+  return dlopenLibc(action, SYMBOLS);
+}
+
+function dlopenLibc<S extends Deno.ForeignLibraryInterface>(
+  action: string,
+  symbols: S,
+): Deno.DynamicLibrary<S> {
+  if (Deno.build.os !== "linux") {
+    throw new FlagstaffError(
+      "usage",
+      `Cannot ${action} on "${Deno.build.os}": it needs Linux and its C library`,
+    );
+  }
+  try {
+    return Deno.dlopen("libc.so.6", symbols);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new FlagstaffError("permission", `Cannot ${action}: run deno with --allow-ffi`, {
+        cause: error,
+      });
+    }
+    throw new FlagstaffError(
+      "usage",
+      `Cannot ${action}: cannot open "libc.so.6": ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+function errnoView(c: ErrnoLibc): Int32Array {
+  const pointer = c.__errno_location();
+  if (pointer === null) throw new Error("__errno_location() returned NULL");
+  return new Int32Array(Deno.UnsafePointerView.getArrayBuffer(pointer, 4));
+}
+
+/** This thread's `errno`; meaningful right after a failed synchronous call. */
+export function errno(c: ErrnoLibc = libc("read errno")): number {
+  return errnoView(c)[0];
+}
+
+/** Sets this thread's `errno` (to 0 before calls that signal "not found" by leaving it). */
+export function setErrno(value: number, c: ErrnoLibc = libc("read errno")): void {
+  errnoView(c)[0] = value;
+}
+
+/** `strerror(code)`, as the C library words it: `"No such file or directory"`. */
+export function errnoText(code: number, c: ErrnoLibc = libc("read errno")): string {
+  const pointer = c.strerror(code);
+  return pointer === null ? `Error ${code}` : Deno.UnsafePointerView.getCString(pointer);
+}
+
+/**
+ * An `errno` and its text for the end of a message:
+ * `"no such file or directory (errno 2)"`.
+ */
+export function describeErrno(code?: number, c: ErrnoLibc = libc("read errno")): string {
+  const value = code ?? errno(c);
+  const text = errnoText(value, c);
+  return `${text.charAt(0).toLowerCase()}${text.slice(1)} (errno ${value})`;
+}
+
+const encoder = new TextEncoder();
+
+/** `text` as a NUL-terminated C string. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** The message of any thrown value. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,231 @@
+/**
+ * Operating a running instance through its pidfile: `status`, `stop`,
+ * `reload` and `signal`. A pid is signalled only when it is the process that
+ * holds the pidfile's lock (the running flagstaff holds it for its whole
+ * life), as `/proc/locks` tells: a stale file never leads to signalling an
+ * unrelated process that reused the pid, and a file that names one process
+ * while another holds its lock is refused. The file is opened safely and,
+ * as root, refused when another user could change it ({@link openPidfile}).
+ *
+ * @module
+ */
+
+import { delay } from "../core/delay.ts";
+import { FlagstaffError } from "../core/errors.ts";
+import { type OpenPidfile, openPidfile } from "./pidfile.ts";
+
+/** LSB `status` exit code for a service that is not running. */
+export const EXIT_NOT_RUNNING = 3;
+
+/** How often `stop` looks whether the instance let go of its lock, in milliseconds. */
+const RELEASE_POLL_MS = 20;
+/** How many times to look again when the pidfile changes while it is read. */
+const MAX_LOOKS = 5;
+
+/** What `status` found. */
+export interface ServiceStatus {
+  /** Whether a process holds the pidfile's lock (and it is the pid in the file). */
+  running: boolean;
+  /** The pid in the pidfile, when there is one. */
+  pid?: number;
+  /** Seconds since the pidfile was written (the instance started), when running. */
+  uptimeS?: number;
+  /** Whether a pidfile exists that nobody holds (left by a crash). */
+  stale: boolean;
+}
+
+/** A running instance: its pidfile, open, and its pid (the lock holder's). */
+interface Instance {
+  file: OpenPidfile;
+  pid: number;
+}
+
+/**
+ * Opens `pidfile` and finds who holds it. Returns the open file and the pid
+ * when an instance runs (the caller closes it), else what `status` says.
+ *
+ * @throws {FlagstaffError} `pidfile` when the file is refused, or when its
+ *   lock holder is not the pid it names.
+ */
+function findInstance(pidfile: string): Instance | ServiceStatus {
+  for (let look = 1;; look++) {
+    const file = openPidfile(pidfile);
+    if (file === undefined) return { running: false, stale: false };
+    let keep = false;
+    try {
+      const holder = file.holder();
+      if (holder !== undefined) {
+        if (holder.pid !== 0 && holder.pid === file.pid) {
+          keep = true;
+          return { file, pid: holder.pid };
+        }
+        // A starter replacing a stale file, or a stop removing it, holds it for an instant.
+        if (look < MAX_LOOKS && !file.isCurrent()) continue;
+        if (holder.pid === 0) {
+          throw untrusted(file, "its lock is held by a process outside this PID namespace");
+        }
+        if (file.pid === undefined) {
+          throw untrusted(file, `it is locked by pid ${holder.pid} but ${file.content}`);
+        }
+        throw untrusted(file, `it names pid ${file.pid}, but pid ${holder.pid} holds its lock`);
+      }
+      // Nobody in /proc/locks: free, unless a holder came after it was read.
+      if (!file.isLocked()) {
+        if (file.isCurrent() || look >= MAX_LOOKS) {
+          return { running: false, pid: file.pid, stale: true };
+        }
+        continue; // replaced meanwhile: look at the new file
+      }
+      if (look >= MAX_LOOKS) {
+        throw untrusted(file, "it is locked by a process /proc/locks does not name");
+      }
+    } finally {
+      if (!keep) file.close();
+    }
+  }
+}
+
+function untrusted(file: OpenPidfile, why: string): FlagstaffError {
+  return new FlagstaffError(
+    "pidfile",
+    `Refusing pidfile "${file.path}": ${why}; not signalling anything`,
+  );
+}
+
+/**
+ * Reads the state of the instance that owns `pidfile`.
+ *
+ * @throws {FlagstaffError} `pidfile` (exit 1) when the pidfile is refused
+ *   (see {@link openPidfile}) or names a pid other than its lock holder.
+ *
+ * @example
+ * ```ts ignore
+ * import assert from "node:assert/strict";
+ * import { serviceStatus } from "./service.ts";
+ * assert.deepEqual(await serviceStatus("/nonexistent/app.pid"), { running: false, stale: false });
+ * ```
+ */
+export function serviceStatus(pidfile: string): Promise<ServiceStatus> {
+  return Promise.try(() => {
+    const found = findInstance(pidfile);
+    if (!("file" in found)) return found;
+    using file = found.file;
+    const uptimeS = Math.max(0, (Date.now() - file.stat.mtimeMs) / 1000);
+    return { running: true, pid: found.pid, uptimeS, stale: false };
+  });
+}
+
+/** `3723` → `1h 2m 3s`. */
+export function formatUptime(seconds: number): string {
+  const s = Math.floor(seconds);
+  const parts = [[Math.floor(s / 86400), "d"], [Math.floor(s / 3600) % 24, "h"], [
+    Math.floor(s / 60) % 60,
+    "m",
+  ]]
+    .filter(([n]) => n).map(([n, unit]) => `${n}${unit}`);
+  return [...parts, `${s % 60}s`].join(" ");
+}
+
+/**
+ * Sends `signal` to the running instance: the process that holds the
+ * pidfile's lock, when it is the pid the file names.
+ *
+ * @returns The pid signalled.
+ * @throws {FlagstaffError} `not_running` when no process holds the pidfile;
+ *   `pidfile` when it is refused (as {@link serviceStatus}).
+ */
+export function signalService(pidfile: string, signal: Deno.Signal): Promise<number> {
+  return Promise.try(() => {
+    const found = findInstance(pidfile);
+    if (!("file" in found)) throw notRunning(pidfile, found);
+    using _file = found.file;
+    Deno.kill(found.pid, signal);
+    return found.pid;
+  });
+}
+
+function notRunning(pidfile: string, status: ServiceStatus): FlagstaffError {
+  return new FlagstaffError(
+    "not_running",
+    status.stale
+      ? `Not running (pidfile "${pidfile}" is stale${
+        status.pid ? `: pid ${status.pid} holds no lock` : ""
+      })`
+      : `Not running (no pidfile "${pidfile}")`,
+  );
+}
+
+/** Options for {@link stopService}. */
+export interface StopServiceOptions {
+  /** Seconds to wait for the exit. Default 10. */
+  timeoutS?: number;
+  /** Send KILL when the timeout runs out. Default false. */
+  force?: boolean;
+}
+
+/** How a stop ended. */
+export interface StopResult {
+  /** The pid stopped, when one ran. */
+  pid?: number;
+  /** Whether it was running at all. */
+  wasRunning: boolean;
+  /** Whether KILL was needed. */
+  killed: boolean;
+}
+
+/**
+ * Sends TERM to the running instance (as {@link signalService} finds it) and
+ * waits until it lets go of its pidfile lock (the last thing it does),
+ * optionally KILL after the timeout, if the same process still holds it.
+ * Then removes the pidfile if the instance left it (it had dropped
+ * privileges and could not, or was killed).
+ *
+ * @throws {FlagstaffError} `stop_failed` when it still runs after the
+ *   timeout; `pidfile` when the pidfile is refused.
+ */
+export async function stopService(
+  pidfile: string,
+  options: StopServiceOptions = {},
+): Promise<StopResult> {
+  const found = findInstance(pidfile);
+  if (!("file" in found)) return { wasRunning: false, killed: false };
+  using file = found.file;
+  const pid = found.pid;
+  const timeoutS = options.timeoutS ?? 10;
+  Deno.kill(pid, "SIGTERM");
+  if (await waitForRelease(file, timeoutS * 1000)) {
+    file.removeIfStale();
+    return { pid, wasRunning: true, killed: false };
+  }
+  if (!options.force) {
+    throw new FlagstaffError(
+      "stop_failed",
+      `Pid ${pid} is still running ${timeoutS} s after TERM (use --force to send KILL)`,
+    );
+  }
+  // KILL only the process that still holds this very file's lock.
+  const holder = file.holder();
+  if (holder === undefined) {
+    file.removeIfStale();
+    return { pid, wasRunning: true, killed: false };
+  }
+  if (holder.pid !== pid) {
+    throw untrusted(file, `its lock passed from pid ${pid} to pid ${holder.pid} while stopping`);
+  }
+  Deno.kill(pid, "SIGKILL");
+  if (await waitForRelease(file, 5000)) {
+    file.removeIfStale();
+    return { pid, wasRunning: true, killed: true };
+  }
+  throw new FlagstaffError("stop_failed", `Pid ${pid} is still running after KILL`);
+}
+
+/** Waits until nobody holds the pidfile's lock: the instance is gone or released it last thing. */
+async function waitForRelease(file: OpenPidfile, timeoutMs: number): Promise<boolean> {
+  const deadlineMs = performance.now() + timeoutMs;
+  while (file.isLocked()) {
+    if (performance.now() >= deadlineMs) return false;
+    await delay(Math.min(RELEASE_POLL_MS, Math.max(0, deadlineMs - performance.now())));
+  }
+  return true;
+}

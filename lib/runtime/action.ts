@@ -1,0 +1,267 @@
+/**
+ * The action contract (flagman's actions, made stronger). An action module's
+ * default export is a class (or an object) with `run(context)` and optional
+ * `setUp(...args)` and `tearDown()`, plus static metadata: `description` and
+ * `arguments`. It needs no runtime import of flagstaff: everything comes
+ * through the {@link ActionContext} it is handed (`import type` is enough).
+ * Subclassing {@link Action} in library mode works too.
+ *
+ * Life of an action: constructed with its context, `setUp(...args)` once with
+ * its string arguments (before signals are listened to: convert and validate
+ * there, and throw a clear error), `run(context)` on each delivery of its
+ * signal, `tearDown()` once when it closes itself, is removed by a reload, or
+ * the process stops. `context.close(reason)` retires it: it is torn down and
+ * removed after the run, and the reason is logged at info.
+ *
+ * @module
+ */
+
+import type { ActionSignal, Config } from "../config/config.ts";
+import type { Logger } from "./controller.ts";
+import { FlagstaffError } from "../core/errors.ts";
+
+/** The type of a declared argument. */
+export type ActionArgumentType = "string" | "integer" | "number";
+
+/** One argument an action declares, for checking and for `flagstaff list`. */
+export interface ActionArgument {
+  /** Its name, e.g. `message`. */
+  readonly name: string;
+  /** Its type; the value still reaches `setUp()` as a string. Default `"string"`. */
+  readonly type?: ActionArgumentType;
+  /** One line of documentation. */
+  readonly doc?: string;
+  /** May be left out (only trailing arguments). Default false. */
+  readonly optional?: boolean;
+  /** Takes every remaining word (last argument only). Default false. */
+  readonly variadic?: boolean;
+}
+
+/** Where an action writes what it prints (stdout by default). */
+export interface ActionOutput {
+  /** Writes `text` as it is; add the newline yourself. */
+  write(text: string): void;
+}
+
+/** What the runtime offers actions that steer it (`reload`, `restart`, `stop`). */
+export interface RuntimeControl {
+  /** Reloads the config (and the actions) as HUP does by default. */
+  reload(): Promise<void>;
+  /** Stops the controller, cleans up, re-reads the config, sets up and runs again. */
+  restart(): Promise<void>;
+  /** Asks for a graceful stop, as TERM does. */
+  stop(reason: string): void;
+}
+
+/** What an action is handed: at construction, and (with a run's own `signal`) at each run. */
+export interface ActionContext {
+  /** The action's name as configured, e.g. `print`. */
+  readonly name: string;
+  /** The signal it runs for. */
+  readonly trigger: ActionSignal;
+  /** The current config; read it each time. */
+  readonly config: Config;
+  /** A logger in the category `flagstaff.action.<name>`. */
+  readonly logger: Logger;
+  /** Fires on stop, and during a run when its `timeout` runs out. */
+  readonly signal: AbortSignal;
+  /** Where to print (stdout). */
+  readonly out: ActionOutput;
+  /** Steers the runtime (for `reload`, `restart`, `stop` and the like). */
+  readonly runtime: RuntimeControl;
+  /** Retires this action: torn down and removed after the run, `reason` logged at info. */
+  close(reason?: string): void;
+}
+
+/** An action instance. */
+export interface ActionInstance {
+  /** Called once with the string arguments, before signals are listened to. */
+  setUp?(...args: string[]): void | Promise<void>;
+  /** Called on each delivery of the signal. */
+  run(context: ActionContext): void | Promise<void>;
+  /** Called once when the action closes, is removed, or the process stops. */
+  tearDown?(): void | Promise<void>;
+}
+
+/** An action class: constructed with its context; statics describe it. */
+export interface ActionClass {
+  /** Constructs an instance for one configured use. */
+  new (context: ActionContext): ActionInstance;
+  /** One line for `flagstaff list`. */
+  readonly description?: string;
+  /** The arguments it takes, in order. */
+  readonly arguments?: readonly ActionArgument[];
+}
+
+/**
+ * Base class for actions in library mode. Subclasses set the statics and
+ * override `run()` (and `setUp()`, `tearDown()`).
+ *
+ * @example
+ * ```ts
+ * import { Action, type ActionContext } from "./action.ts";
+ * class Hello extends Action {
+ *   static override description = "Prints hello to someone";
+ *   static override arguments = [{ name: "who", type: "string" as const, doc: "whom to greet" }];
+ *   #who = "";
+ *   override setUp(who: string): void {
+ *     this.#who = who;
+ *   }
+ *   override run(context: ActionContext): void {
+ *     context.out.write(`hello ${this.#who}\n`);
+ *   }
+ * }
+ * console.assert(Hello.arguments[0].name === "who");
+ * ```
+ */
+export class Action implements ActionInstance {
+  /** One line for `flagstaff list`. */
+  static description = "";
+  /** The arguments it takes, in order. */
+  static arguments: readonly ActionArgument[] = [];
+  /** The context given at construction (its `signal` fires on stop). */
+  readonly context: ActionContext;
+
+  /** The runtime constructs actions; the context is kept as {@link context}. */
+  constructor(context: ActionContext) {
+    this.context = context;
+  }
+
+  /** Called once with the string arguments. */
+  setUp(..._args: string[]): void | Promise<void> {}
+  /** Called on each delivery of the signal. */
+  run(_context: ActionContext): void | Promise<void> {}
+  /** Called once when the action closes, is removed, or the process stops. */
+  tearDown(): void | Promise<void> {}
+}
+
+/**
+ * Formats what an action takes: `(message: string, delay: integer)`, `()`.
+ *
+ * @example
+ * ```ts
+ * import { formatArguments } from "./action.ts";
+ * const text = formatArguments([{ name: "command" }, { name: "args", variadic: true }]);
+ * console.assert(text === "(command: string, args...: string)");
+ * ```
+ */
+export function formatArguments(args: readonly ActionArgument[] = []): string {
+  const parts = args.map((arg) => {
+    const name = `${arg.name}${arg.variadic ? "..." : ""}${arg.optional ? "?" : ""}`;
+    return `${name}: ${arg.type ?? "string"}`;
+  });
+  return `(${parts.join(", ")})`;
+}
+
+/**
+ * Checks words against what an action declares: count, then type.
+ *
+ * @throws {FlagstaffError} `usage`, naming the action and what it takes.
+ *
+ * @example
+ * ```ts
+ * import { checkArguments } from "./action.ts";
+ * checkArguments("delay_print", [{ name: "message" }, { name: "delay", type: "integer" }], ["hi", "2"]);
+ * try {
+ *   checkArguments("print", [{ name: "message" }], []);
+ * } catch (error) {
+ *   console.assert((error as Error).message === 'Action "print" takes 1 argument (message: string), got none');
+ * }
+ * ```
+ */
+export function checkArguments(
+  name: string,
+  declared: readonly ActionArgument[] = [],
+  words: readonly string[],
+): void {
+  const required = declared.filter((arg) => !arg.optional && !arg.variadic).length;
+  const variadic = declared.at(-1)?.variadic === true;
+  const max = variadic ? Infinity : declared.length;
+  if (words.length < required || words.length > max) {
+    const takes = variadic
+      ? `${required} or more arguments`
+      : required === max
+      ? `${required} argument${required === 1 ? "" : "s"}`
+      : `${required} to ${max} arguments`;
+    const got = words.length === 0
+      ? "none"
+      : `${words.length}: ${words.map((w) => JSON.stringify(w)).join(", ")}`;
+    throw new FlagstaffError(
+      "usage",
+      `Action "${name}" takes ${takes} ${formatArguments(declared)}, got ${got}`,
+    );
+  }
+  words.forEach((word, i) => {
+    const arg = declared[Math.min(i, declared.length - 1)];
+    const type = arg.type ?? "string";
+    const ok = type === "integer"
+      ? /^[-+]?\d+$/.test(word)
+      : type === "number"
+      ? word.trim() !== "" && Number.isFinite(Number(word))
+      : true;
+    if (!ok) {
+      throw new FlagstaffError(
+        "usage",
+        `Action "${name}": argument "${arg.name}" must be ${
+          type === "integer" ? "an integer" : "a number"
+        }, got ${JSON.stringify(word)}`,
+      );
+    }
+  });
+}
+
+/**
+ * The arguments an action class declares. Reading `cls.arguments` directly
+ * throws for a class without the static (functions' own `arguments` is
+ * poisoned in strict mode), so the chain of classes is searched.
+ *
+ * @example
+ * ```ts
+ * import { declaredArguments } from "./action.ts";
+ * class Bare { run() {} }
+ * console.assert(declaredArguments(Bare as never).length === 0);
+ * ```
+ */
+export function declaredArguments(cls: ActionClass): readonly ActionArgument[] {
+  for (let c: unknown = cls; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    const own = Object.getOwnPropertyDescriptor(c, "arguments");
+    if (own && "value" in own) return Array.isArray(own.value) ? own.value : [];
+  }
+  return [];
+}
+
+/**
+ * Makes an action class from a module's default export: a class is used as
+ * it is; an object becomes a class whose instances inherit from it (so two
+ * uses do not share state).
+ *
+ * @throws {Error} when the export is neither, or has no `run()`.
+ */
+export function toActionClass(exported: unknown): ActionClass {
+  if (typeof exported === "function" && exported.prototype) {
+    if (typeof exported.prototype.run !== "function") {
+      throw new Error("its default export is a class without run()");
+    }
+    return exported as ActionClass;
+  }
+  if (typeof exported === "object" && exported !== null) {
+    const object = exported as Partial<ActionInstance> & {
+      description?: string;
+      arguments?: ActionArgument[];
+    };
+    if (typeof object.run !== "function") {
+      throw new Error("its default export is an object without run()");
+    }
+    const wrapper = function () {
+      return Object.create(object);
+    } as unknown as ActionClass & { description?: string; arguments?: readonly ActionArgument[] };
+    Object.defineProperty(wrapper, "description", { value: object.description ?? "" });
+    Object.defineProperty(wrapper, "arguments", { value: object.arguments ?? [] });
+    return wrapper;
+  }
+  throw new Error(
+    `its default export is ${
+      exported === undefined ? "missing" : `a ${typeof exported}`
+    }, expected an action class or object`,
+  );
+}

@@ -1,0 +1,215 @@
+/**
+ * Where actions come from: the built-ins (handed in, since `lib/` never
+ * imports `actions/`), every `*.ts`/`*.js` module of the actions folder
+ * (named by file name), and the config's `Actions` section (names mapped to a
+ * path or URL, a URL with an optional integrity pin). A name defined twice is
+ * an error naming both sources. Modules load through `loader.ts`: keyed on
+ * their content, URL modules fetched on each load.
+ *
+ * @module
+ */
+
+import { basename, extname, resolve } from "node:path";
+import {
+  type ActionArgument,
+  type ActionClass,
+  declaredArguments,
+  toActionClass,
+} from "./action.ts";
+import type { Config } from "../config/config.ts";
+import { FlagstaffError } from "../core/errors.ts";
+import { importModule, resolveModule } from "./loader.ts";
+
+/** One known action. */
+export interface ActionSource {
+  /** Its name. */
+  readonly name: string;
+  /** `built-in`, a file path, or a URL. */
+  readonly origin: string;
+  /**
+   * Loads its class. Every load sees the module's current content; an
+   * unchanged module is not imported again. `fresh` has no effect (kept for
+   * callers).
+   */
+  load(fresh?: boolean): Promise<ActionClass>;
+}
+
+/** What `flagstaff list` shows of an action. */
+export interface ActionInfo {
+  /** Its name. */
+  readonly name: string;
+  /** `built-in`, a file path, or a URL. */
+  readonly origin: string;
+  /** One line. */
+  readonly description: string;
+  /** What it takes. */
+  readonly arguments: readonly ActionArgument[];
+}
+
+/** Options for {@link loadActionRegistry}. */
+export interface ActionRegistryOptions {
+  /** The built-in actions by name. Default: none. */
+  builtins?: Readonly<Record<string, ActionClass>>;
+  /** The actions folder; when `required`, a missing folder is an error. */
+  actionsDir?: { path: string; required: boolean };
+  /** Folders never scanned (flagstaff's own built-in folder). */
+  skipDirs?: readonly string[];
+  /**
+   * The config's `Actions` section (a path or URL, or `{module, integrity}`),
+   * and the folder its paths are relative to. Default: none.
+   */
+  configActions?: { actions: Config["actions"]; baseDir: string };
+}
+
+/** Files of an actions folder that are not actions. */
+function isActionFile(name: string): boolean {
+  return /\.(ts|js|mts|mjs)$/.test(name) && !name.startsWith("_") && !name.startsWith(".") &&
+    !/[._]test\.[mc]?[tj]s$/.test(name) && !name.endsWith(".d.ts") &&
+    !/^mod\.[mc]?[tj]s$/.test(name);
+}
+
+/**
+ * The known actions by name.
+ *
+ * @example
+ * ```ts
+ * import { ActionRegistry } from "./action_registry.ts";
+ * const registry = new ActionRegistry([]);
+ * console.assert(registry.get("print") === undefined);
+ * ```
+ */
+export class ActionRegistry {
+  readonly #sources = new Map<string, ActionSource>();
+
+  /** Creates a registry; a name given twice is an error naming both sources. */
+  constructor(sources: readonly ActionSource[]) {
+    for (const source of sources) {
+      const other = this.#sources.get(source.name);
+      if (other) {
+        throw new FlagstaffError(
+          "usage",
+          `Action "${source.name}" is defined twice: ${other.origin} and ${source.origin}`,
+        );
+      }
+      this.#sources.set(source.name, source);
+    }
+  }
+
+  /** The action called `name`, if known. */
+  get(name: string): ActionSource | undefined {
+    return this.#sources.get(name);
+  }
+
+  /** Every name, sorted. */
+  names(): string[] {
+    return [...this.#sources.keys()].sort();
+  }
+
+  /** Loads every action and describes it, sorted by name. */
+  async describe(): Promise<ActionInfo[]> {
+    const infos: ActionInfo[] = [];
+    for (const name of this.names()) {
+      const source = this.#sources.get(name)!;
+      const cls = await loadSource(source);
+      infos.push({
+        name,
+        origin: source.origin,
+        description: oneLine(cls.description ?? ""),
+        arguments: declaredArguments(cls),
+      });
+    }
+    return infos;
+  }
+}
+
+/** Loads a source's class; a failure names the action and where it came from. */
+export async function loadSource(source: ActionSource, fresh = false): Promise<ActionClass> {
+  try {
+    return await source.load(fresh);
+  } catch (error) {
+    if (error instanceof FlagstaffError) throw error;
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new FlagstaffError(
+      error instanceof Deno.errors.NotCapable ? "permission" : "usage",
+      `Cannot load action "${source.name}" from ${source.origin}: ${message}`,
+      { cause: error },
+    );
+  }
+}
+
+function oneLine(text: string): string {
+  return text.split(/\s+/).filter(Boolean).join(" ");
+}
+
+function moduleSource(
+  name: string,
+  specifier: string,
+  baseDir: string,
+  integrity?: string,
+): ActionSource {
+  const url = resolveModule(specifier, baseDir);
+  const origin = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+  return {
+    name,
+    origin,
+    async load() {
+      const module = await importModule(url.href, { integrity });
+      return toActionClass(module.default);
+    },
+  };
+}
+
+/**
+ * Gathers the built-ins, the actions folder and the config's `Actions`.
+ *
+ * @throws {FlagstaffError} `usage` for a missing required folder or a name defined twice.
+ */
+export async function loadActionRegistry(
+  options: ActionRegistryOptions = {},
+): Promise<ActionRegistry> {
+  const sources: ActionSource[] = Object.entries(options.builtins ?? {}).map(([name, cls]) => ({
+    name,
+    origin: "built-in",
+    load: () => Promise.resolve(cls),
+  }));
+  const dir = options.actionsDir;
+  if (dir) {
+    const path = resolve(dir.path);
+    const skip = await Promise.all((options.skipDirs ?? []).map((d) => realPath(d)));
+    const real = await realPath(path);
+    if (real === undefined) {
+      if (dir.required) {
+        throw new FlagstaffError(
+          "usage",
+          `Cannot read actions folder "${dir.path}": no such folder`,
+        );
+      }
+    } else if (!skip.includes(real)) {
+      const files: string[] = [];
+      for await (const entry of Deno.readDir(path)) {
+        if ((entry.isFile || entry.isSymlink) && isActionFile(entry.name)) files.push(entry.name);
+      }
+      for (const file of files.sort()) {
+        sources.push(moduleSource(basename(file, extname(file)), `${path}/${file}`, path));
+      }
+    }
+  }
+  for (const [name, given] of Object.entries(options.configActions?.actions ?? {})) {
+    const baseDir = options.configActions!.baseDir;
+    sources.push(
+      typeof given === "string"
+        ? moduleSource(name, given, baseDir)
+        : moduleSource(name, given.module, baseDir, given.integrity),
+    );
+  }
+  return new ActionRegistry(sources);
+}
+
+async function realPath(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.realPath(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}

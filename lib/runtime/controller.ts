@@ -1,0 +1,217 @@
+/**
+ * The `Controller` base class of library mode, and the context every
+ * controller (a subclass, or a plain class or object in tool mode) is handed.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/config.ts";
+import { canTransition, isRunningState, isState, STATES } from "../core/states.ts";
+import type { State, StateName } from "../core/states.ts";
+
+/**
+ * The logger a controller or action is handed: a LogTape logger in the app's
+ * category. Messages take `{name}` placeholders filled from `properties`.
+ *
+ * @example
+ * ```ts
+ * import type { Logger } from "./controller.ts";
+ * function report(logger: Logger, n: number): void {
+ *   logger.info("processed {n} items", { n });
+ * }
+ * ```
+ */
+export interface Logger {
+  /** Logs at trace level. */
+  trace(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at debug level. */
+  debug(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at info level. */
+  info(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at warning level. */
+  warn(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at error level; pass an `Error` as a property to log its stack. */
+  error(message: string, properties?: Record<string, unknown>): void;
+  /** Logs at fatal (Python: CRITICAL) level. */
+  fatal(message: string, properties?: Record<string, unknown>): void;
+}
+
+/**
+ * What the runtime hands a controller: the live view of the runtime. Tool-mode
+ * controllers need no import of flagstaff; they read everything from here.
+ */
+export interface ControllerContext {
+  /** The current config; read it each time, a reload swaps it. */
+  readonly config: Config;
+  /** A logger in the app's category (`Application` name). */
+  readonly logger: Logger;
+  /** Fires when a stop is requested. */
+  readonly signal: AbortSignal;
+  /** The current state. */
+  readonly state: State;
+  /** Seconds between `process()` calls, from the current config. */
+  readonly wakeInterval: number;
+  /** Sets the state; returns false and logs when the transition is not allowed. */
+  setState(state: State): boolean;
+}
+
+/** Key under which the runtime attaches its context; global so copies agree. */
+export const ATTACH: unique symbol = Symbol.for("flagstaff.attach") as never;
+
+/** Error thrown for a state name that does not exist. */
+export class InvalidStateError extends TypeError {
+  /** Creates the error for `value`. */
+  constructor(value: unknown) {
+    super(
+      `Invalid state ${JSON.stringify(value)} (expected one of ${Object.keys(STATES).join(", ")})`,
+    );
+    this.name = "InvalidStateError";
+  }
+}
+
+/**
+ * Base class of a library-mode app: extend it, override `process()` (and
+ * `setup()`, `cleanup()` as needed) and pass the class to `start()`.
+ * `process()` runs every `Application.wake_interval` seconds on a fixed-rate
+ * schedule, the first time right after `setup()`.
+ *
+ * Apps with a loop of their own override `run(signal)` instead of `process()`:
+ * it is called once after `setup()`, and `signal` fires on stop.
+ *
+ * @example
+ * ```ts
+ * import { Controller } from "./controller.ts";
+ * class Counter extends Controller {
+ *   ticks = 0;
+ *   override process(): void {
+ *     this.ticks++;
+ *     this.logger.info("tick {n}", { n: this.ticks });
+ *   }
+ * }
+ * console.assert(new Counter().currentState === "Initializing");
+ * ```
+ */
+export class Controller {
+  #context: ControllerContext | undefined;
+  #detachedState: State = "initializing";
+
+  /** The runtime calls this once, before `setup()`. */
+  [ATTACH](context: ControllerContext): void {
+    this.#context = context;
+  }
+
+  #attached(what: string): ControllerContext {
+    if (!this.#context) {
+      throw new Error(`Cannot read ${what}: the controller is not running (start() it)`);
+    }
+    return this.#context;
+  }
+
+  /** The current config: after a reload, the new one. */
+  get config(): Config {
+    return this.#attached("config").config;
+  }
+  /** A logger in the app's category. */
+  get logger(): Logger {
+    return this.#attached("logger").logger;
+  }
+  /** Fires when a stop is requested. */
+  get signal(): AbortSignal {
+    return this.#attached("signal").signal;
+  }
+  /** Seconds between `process()` calls, from the current config. */
+  get wakeInterval(): number {
+    return this.#attached("wakeInterval").wakeInterval;
+  }
+  /** The current state. */
+  get state(): State {
+    return this.#context?.state ?? this.#detachedState;
+  }
+  /** helper's display name of the current state, e.g. `"Sleeping"`. */
+  get currentState(): StateName {
+    return STATES[this.state];
+  }
+  /** In `process()` or `run()`. */
+  get isActive(): boolean {
+    return this.state === "active";
+  }
+  /** Ticks paused by the controller (`setState("idle")`). */
+  get isIdle(): boolean {
+    return this.state === "idle";
+  }
+  /** Before and during `setup()`. */
+  get isInitializing(): boolean {
+    return this.state === "initializing";
+  }
+  /** Active, idle or initializing (helper's `is_running`). */
+  get isRunning(): boolean {
+    return isRunningState(this.state);
+  }
+  /** Waiting for the next tick. */
+  get isSleeping(): boolean {
+    return this.state === "sleeping";
+  }
+  /** Stopped: `cleanup()` has run. */
+  get isStopped(): boolean {
+    return this.state === "stopped";
+  }
+  /** Stopping: running `cleanup()`. */
+  get isStopping(): boolean {
+    return this.state === "stopping";
+  }
+  /** A stop was requested; the unit in flight is finishing. */
+  get isWaitingToStop(): boolean {
+    return this.state === "stopRequested";
+  }
+
+  /**
+   * Sets the state. `idle` pauses `process()` until the state is set to
+   * `active` or `sleeping` again. Returns false, and logs, when helper's rules
+   * forbid the transition (e.g. leaving `stopping`).
+   *
+   * @throws {InvalidStateError} for a name that is not a state.
+   */
+  setState(state: State): boolean {
+    if (!isState(state)) throw new InvalidStateError(state);
+    if (this.#context) return this.#context.setState(state);
+    if (!canTransition(this.#detachedState, state)) return false;
+    this.#detachedState = state;
+    return true;
+  }
+
+  /** Called once before the first tick. A throw exits with code 1. */
+  setup(): void | Promise<void> {}
+  /** Called every `wake_interval`. A throw is logged; the next tick still runs. */
+  process(): void | Promise<void> {}
+  /**
+   * Optional: an app's own loop, run once after `setup()` instead of the
+   * `process()` schedule. `signal` fires on stop; when `run()` returns, the app
+   * stops (cleanup, exit 0). Signals still reload and call hooks meanwhile.
+   */
+  run?(signal: AbortSignal): void | Promise<void>;
+  /** Called once on stop, after the unit in flight has finished. */
+  cleanup(): void | Promise<void> {}
+  /** Called after a reload swapped in a new, valid config. */
+  configurationReloaded(): void | Promise<void> {}
+  /** Called on SIGUSR2 (by default). */
+  onSigusr2(): void | Promise<void> {}
+}
+
+/** What a tool-mode module may export: a class (given the context) or an object. */
+export interface ControllerLike {
+  /** Called once before the first tick. */
+  setup?(context: ControllerContext): void | Promise<void>;
+  /** Called every `wake_interval`. */
+  process?(context: ControllerContext): void | Promise<void>;
+  /** An app's own loop, instead of `process()`; `signal` fires on stop. */
+  run?(signal: AbortSignal, context: ControllerContext): void | Promise<void>;
+  /** Called once on stop. */
+  cleanup?(context: ControllerContext): void | Promise<void>;
+  /** Called after a reload swapped in a new config. */
+  configurationReloaded?(context: ControllerContext): void | Promise<void>;
+  /** Called on SIGUSR2. */
+  onSigusr2?(context: ControllerContext): void | Promise<void>;
+}
+
+/** A controller class: `Controller` subclass or a plain class with the same methods. */
+export type ControllerClass = new (context: ControllerContext) => ControllerLike;
