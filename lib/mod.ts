@@ -18,7 +18,18 @@
  */
 
 export { Controller, InvalidStateError } from "./runtime/controller.ts";
-export type { ControllerContext, ControllerLike, Logger } from "./runtime/controller.ts";
+export type {
+  AppArgs,
+  AppOptions,
+  AppOptionSpec,
+  AppOptionType,
+  ArgsOf,
+  ControllerContext,
+  ControllerLike,
+  Logger,
+  SystemPlatform,
+} from "./runtime/controller.ts";
+export { systemPlatform } from "./runtime/controller.ts";
 export { start } from "./cli/start.ts";
 export { Action } from "./runtime/action.ts";
 export type {
@@ -68,5 +79,3 @@ export type {
 export { STATES } from "./core/states.ts";
 export type { State, StateName } from "./core/states.ts";
 export { VERSION } from "./core/version.ts";
-export { checkProjectName, newProject, PROJECT_NAME_PATTERN } from "./cli/new.ts";
-export type { NewProjectOptions, NewProjectResult } from "./cli/new.ts";

@@ -36,8 +36,9 @@ export function denoJson(vars: TemplateVars): string {
         command: "deno fmt --check && deno lint && deno check .",
       },
       compile: {
-        description: `Build the executable dist/${vars.name} (runs with the same permissions)`,
-        command: `deno compile ${perms} --output dist/${vars.name} main.ts`,
+        description:
+          `Build the executable dist/${vars.name} (runs with the same permissions; actions/ is embedded)`,
+        command: `deno compile ${perms} --include actions --output dist/${vars.name} main.ts`,
       },
     },
     lock: true,

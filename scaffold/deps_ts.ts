@@ -24,7 +24,5 @@ export { Controller } from "${vars.flagstaff}";
 export { start } from "${vars.flagstaff}";
 export type { ActionContext } from "${vars.flagstaff}";
 export type { Config } from "${vars.flagstaff}";
-export type { ActionClass } from "${vars.flagstaff}";
-export { BUILTIN_ACTIONS } from "${new URL("../actions/mod.ts", vars.flagstaff).href}";
 `;
 }

@@ -16,16 +16,14 @@ export function mainTs(vars: TemplateVars): string {
  * @module
  */
 
-import { type ActionClass, BUILTIN_ACTIONS, start } from "./deps.ts";
+import { start } from "./deps.ts";
 import { AppController } from "./controller.ts";
-import hello from "./actions/hello.ts";
 
 /** The app's name: its program name in \`--help\`, its logger category and its errors file. */
 const NAME = "${vars.name}";
 
-/** The actions the app knows, compiled into its binary: flagstaff's built-ins and its own. */
-const ACTIONS: Record<string, ActionClass> = { ...BUILTIN_ACTIONS, hello };
-
-if (import.meta.main) Deno.exit(await start(AppController, { name: NAME, actions: ACTIONS }));
+// The app knows flagstaff's built-in actions and every module in actions/ (found at each start
+// and reload; \`deno task compile\` embeds the folder): a new action is a new file there.
+if (import.meta.main) Deno.exit(await start(AppController, { name: NAME }));
 `;
 }

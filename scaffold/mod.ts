@@ -1,7 +1,7 @@
 /**
  * The templates of `flagstaff new`: one TypeScript module per generated file,
  * each a function of {@link TemplateVars} returning the file's text. They are
- * string modules, imported statically by `lib/cli/new.ts`, so they travel
+ * string modules, imported statically by `lib/cli/_project.ts`, so they travel
  * with flagstaff wherever it runs: from a checkout, from a URL, and inside a
  * compiled binary (which reads no files beside its main module).
  *

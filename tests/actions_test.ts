@@ -82,7 +82,10 @@ Deno.test("a wrong argument count names the action and what it takes, exit 2", a
       ["--usr2", "nope"],
       'Unknown action "nope" given by --usr2; run "flagstaff list" to see the known actions',
     ],
-    [["--usr1"], "--usr1 needs an action name: --usr1 ACTION [ARGUMENTS...]"],
+    [
+      ["--usr1"],
+      '--usr1 needs an action name: --usr1 ACTION [WORDS...] (see "flagstaff run --help")',
+    ],
     [
       ["--usr1", "exec", "/nonexistent/program"],
       `Action "exec" (usr1 #1) given by --usr1 failed to set up: Cannot find program "/nonexistent/program": ` +

@@ -17,9 +17,12 @@ Deno.test("flagstaff --version prints the version and exits 0", async () => {
 Deno.test("flagstaff --help lists the commands and exits 0", async () => {
   const result = await runCli(["--help"]);
   assert.equal(result.code, 0);
-  assert.match(result.stdout, /^Usage: flagstaff \[options\] \[command\]/);
-  assert.match(result.stdout, /\n {2}run \[options\] /);
-  assert.match(result.stdout, /\n {2}check \[options\] /);
+  assert.match(result.stdout, /^Usage: flagstaff \[command\] \[options\] /);
+  assert.match(result.stdout, /\n {2}run +run the controller/);
+  assert.match(result.stdout, /\n {2}check +load and validate/);
+  // The implicit run and the action flags are shown too.
+  assert.match(result.stdout, /Without a command, flagstaff runs/);
+  assert.match(result.stdout, /\n {2}--usr1 <action> \[words\.\.\.\] +add an action for SIGUSR1/);
   assert.equal(result.stderr, "");
 });
 
@@ -27,7 +30,10 @@ Deno.test("an unknown option is a usage error with exit code 2", async () => {
   const result = await runCli(["run", "--bogus"]);
   assert.equal(result.code, 2);
   assert.equal(result.stdout, "");
-  assert.match(result.stderr, /^error: unknown option '--bogus'\n/);
+  assert.equal(
+    result.stderr,
+    'error: Unknown option "--bogus" for "run" (see "flagstaff run --help")\n',
+  );
 });
 
 Deno.test("run with neither a controller nor actions says what to give, exit 2", async () => {
@@ -36,7 +42,7 @@ Deno.test("run with neither a controller nor actions says what to give, exit 2",
   assert.equal(
     result.stderr,
     "error: No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, a Signals section, " +
-      "or a controller (--controller MODULE or Application.controller)\n",
+      'or a controller (--controller MODULE or Application.controller); see "flagstaff --help"\n',
   );
 });
 

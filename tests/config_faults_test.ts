@@ -250,7 +250,7 @@ Signals:
         "expected a positive number of seconds, got 0\n" +
         `error: Cannot load config "${config}": line 3, column 9, key "Daemon.user": ` +
         'unknown user "no-such-user-flagstaff" (not in the user database)\n' +
-        `error: Unknown action "no_such_action" given by ${config} line 5 (Signals.usr1[0])\n` +
+        `error: Unknown action "no_such_action" given by ${config} line 5 (Signals.usr1[0]); run "flagstaff list" to see the known actions\n` +
         'error: Action "print" takes 1 argument (message: string), got 2: "a", "b"\n',
     );
   },

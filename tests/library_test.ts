@@ -62,7 +62,7 @@ Deno.test("start() gives the app its own --help and --version", async () => {
   await writeFiles(dir.path, { "main.ts": APP });
   const help = await runCli(["--help"], { main: `${dir.path}/main.ts` });
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^Usage: myapp \[options\] \[command\]/);
+  assert.match(help.stdout, /^Usage: myapp \[command\] \[options\]\n/);
   assert.doesNotMatch(help.stdout, /--controller/);
   const version = await runCli(["--version"], { main: `${dir.path}/main.ts` });
   assert.deepEqual([version.code, version.stdout], [0, "1.2.3\n"]);

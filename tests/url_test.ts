@@ -106,7 +106,7 @@ Deno.test("deno run <URL>/main.ts --help fetches flagstaff over HTTP and prints 
   assert.equal(remote.code, 0, remote.stderr);
   const local = await runCli(["--help"], { cwd: repo.cwd });
   assert.equal(remote.stdout, local.stdout);
-  assert.match(remote.stdout, /^Usage: flagstaff \[options\] \[command\]/);
+  assert.match(remote.stdout, /^Usage: flagstaff \[command\] \[options\] /);
   for (const path of ["/main.ts", "/lib/cli/main.ts", "/lib/deps.ts", "/actions/mod.ts"]) {
     assert.ok(repo.requests.includes(path), `${path} was fetched over HTTP`);
   }
@@ -185,5 +185,5 @@ Deno.test("deno install -g <URL>/main.ts gives a working flagstaff command", asy
     env: options.env,
   }).output();
   assert.equal(help.code, 0, new TextDecoder().decode(help.stderr));
-  assert.match(new TextDecoder().decode(help.stdout), /^Usage: flagstaff \[options\] \[command\]/);
+  assert.match(new TextDecoder().decode(help.stdout), /^Usage: flagstaff \[command\] \[options\] /);
 });

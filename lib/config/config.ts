@@ -36,6 +36,7 @@ import { dirname, resolve } from "node:path";
 import { loadYaml, type YamlModule } from "../deps.ts";
 import type { Document, Scalar, YamlNode } from "../deps.ts";
 import { ConfigError, type ConfigIssue, describeValue, FlagstaffError } from "../core/errors.ts";
+import { ACTION_SIGNALS, type ActionSignal } from "../core/signal_table.ts";
 import { integrityProblem, remoteUrlProblem } from "../runtime/loader.ts";
 import { checkLoggingSection, type LoggingSection, reopensInFolder } from "../logging/logging.ts";
 
@@ -126,15 +127,8 @@ type ActionModule = Config["actions"][string];
 /** The sections a config may have, in the order they are documented. */
 export const SECTIONS = ["Application", "Daemon", "Logging", "Signals", "Actions"] as const;
 
-/** The signals actions can be given for, by their config key. */
-export const ACTION_SIGNALS: Readonly<Record<"hup" | "usr1" | "usr2", ActionSignal>> = {
-  hup: "SIGHUP",
-  usr1: "SIGUSR1",
-  usr2: "SIGUSR2",
-};
-
-/** A signal that actions can be given for. */
-export type ActionSignal = "SIGHUP" | "SIGUSR1" | "SIGUSR2";
+export { ACTION_SIGNALS } from "../core/signal_table.ts";
+export type { ActionSignal } from "../core/signal_table.ts";
 
 /** One use of an action for a signal, from the config or the command line. */
 export interface ActionUse {
@@ -623,7 +617,7 @@ function checkSignals(
   const section = sectionMap(value, "Signals", report);
   const out: Partial<Record<ActionSignal, ActionUse[]>> = {};
   for (const [key, list] of Object.entries(section)) {
-    const signal = ACTION_SIGNALS[key as keyof typeof ACTION_SIGNALS];
+    const signal = Object.hasOwn(ACTION_SIGNALS, key) ? ACTION_SIGNALS[key] : undefined;
     if (!signal) {
       report(["Signals", key], `unknown signal "${key}" (expected hup, usr1 or usr2)`, "key");
       continue;

@@ -178,3 +178,76 @@ export function describeValue(value: unknown): string {
   if (typeof value === "object") return "a map";
   return String(value);
 }
+
+/**
+ * The message of any thrown value: an `Error`'s `message`, else the value as
+ * text. With `firstLine`, only its first line (Deno's errors add hints below).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { messageOf } from "./errors.ts";
+ * assert.equal(messageOf(new Error("boom\nhint")), "boom\nhint");
+ * assert.equal(messageOf("plain", { firstLine: true }), "plain");
+ * assert.equal(messageOf(new Error("boom\nhint"), { firstLine: true }), "boom");
+ * ```
+ */
+export function messageOf(error: unknown, options: { firstLine?: boolean } = {}): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return options.firstLine ? text.split("\n")[0] : text;
+}
+
+/**
+ * Whether `error` says a Deno permission is missing: `Deno.errors.NotCapable`,
+ * or the `TypeError` a refused dynamic import throws ("Requires import access
+ * to …").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isMissingPermission } from "./errors.ts";
+ * assert.ok(isMissingPermission(new Deno.errors.NotCapable("Requires read access")));
+ * assert.ok(isMissingPermission(new TypeError('Requires import access to "https://x"')));
+ * assert.ok(!isMissingPermission(new Error("no such file")));
+ * ```
+ */
+export function isMissingPermission(error: unknown): boolean {
+  return error instanceof Deno.errors.NotCapable ||
+    (error instanceof Error && /^Requires \w+ access/.test(error.message));
+}
+
+/**
+ * The user-facing error for a missing Deno permission: code `permission`
+ * (exit 2), naming what needed it and the permission, and pointing at the
+ * documented flags. Anything else is returned unchanged.
+ *
+ * @param error What was thrown.
+ * @param what What flagstaff was doing, for the message: `Cannot read config "app.yml"`.
+ *   Default: none (the message starts with "Missing permission").
+ * @returns A {@link FlagstaffError} `permission` when a permission is missing, else `error`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asPermissionError } from "./errors.ts";
+ * const error = asPermissionError(
+ *   new Deno.errors.NotCapable('Requires read access to "app.yml", run again with the --allow-read flag'),
+ *   'Cannot read config "app.yml"',
+ * );
+ * assert.equal(
+ *   (error as Error).message,
+ *   'Cannot read config "app.yml": missing permission: Requires read access to "app.yml"; run with the documented flags (see "Permissions" in the README)',
+ * );
+ * ```
+ */
+export function asPermissionError(error: unknown, what?: string): unknown {
+  if (error instanceof FlagstaffError || !isMissingPermission(error)) return error;
+  const detail = messageOf(error, { firstLine: true }).replace(/, run again with.*$/, "");
+  const missing =
+    `missing permission: ${detail}; run with the documented flags (see "Permissions" in the README)`;
+  return new FlagstaffError(
+    "permission",
+    what ? `${what}: ${missing}` : missing.charAt(0).toUpperCase() + missing.slice(1),
+    { cause: error },
+  );
+}

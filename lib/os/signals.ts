@@ -18,26 +18,9 @@
  * @module
  */
 
-/** A signal flagstaff handles. */
-export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR1" | "SIGUSR2";
+import { HANDLED_SIGNALS, SIGNAL_NUMBERS, type SignalName } from "../core/signal_table.ts";
 
-/** Every signal flagstaff handles, in the order they are installed. */
-export const HANDLED_SIGNALS: readonly SignalName[] = [
-  "SIGTERM",
-  "SIGINT",
-  "SIGHUP",
-  "SIGUSR1",
-  "SIGUSR2",
-];
-
-/** Linux's signal numbers, for exit codes (128 + n) and messages. */
-export const SIGNAL_NUMBERS: Readonly<Record<SignalName, number>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGUSR1: 10,
-  SIGUSR2: 12,
-  SIGTERM: 15,
-};
+export type { SignalName };
 
 /** Where the runtime gets its signals from: the process's own, or a fake in tests. */
 export interface SignalSource {
@@ -186,21 +169,4 @@ export function dieBy(signal: SignalName): never {
     // No --allow-run: the shell's convention instead.
   }
   Deno.exit(128 + SIGNAL_NUMBERS[signal]);
-}
-
-/**
- * `HUP` / `hup` / `SIGHUP` → `SIGHUP`; undefined for anything else.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { signalName } from "./signals.ts";
- * assert.equal(signalName("usr1"), "SIGUSR1");
- * assert.equal(signalName("KILL"), undefined);
- * ```
- */
-export function signalName(value: string): SignalName | undefined {
-  const upper = value.toUpperCase();
-  const name = upper.startsWith("SIG") ? upper : `SIG${upper}`;
-  return HANDLED_SIGNALS.find((s) => s === name);
 }

@@ -32,6 +32,8 @@ export interface ActionSource {
    * callers).
    */
   load(fresh?: boolean): Promise<ActionClass>;
+  /** Whether it is a module of an actions folder (those are all checked at start and reload). */
+  readonly inFolder?: boolean;
 }
 
 /** What `flagstaff list` shows of an action. */
@@ -50,8 +52,12 @@ export interface ActionInfo {
 export interface ActionRegistryOptions {
   /** The built-in actions by name. Default: none. */
   builtins?: Readonly<Record<string, ActionClass>>;
-  /** The actions folder; when `required`, a missing folder is an error. */
-  actionsDir?: { path: string; required: boolean };
+  /**
+   * The actions folders, scanned in order (an app's own folder, then the
+   * config's or `--actions-dir`); when `required`, a missing folder is an
+   * error. The same folder given twice is scanned once.
+   */
+  actionsDirs?: readonly { path: string; required: boolean }[];
   /** Folders never scanned (flagstaff's own built-in folder). */
   skipDirs?: readonly string[];
   /**
@@ -105,6 +111,25 @@ export class ActionRegistry {
     return [...this.#sources.keys()].sort();
   }
 
+  /**
+   * Loads every module of the actions folders and returns what failed, one
+   * error per module naming it: a broken file there is refused by `check`,
+   * `run` and reload alike, whether or not a signal uses it (as `list` does).
+   */
+  async problems(): Promise<FlagstaffError[]> {
+    const found: FlagstaffError[] = [];
+    for (const name of this.names()) {
+      const source = this.#sources.get(name)!;
+      if (!source.inFolder) continue;
+      try {
+        await loadSource(source);
+      } catch (error) {
+        found.push(error as FlagstaffError);
+      }
+    }
+    return found;
+  }
+
   /** Loads every action and describes it, sorted by name. */
   async describe(): Promise<ActionInfo[]> {
     const infos: ActionInfo[] = [];
@@ -146,12 +171,14 @@ function moduleSource(
   specifier: string,
   baseDir: string,
   integrity?: string,
+  inFolder = false,
 ): ActionSource {
   const url = resolveModule(specifier, baseDir);
   const origin = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
   return {
     name,
     origin,
+    inFolder,
     async load() {
       const module = await importModule(url.href, { integrity });
       return toActionClass(module.default);
@@ -172,10 +199,10 @@ export async function loadActionRegistry(
     origin: "built-in",
     load: () => Promise.resolve(cls),
   }));
-  const dir = options.actionsDir;
-  if (dir) {
+  const skip = await Promise.all((options.skipDirs ?? []).map((d) => realPath(d)));
+  const scanned = new Set<string>();
+  for (const dir of options.actionsDirs ?? []) {
     const path = resolve(dir.path);
-    const skip = await Promise.all((options.skipDirs ?? []).map((d) => realPath(d)));
     const real = await realPath(path);
     if (real === undefined) {
       if (dir.required) {
@@ -184,14 +211,18 @@ export async function loadActionRegistry(
           `Cannot read actions folder "${dir.path}": no such folder`,
         );
       }
-    } else if (!skip.includes(real)) {
-      const files: string[] = [];
-      for await (const entry of Deno.readDir(path)) {
-        if ((entry.isFile || entry.isSymlink) && isActionFile(entry.name)) files.push(entry.name);
-      }
-      for (const file of files.sort()) {
-        sources.push(moduleSource(basename(file, extname(file)), `${path}/${file}`, path));
-      }
+      continue;
+    }
+    if (skip.includes(real) || scanned.has(real)) continue;
+    scanned.add(real);
+    const files: string[] = [];
+    for await (const entry of Deno.readDir(path)) {
+      if ((entry.isFile || entry.isSymlink) && isActionFile(entry.name)) files.push(entry.name);
+    }
+    for (const file of files.sort()) {
+      sources.push(
+        moduleSource(basename(file, extname(file)), `${path}/${file}`, path, undefined, true),
+      );
     }
   }
   for (const [name, given] of Object.entries(options.configActions?.actions ?? {})) {

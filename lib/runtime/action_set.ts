@@ -32,6 +32,7 @@ import {
 } from "./action.ts";
 import { type ActionRegistry, loadSource } from "./action_registry.ts";
 import type { ActionSignal, ActionUse, Config } from "../config/config.ts";
+import { ACTION_SIGNAL_NAMES, actionKey } from "../core/signal_table.ts";
 import { getLogger } from "../deps.ts";
 import { setLongTimeout } from "../core/delay.ts";
 import { FlagstaffError } from "../core/errors.ts";
@@ -57,6 +58,8 @@ export interface ActionEnvironment {
   readonly runtime: RuntimeControl;
   /** Called when an action closes outside a run, so the set can be swept. */
   onCloseOutsideRun(): void;
+  /** The program's name, for messages: `run "myapp list"`. Default `flagstaff`. */
+  readonly program?: string;
 }
 
 interface Live {
@@ -82,8 +85,6 @@ interface InFlight {
   /** Whether its timeout ran out (the signal's run moved on without it). */
   timedOut: boolean;
 }
-
-const SHORT: Record<ActionSignal, string> = { SIGHUP: "hup", SIGUSR1: "usr1", SIGUSR2: "usr2" };
 
 /**
  * The actions of each signal.
@@ -123,18 +124,20 @@ export class ActionSet {
     const set = new ActionSet(environment.stopSignal);
     const classes = new Map<string, ActionClass>();
     try {
-      for (const signal of ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
+      for (const signal of ACTION_SIGNAL_NAMES) {
         const list = uses[signal];
         if (!list) continue;
         const lives: Live[] = [];
         set.#bySignal.set(signal, lives);
         for (const [i, use] of list.entries()) {
-          const label = `"${use.name}" (${SHORT[signal]} #${i + 1})`;
+          const label = `"${use.name}" (${actionKey(signal)} #${i + 1})`;
           const source = registry.get(use.name);
           if (!source) {
             throw new FlagstaffError(
               "usage",
-              `Unknown action "${use.name}" given by ${use.origin}; run "flagstaff list" to see the known actions`,
+              `Unknown action "${use.name}" given by ${use.origin}; run "${
+                environment.program ?? "flagstaff"
+              } list" to see the known actions`,
             );
           }
           let cls = classes.get(use.name);

@@ -36,6 +36,85 @@ export interface Logger {
   fatal(message: string, properties?: Record<string, unknown>): void;
 }
 
+/** The type of an app's own command-line option. */
+export type AppOptionType = "string" | "integer" | "number" | "boolean";
+
+/**
+ * One of an app's own command-line options, as helper's
+ * `parser.get().add_argument(...)` declared them: shown in the app's `--help`
+ * (for `run` and `check`) and read back, converted, as `Controller.args`.
+ */
+export interface AppOptionSpec {
+  /** What it holds: text, a whole number, a number, or a flag. */
+  readonly type: AppOptionType;
+  /** One line of help. */
+  readonly description: string;
+  /** A one-letter short name (`p` for `-p`). Default none. */
+  readonly short?: string;
+  /** The value's name in help (`<port>`). Default: the type. */
+  readonly value?: string;
+  /** The value when it is not given. Default: undefined (a flag: false). */
+  readonly default?: string | number | boolean;
+}
+
+/** An app's options by long name (`port` for `--port`). */
+export type AppOptions = Readonly<Record<string, AppOptionSpec>>;
+
+/** The parsed values of an app's options, by long name. */
+export type AppArgs = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/**
+ * The typed values of `O`: `{ port: { type: "integer" } }` gives
+ * `{ port: number | undefined }` (`number` with a default; a flag is always a
+ * `boolean`).
+ */
+export type ArgsOf<O extends AppOptions> = string extends keyof O ? AppArgs : {
+  readonly [K in keyof O]: O[K]["type"] extends "boolean" ? boolean
+    :
+      | (O[K]["type"] extends "string" ? string : number)
+      | (O[K] extends { default: unknown } ? never
+        : undefined);
+};
+
+/** helper's `system_platform`: the operating system and the runtime flagstaff runs on. */
+export interface SystemPlatform {
+  /** The operating system: `"linux"`, `"darwin"`, `"windows"`, … (`Deno.build.os`). */
+  readonly os: string;
+  /** The CPU architecture: `"x86_64"` or `"aarch64"`. */
+  readonly arch: string;
+  /** The runtime: `"Deno"` (helper reports `"CPython"` here). */
+  readonly implementation: string;
+  /** The runtime's version, e.g. `"2.9.6"`. */
+  readonly version: string;
+  /** V8's version. */
+  readonly v8: string;
+  /** Whether it runs as a compiled binary (`deno compile`). */
+  readonly standalone: boolean;
+}
+
+/**
+ * helper's `system_platform`, as a value: what the app runs on. Needs no
+ * permission.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemPlatform } from "./controller.ts";
+ * assert.equal(systemPlatform().implementation, "Deno");
+ * assert.equal(systemPlatform().version, Deno.version.deno);
+ * ```
+ */
+export function systemPlatform(): SystemPlatform {
+  return {
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+    implementation: "Deno",
+    version: Deno.version.deno,
+    v8: Deno.version.v8,
+    standalone: Deno.build.standalone === true,
+  };
+}
+
 /**
  * What the runtime hands a controller: the live view of the runtime. Tool-mode
  * controllers need no import of flagstaff; they read everything from here.
@@ -53,6 +132,8 @@ export interface ControllerContext {
   readonly wakeInterval: number;
   /** Sets the state; returns false and logs when the transition is not allowed. */
   setState(state: State): boolean;
+  /** The app's own command-line options, parsed (library mode; empty in tool mode). */
+  readonly args: AppArgs;
 }
 
 /** Key under which the runtime attaches its context; global so copies agree. */
@@ -91,7 +172,7 @@ export class InvalidStateError extends TypeError {
  * console.assert(new Counter().currentState === "Initializing");
  * ```
  */
-export class Controller {
+export class Controller<Args = AppArgs> {
   #context: ControllerContext | undefined;
   #detachedState: State = "initializing";
 
@@ -122,6 +203,17 @@ export class Controller {
   /** Seconds between `process()` calls, from the current config. */
   get wakeInterval(): number {
     return this.#attached("wakeInterval").wakeInterval;
+  }
+  /**
+   * The app's own command-line options (`start(App, { options })`), parsed
+   * and converted: helper's `Controller.args`.
+   */
+  get args(): Args {
+    return this.#attached("args").args as Args;
+  }
+  /** helper's `system_platform`: the operating system and runtime (see {@link systemPlatform}). */
+  get systemPlatform(): SystemPlatform {
+    return systemPlatform();
   }
   /** The current state. */
   get state(): State {

@@ -13,6 +13,7 @@ import { ActionSet } from "./action_set.ts";
 import { type Clock, monotonicClock } from "../core/clock.ts";
 import { type ActionSignal, type ActionUse, type Config, loadConfig } from "../config/config.ts";
 import {
+  type AppArgs,
   ATTACH,
   type ControllerClass,
   type ControllerContext,
@@ -26,7 +27,8 @@ import { appendErrorsFile } from "../os/errors_file.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "../core/errors.ts";
 import { type LongTimer, MAX_TIMER_MS, setLongTimeout } from "../core/delay.ts";
 import { intervalMsFromSeconds, nextTick, rebase, type Schedule } from "../core/schedule.ts";
-import { SignalInbox, type SignalName, type SignalSource } from "../os/signals.ts";
+import { SignalInbox, type SignalSource } from "../os/signals.ts";
+import { ACTION_SIGNAL_NAMES, type SignalName, signalRow } from "../core/signal_table.ts";
 import { canTransition, isState, type State, STATES } from "../core/states.ts";
 
 /** What the runtime tells an observer (systemd notify, tests). */
@@ -72,6 +74,10 @@ export interface RuntimeOptions {
   signals?: SignalSource & { listening?(signal: SignalName): boolean };
   /** The clock. Default: `performance.now()`. */
   clock?: Clock;
+  /** The program's name, for messages (`run "myapp list"`). Default `flagstaff`. */
+  program?: string;
+  /** The app's own command-line options, parsed (library mode). Default: none. */
+  args?: AppArgs;
   /** Folders tried for `<name>.errors`. Default: `/var/log`, `/var/tmp`, `/tmp`. */
   errorsFileDirs?: readonly string[];
 }
@@ -194,6 +200,7 @@ export class Runtime {
         return runtime.#config.application.wake_interval;
       },
       setState: (state) => this.#setStateFromApp(state),
+      args: Object.freeze({ ...options.args }),
     };
     this.#control = {
       reload: () => this.#reload("reload action"),
@@ -280,6 +287,7 @@ export class Runtime {
       out: this.#options.out ?? STDOUT,
       runtime: this.#control,
       onCloseOutsideRun: () => this.#dispatcher.request("sweep"),
+      program: this.#options.program,
     }, { fresh });
   }
 
@@ -295,7 +303,7 @@ export class Runtime {
 
   /** Actions given for a signal this platform cannot deliver are an error. */
   #checkListening(): void {
-    for (const signal of ["SIGHUP", "SIGUSR1", "SIGUSR2"] as const) {
+    for (const signal of ACTION_SIGNAL_NAMES) {
       if (this.#actions?.configured(signal) && this.#signals?.listening?.(signal) === false) {
         throw new FlagstaffError(
           "usage",
@@ -459,7 +467,7 @@ export class Runtime {
       log.debug("Ran the actions of {signal}", { signal: key });
       return this.#checkActionsLeft();
     }
-    if (key === "SIGUSR2") {
+    if (signalRow(key).default === "onSigusr2") {
       log.info("Received {signal}: calling onSigusr2()", { signal: key });
       return await this.#hook("onSigusr2");
     }

@@ -3,7 +3,12 @@ import { fileURLToPath } from "node:url";
 import { parseConfig } from "../config/config.ts";
 import { FlagstaffError } from "../core/errors.ts";
 import { PERMISSION_FLAGS } from "./permissions.ts";
-import { checkProjectName, defaultFlagstaffUrl, newProject, PROJECT_NAME_PATTERN } from "./new.ts";
+import {
+  checkProjectName,
+  defaultFlagstaffUrl,
+  newProject,
+  PROJECT_NAME_PATTERN,
+} from "./_project.ts";
 
 const MOD_URL = new URL("../mod.ts", import.meta.url).href;
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -118,11 +123,7 @@ Deno.test("newProject() writes every file, importing flagstaff from the URL give
     [...(await Deno.readTextFile(`${project.dir}/${file}`)).matchAll(/from "([^"]+)"/g)]
       .map((m) => m[1]);
   // deps.ts names flagstaff by its full URL; the other files import deps.ts, never flagstaff.
-  assert.deepEqual(
-    new Set(await importsOf("deps.ts")),
-    new Set([flagstaff, "https://flagstaff.example/v9/actions/mod.ts"]),
-    "flagstaff's lib/mod.ts and, beside it, its built-in actions",
-  );
+  assert.deepEqual(new Set(await importsOf("deps.ts")), new Set([flagstaff]));
   const local = /^(\.\/|\.\.\/|node:)/;
   for (const file of FILES.filter((f) => f.endsWith(".ts") && f !== "deps.ts")) {
     const imports = await importsOf(file);
@@ -146,7 +147,7 @@ Deno.test("newProject() gives deno.json tasks with flagstaff's permission flags"
   assert.equal(config.tasks.dev.command, `deno run --watch ${flags} main.ts -c etc/app.yml -f`);
   assert.equal(
     config.tasks.compile.command,
-    `deno compile ${flags} --output dist/app main.ts`,
+    `deno compile ${flags} --include actions --output dist/app main.ts`,
   );
   for (const task of ["dev", "start", "test", "check", "compile"]) {
     assert.ok(config.tasks[task].description, `task "${task}" has a description`);
@@ -307,7 +308,7 @@ Deno.test({
     await Deno.mkdir(target);
     await Deno.writeTextFile(`${target}/main.ts`, "old\n");
     await Deno.writeTextFile(`${target}/notes.txt`, "keep\n");
-    const scaffold = new URL("./new.ts", import.meta.url).href;
+    const scaffold = new URL("./_project.ts", import.meta.url).href;
     const outcome = await evalWithAllAccess(`
       import { newProject } from ${JSON.stringify(scaffold)};
       const target = ${JSON.stringify(target)};

@@ -1,0 +1,424 @@
+/**
+ * `flagstaff new NAME`: writes a library-mode project (DESIGN.md, "Library
+ * mode"): `main.ts` calling `start()`, a `Controller` subclass, an example
+ * action with its test, a config with every section and key, a systemd unit,
+ * an init script, a test that runs the app, a README. The templates are
+ * TypeScript string modules in `scaffold/`, imported statically, so `new`
+ * works from a checkout, from a URL and in a compiled binary alike.
+ *
+ * The project imports flagstaff's `lib/mod.ts` by a full URL, since it has
+ * no import map: by default the URL this flagstaff was loaded from (a
+ * `file:` URL in a checkout, the `http(s):` URL under `deno run <URL>`); a
+ * compiled binary, whose own modules live in a virtual folder, points at
+ * this version's release on GitHub.
+ *
+ * Nothing is half-written. Every file is first written into a staging
+ * folder, then moved into place by `rename(2)`, which is atomic and, on one
+ * file system, does not fail for lack of space:
+ *
+ * - a new target: the staging folder is made beside it (so on the same file
+ *   system) and renamed to the target in one step;
+ * - an existing folder (empty, or with `force` one that has files): the
+ *   staging folder is made inside it, so the folder itself stays (a shell
+ *   whose working directory it is keeps seeing it) and its parent need not
+ *   be writable. Nothing in it is touched until every file was written. A
+ *   preflight check refuses a folder where a folder stands in a file's way,
+ *   or a file in a folder's. Then the files are moved in one by one, each a
+ *   complete file at every moment; a file they replace is moved aside first,
+ *   and if a move fails, the moves so far are undone.
+ *
+ * On any failure the staging folder, and any parent folder `new` created,
+ * are removed, and the error says what failed.
+ *
+ * @module
+ */
+
+import { basename, dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type ProjectFile, renderProject } from "../../scaffold/mod.ts";
+import { FlagstaffError } from "../core/errors.ts";
+import { PERMISSION_FLAGS } from "./permissions.ts";
+import { VERSION } from "../core/version.ts";
+
+/**
+ * What a project name must match, and why: it becomes the binary's file name
+ * (`dist/NAME`, `/usr/local/bin/NAME`), the package and logger name, and the
+ * systemd unit name (`NAME.service`). A lowercase letter first: no leading
+ * `-` that a command would read as an option, no leading digit or `_`, which
+ * package names and some tools refuse. Then only lowercase letters, digits,
+ * `_` and `-`: no `/`, no spaces or quotes to escape in shell scripts, no `.`
+ * (a unit name's suffix separator) or `@` (a unit template's instance
+ * marker), and no case clashes on case-insensitive file systems. At most 63
+ * characters: a DNS label's limit, well inside file and unit name limits.
+ *
+ * @example
+ * ```ts
+ * import { PROJECT_NAME_PATTERN } from "./_project.ts";
+ * console.assert(PROJECT_NAME_PATTERN.test("my-app"));
+ * console.assert(!PROJECT_NAME_PATTERN.test("My.App"));
+ * ```
+ */
+export const PROJECT_NAME_PATTERN: RegExp = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/**
+ * Options for {@link newProject}.
+ *
+ * @example
+ * ```ts
+ * import type { NewProjectOptions } from "./_project.ts";
+ * const options: NewProjectOptions = { dir: "/srv/clock", force: true };
+ * ```
+ */
+export interface NewProjectOptions {
+  /** The folder to write the project into. Default: `./NAME`, in the working directory. */
+  dir?: string;
+  /** Write into a folder that is not empty, replacing the project's files there. Default: false. */
+  force?: boolean;
+  /**
+   * A URL (`file:`, `http:`, `https:`) or a path of flagstaff's `lib/mod.ts`
+   * (or of a checkout's root folder), which the project imports. Default:
+   * where this flagstaff was loaded from (see {@link defaultFlagstaffUrl}).
+   */
+  flagstaff?: string;
+}
+
+/**
+ * What {@link newProject} wrote.
+ *
+ * @example
+ * ```ts
+ * import type { NewProjectResult } from "./_project.ts";
+ * const written: NewProjectResult = { dir: "/srv/clock", files: ["deno.json", "main.ts"] };
+ * ```
+ */
+export interface NewProjectResult {
+  /** The project folder, absolute. */
+  dir: string;
+  /** The files written, relative to `dir`, with `/` separators. */
+  files: string[];
+}
+
+/** Where a compiled flagstaff's projects import it from: this version's tag on GitHub. */
+const RELEASE_MOD_URL =
+  `https://raw.githubusercontent.com/flagstaff/flagstaff/v${VERSION}/lib/mod.ts`;
+
+/**
+ * Checks a project name against {@link PROJECT_NAME_PATTERN}.
+ *
+ * @throws {FlagstaffError} `usage`: `Invalid project name "X": …`, saying which rule it breaks.
+ *
+ * @example
+ * ```ts
+ * import { checkProjectName } from "./_project.ts";
+ * checkProjectName("my-app");
+ * try {
+ *   checkProjectName("MyApp");
+ * } catch (error) {
+ *   console.assert((error as Error).message.startsWith('Invalid project name "MyApp": '));
+ * }
+ * ```
+ */
+export function checkProjectName(name: string): void {
+  if (PROJECT_NAME_PATTERN.test(name)) return;
+  const chars = [...name];
+  const bad = chars.find((char) => !/[a-z0-9_-]/.test(char));
+  const reason = name === ""
+    ? "it is empty"
+    : !/[a-z]/.test(chars[0])
+    ? `it must start with a lowercase letter (a-z), not ${JSON.stringify(chars[0])}`
+    : bad !== undefined
+    ? `it may contain only lowercase letters, digits, "_" and "-", not ${JSON.stringify(bad)}`
+    : `it has ${chars.length} characters, at most 63 are allowed`;
+  throw new FlagstaffError(
+    "usage",
+    `Invalid project name ${JSON.stringify(name)}: ${reason} ` +
+      "(it names the executable, the config file and the systemd unit)",
+  );
+}
+
+/**
+ * The URL of the `lib/mod.ts` this flagstaff runs from: a `file:` URL in a
+ * checkout, the `http(s):` URL under `deno run <URL>`. A compiled binary's
+ * modules live in a virtual folder that no project can import, so there it
+ * is this version's `lib/mod.ts` on GitHub.
+ *
+ * @example
+ * ```ts
+ * import { defaultFlagstaffUrl } from "./_project.ts";
+ * console.assert(defaultFlagstaffUrl().endsWith("/lib/mod.ts"));
+ * ```
+ */
+export function defaultFlagstaffUrl(): string {
+  if (Deno.build.standalone) return RELEASE_MOD_URL;
+  return new URL("../mod.ts", import.meta.url).href;
+}
+
+/**
+ * Writes a new library-mode project named `name` into `options.dir`
+ * (default `./NAME`): all of it, or, on failure, nothing.
+ *
+ * @throws {FlagstaffError} `usage` for an invalid name, a target folder that
+ *   is not empty (without `force`), a target that is not a folder, a
+ *   flagstaff path that does not exist, or a failed write; `permission` when
+ *   Deno may not read or write there.
+ *
+ * @example
+ * ```ts
+ * import { newProject } from "./_project.ts";
+ * const parent = await Deno.makeTempDir();
+ * const project = await newProject("clock", { dir: `${parent}/clock` });
+ * console.assert(project.files.includes("etc/clock.yml"));
+ * console.assert((await Deno.readTextFile(`${project.dir}/main.ts`)).includes("start("));
+ * await Deno.remove(parent, { recursive: true });
+ * ```
+ */
+export async function newProject(
+  name: string,
+  options: NewProjectOptions = {},
+): Promise<NewProjectResult> {
+  checkProjectName(name);
+  const shown = options.dir ?? `./${name}`;
+  const target = resolve(shown);
+  const flagstaff = await resolveFlagstaff(options.flagstaff);
+  const files = renderProject({
+    name,
+    flagstaff,
+    permissionFlags: PERMISSION_FLAGS,
+    flagstaffVersion: VERSION,
+  });
+  const fail = (error: unknown) =>
+    asUserError(error, `Cannot write project "${name}" to "${shown}"`);
+  let state: TargetState;
+  try {
+    state = await inspectTarget(target, shown);
+    if (state === "full" && !options.force) {
+      throw new FlagstaffError("usage", `Target folder "${shown}" is not empty (use --force)`);
+    }
+    if (state === "full") await checkNothingInTheWay(target, shown, files);
+  } catch (error) {
+    throw fail(error);
+  }
+  let createdParent: string | undefined;
+  let staging: string | undefined;
+  let writing: string | undefined;
+  try {
+    if (state === "missing") {
+      createdParent = await makeParents(dirname(target));
+      staging = await makeStagingDir(dirname(target), `.${basename(target)}.new-`);
+    } else {
+      staging = await makeStagingDir(target, ".flagstaff-new-");
+    }
+    for (const file of files) {
+      writing = file.path;
+      await writeProjectFile(staging, file);
+    }
+    writing = undefined;
+    if (state === "missing") {
+      await Deno.rename(staging, target);
+      staging = undefined;
+    } else {
+      await moveIntoPlace(staging, target, files);
+    }
+  } catch (error) {
+    await removeQuietly(createdParent ?? staging);
+    throw writing === undefined ? fail(error) : asUserError(
+      error,
+      `Cannot write project "${name}" to "${shown}": writing "${writing}"`,
+    );
+  } finally {
+    await removeQuietly(staging);
+  }
+  return { dir: target, files: files.map((file) => file.path) };
+}
+
+/** A target folder that does not exist, is empty, or holds files. */
+type TargetState = "missing" | "empty" | "full";
+
+async function inspectTarget(target: string, shown: string): Promise<TargetState> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(target);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "missing";
+    throw error;
+  }
+  if (!info.isDirectory) throw new FlagstaffError("usage", `Target "${shown}" is not a folder`);
+  for await (const _ of Deno.readDir(target)) return "full";
+  return "empty";
+}
+
+/** With `force`: refuses a target where a folder stands in a file's way, or a file in a folder's. */
+async function checkNothingInTheWay(
+  target: string,
+  shown: string,
+  files: readonly ProjectFile[],
+): Promise<void> {
+  for (const file of files) {
+    const parts = file.path.split("/");
+    for (let i = 1; i <= parts.length; i++) {
+      const path = join(target, ...parts.slice(0, i));
+      const isFile = i === parts.length;
+      // A folder may be a symlink to one; the file itself is replaced, never followed.
+      const info = await (isFile ? Deno.lstat(path) : Deno.stat(path)).catch((error) => {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw error;
+      });
+      if (info === undefined) break;
+      if (isFile ? info.isDirectory : !info.isDirectory) {
+        throw new FlagstaffError(
+          "usage",
+          `Cannot write "${file.path}" into "${shown}": "${parts.slice(0, i).join("/")}" is ` +
+            (isFile ? "a folder" : "not a folder"),
+        );
+      }
+    }
+  }
+}
+
+/** Creates `dir` and its missing parents; returns the topmost one it created, to undo. */
+async function makeParents(dir: string): Promise<string | undefined> {
+  let topmost: string | undefined;
+  for (let path = dir;; path = dirname(path)) {
+    try {
+      await Deno.lstat(path);
+      break;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      topmost = path;
+      if (dirname(path) === path) break;
+    }
+  }
+  if (topmost !== undefined) await Deno.mkdir(dir, { recursive: true });
+  return topmost;
+}
+
+/** A fresh folder in `parent`, named `prefix` and 8 random characters, made with the umask's mode. */
+async function makeStagingDir(parent: string, prefix: string): Promise<string> {
+  for (let attempt = 0;; attempt++) {
+    const path = join(parent, `${prefix}${crypto.randomUUID().slice(0, 8)}`);
+    try {
+      await Deno.mkdir(path);
+      return path;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists) || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function writeProjectFile(root: string, file: ProjectFile): Promise<void> {
+  const path = join(root, file.path);
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await Deno.writeTextFile(path, file.content, { createNew: true });
+  if (file.executable && Deno.build.os !== "windows") await Deno.chmod(path, 0o755);
+}
+
+/**
+ * Moves every written file from `staging` into the existing `target`, as one
+ * transaction: a file it replaces is first moved aside into `staging`; if any
+ * move fails, the files moved so far are taken back out, the replaced ones
+ * put back and the folders it made removed, so the folder is as it was.
+ */
+async function moveIntoPlace(
+  staging: string,
+  target: string,
+  files: readonly ProjectFile[],
+): Promise<void> {
+  const done: { destination: string; replaced?: string; placed: boolean }[] = [];
+  const createdDirs: string[] = [];
+  try {
+    for (const file of files) {
+      const destination = join(target, file.path);
+      const step: (typeof done)[number] = { destination, placed: false };
+      done.push(step);
+      const folders = file.path.split("/").slice(0, -1);
+      for (let i = 1; i <= folders.length; i++) {
+        const folder = join(target, ...folders.slice(0, i));
+        if (await Deno.stat(folder).then(() => false, () => true)) {
+          await Deno.mkdir(folder);
+          createdDirs.push(folder);
+        }
+      }
+      if (await Deno.lstat(destination).then(() => true, () => false)) {
+        const aside = join(staging, ".replaced", file.path);
+        await Deno.mkdir(dirname(aside), { recursive: true });
+        await Deno.rename(destination, aside);
+        step.replaced = aside;
+      }
+      await Deno.rename(join(staging, file.path), destination);
+      step.placed = true;
+    }
+  } catch (error) {
+    for (const step of done.reverse()) {
+      try {
+        if (step.placed) await Deno.remove(step.destination);
+        if (step.replaced) await Deno.rename(step.replaced, step.destination);
+      } catch {
+        // Best effort: keep undoing the other steps.
+      }
+    }
+    for (const folder of createdDirs.reverse()) await Deno.remove(folder).catch(() => {});
+    throw error;
+  }
+}
+
+async function removeQuietly(path: string | undefined): Promise<void> {
+  if (path === undefined) return;
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch {
+    // Already gone, or not ours to force.
+  }
+}
+
+/** `file:`/`http(s):` URL or path → the URL the project imports; a local one must exist. */
+async function resolveFlagstaff(given: string | undefined): Promise<string> {
+  if (given === undefined) return defaultFlagstaffUrl();
+  let url: URL;
+  if (/^[a-z][a-z0-9+.-]+:/i.test(given)) {
+    url = new URL(given);
+    if (!["file:", "http:", "https:"].includes(url.protocol)) {
+      throw new FlagstaffError(
+        "usage",
+        `--flagstaff takes a file:, http: or https: URL or a path, got "${given}"`,
+      );
+    }
+    if (url.protocol !== "file:") return url.href;
+  } else {
+    url = pathToFileURL(resolve(given));
+  }
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(url);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new FlagstaffError("usage", `Cannot find flagstaff's lib/mod.ts at "${given}"`);
+    }
+    throw asUserError(error, `Cannot read flagstaff's lib/mod.ts at "${given}"`);
+  }
+  if (info.isDirectory) {
+    const mod = new URL(`${url.href.replace(/\/?$/, "/")}lib/mod.ts`);
+    const found = await Deno.stat(mod).then((stat) => stat.isFile, () => false);
+    if (!found) {
+      throw new FlagstaffError(
+        "usage",
+        `Cannot find flagstaff's lib/mod.ts in the folder "${given}"`,
+      );
+    }
+    return mod.href;
+  }
+  return url.href;
+}
+
+/** Turns a failure into a user-facing error: `what: detail`, the original as the cause. */
+function asUserError(error: unknown, what: string): FlagstaffError {
+  if (error instanceof FlagstaffError) return error;
+  const detail = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+  if (error instanceof Deno.errors.NotCapable) {
+    return new FlagstaffError(
+      "permission",
+      `${what}: ${detail.replace(/, run again with.*$/, "")}`,
+      { cause: error },
+    );
+  }
+  return new FlagstaffError("usage", `${what}: ${detail}`, { cause: error });
+}

@@ -1,0 +1,316 @@
+/**
+ * The assembly of a run, in the order DESIGN.md sets (and the trust model
+ * requires): signal listeners (already installed by `main.ts` or `start()`)
+ * → read and validate the config → detach (`--daemon`) → hard stop → umask →
+ * root-only resources (pidfile, notify socket, log files) → drop privileges
+ * → import and set up user code → ready.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/config.ts";
+import { FlagstaffError, messageOf } from "../core/errors.ts";
+import { getLogger, loadFileSinks } from "../deps.ts";
+import { epochNowMs, HardStop } from "../os/hard_stop.ts";
+import { InspectorGuard } from "../os/inspector_guard.ts";
+import type { Pidfile } from "../os/pidfile.ts";
+import type { SignalInbox } from "../os/signals.ts";
+import {
+  type CommandContext,
+  countUses,
+  effectiveUses,
+  env,
+  flagOf,
+  loadControllerFor,
+  noActions,
+  readConfig,
+  registryFor,
+  stem,
+  stringOf,
+} from "./context.ts";
+import { verbosityOf } from "./options.ts";
+import { exitCodeOf, userError, write } from "./output.ts";
+import { releaseSignals } from "./signals.ts";
+
+const log = getLogger(["flagstaff", "cli"]);
+
+/**
+ * Variables of flagstaff's own supervision, read once and kept from children
+ * (sd_notify's unset_environment): a program an action runs is not the
+ * service systemd watches, nor flagstaff's `--daemon` child.
+ */
+const SUPERVISION_ENV = [
+  "NOTIFY_SOCKET",
+  "WATCHDOG_USEC",
+  "WATCHDOG_PID",
+  "FLAGSTAFF_READY_SOCKET",
+  "FLAGSTAFF_DETACHED",
+  "FLAGSTAFF_STANDALONE",
+] as const;
+
+type Supervision = Partial<Record<(typeof SUPERVISION_ENV)[number], string>>;
+
+/** Reads the supervision variables, then removes them from the environment children inherit. */
+function takeSupervisionEnv(): Supervision {
+  const taken: Supervision = {};
+  for (const name of SUPERVISION_ENV) {
+    const value = env(name);
+    if (value === undefined) continue;
+    taken[name] = value;
+    try {
+      Deno.env.delete(name);
+    } catch {
+      // No env permission for it: it was not readable either.
+    }
+  }
+  return taken;
+}
+
+/**
+ * Under `deno run` (`FLAGSTAFF_STANDALONE=1` changes only how modules load:
+ * Deno's debugger is still there), hold 127.0.0.1:9229 well before Deno's
+ * SIGUSR1 debugger can open (500 ms after start), and close any that opens
+ * on a USR1; say so once.
+ */
+function guardUsr1(inbox: SignalInbox): InspectorGuard | undefined {
+  if (Deno.build.standalone) return undefined;
+  const guard = InspectorGuard.start();
+  let warned = false;
+  inbox.setDeliveryHook((signal) => {
+    if (signal !== "SIGUSR1") return;
+    guard.onSigusr1();
+    if (warned) return;
+    warned = true;
+    const state = guard.state;
+    log.warn(
+      "Received SIGUSR1 under `deno run`, where Deno opens a V8 debugger on 127.0.0.1:9229 for it; " +
+        "{how}. Prefer SIGHUP, or the compiled binary, which has no such debugger",
+      {
+        how: state.held
+          ? 'flagstaff holds that port so it cannot (Deno prints "Failed to start inspector server")'
+          : `it cannot while ${state.reason}, and flagstaff closes any that opens`,
+      },
+    );
+  });
+  return guard;
+}
+
+/** Whether this process may open `file` for reading now. */
+function canRead(file: string): boolean {
+  try {
+    Deno.openSync(file, { read: true }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Log files: never a planted link, FIFO or someone else's file. As root with
+ * `Daemon.user`, they are given to that user, who must reopen them after the
+ * drop (reload, rotation).
+ */
+async function logFilePreparer(config: Config): Promise<(path: string) => void> {
+  const { user, group } = config.daemon;
+  const { ensureOwnFile, effectiveUid } = await import("../os/safe_file.ts");
+  const { dropTarget } = await import("../os/privileges.ts");
+  const dropping = (user !== undefined || group !== undefined) && effectiveUid() === 0;
+  const drop = dropping ? dropTarget(user, group) : undefined;
+  const target = drop ? { uid: drop.uid, gid: drop.gids[0] } : undefined;
+  return (path) => {
+    const root = effectiveUid() === 0;
+    ensureOwnFile(path, {
+      mode: 0o640,
+      what: "log file",
+      code: "config_invalid",
+      owners: target && root ? [0, target.uid] : undefined,
+      chownTo: target && root ? target : undefined,
+    });
+  };
+}
+
+/**
+ * Drops to `Daemon.user`/`Daemon.group` after loading everything flagstaff
+ * will need later (after the drop, Deno's cache, root's, may be unreadable).
+ */
+async function dropPrivilegesNow(config: Config): Promise<void> {
+  const { user, group } = config.daemon;
+  if (user === undefined && group === undefined) return;
+  const [{ dropPrivileges }] = await Promise.all([
+    import("../os/privileges.ts"),
+    import("../runtime/loader.ts"),
+    import("../runtime/action_registry.ts"),
+    import("../runtime/heap.ts"),
+    import("node:v8"),
+    import("node:vm"),
+    loadFileSinks(),
+  ]);
+  const dropped = dropPrivileges({ user, group });
+  if (!dropped.switched) return;
+  log.info("Running as uid {uid}, gid {gid}", { uid: dropped.uid, gid: dropped.gid });
+  if (config.file && !canRead(config.file)) {
+    log.warn(
+      "The new user cannot read the config file {file}: a reload will fail and keep the running config",
+      { file: config.file },
+    );
+  }
+}
+
+/**
+ * Runs `flagstaff run` (and an app's default command) to its end and
+ * returns the exit code.
+ *
+ * @throws {FlagstaffError} for what stops it before it runs (config, pidfile,
+ *   privileges, a controller or action that cannot be loaded).
+ */
+export async function assembleAndRun(context: CommandContext): Promise<number> {
+  const { inbox, options, program } = context;
+  const verbosity = verbosityOf(
+    typeof context.values.verbose === "number" ? context.values.verbose : 0,
+    flagOf(context, "quiet") === true,
+  );
+  const guard = guardUsr1(inbox);
+  const [
+    { detach, isDetachedChild, readyHandshake },
+    { notifierFromEnv, watchdogIntervalUs },
+    { logNotifyError, systemdObserver },
+    { applyLogging, shutdownLogging },
+    { Runtime },
+  ] = await Promise.all([
+    import("../os/daemon.ts"),
+    import("../os/notify.ts"),
+    import("../os/systemd.ts"),
+    import("../logging/logging.ts"),
+    import("../runtime/runtime.ts"),
+  ]);
+  const config = await readConfig(context);
+  const detached = isDetachedChild();
+  const daemon = flagOf(context, "daemon") === true || config.daemon.detach === true;
+  if (!detached && flagOf(context, "foreground") !== true && daemon) {
+    // The parent: an ordinary command again (Ctrl-C ends it), waiting for the child's handshake.
+    guard?.[Symbol.dispose]();
+    releaseSignals(inbox);
+    return await detach(context.argv, {
+      printError: (message) => write(Deno.stderr, `error: ${message}\n`),
+      stopTimeoutMs: config.daemon.stop_timeout * 1000,
+    });
+  }
+  // From here on a TERM is honoured within stop_timeout whatever JavaScript does.
+  const hardStop = HardStop.start();
+  hardStop.configure(config.daemon.stop_timeout * 1000);
+  if (config.daemon.umask !== undefined) {
+    // Before the first file flagstaff creates (pidfile, log files).
+    (await import("../os/privileges.ts")).setUmask(config.daemon.umask);
+  }
+  // The handshake reads its socket's name; then the supervision variables leave the environment.
+  const handshake = readyHandshake();
+  (await import("../runtime/loader.ts")).isStandalone();
+  const supervision = takeSupervisionEnv();
+  let pidfile: Pidfile | undefined;
+  const notifier = flagOf(context, "systemd") === false
+    ? undefined
+    : notifierFromEnv({ NOTIFY_SOCKET: supervision.NOTIFY_SOCKET }, { onError: logNotifyError });
+  let reaper: Disposable | undefined;
+  try {
+    // Detached, there is no terminal: `debug_only` handlers drop out, errors also go to the errors file.
+    const foreground = !detached;
+    const prepareFile = await logFilePreparer(config);
+    const configureLogging = (next: Config) =>
+      applyLogging(next.logging, { foreground, verbosity, prepareFile });
+    const pidfilePath = stringOf(context, "pidfile") ?? config.daemon.pidfile;
+    if (pidfilePath) {
+      const { acquirePidfile } = await import("../os/pidfile.ts");
+      pidfile = await acquirePidfile(pidfilePath);
+      hardStop.configure(config.daemon.stop_timeout * 1000, {
+        path: pidfile.path,
+        pid: pidfile.pid,
+      });
+    }
+    try {
+      await configureLogging(config);
+    } catch (error) {
+      throw new FlagstaffError("config_invalid", `Cannot set up logging: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+    if (pidfile?.stale) {
+      log.info("Replaced stale pidfile {path} (pid {pid} no longer runs)", {
+        path: pidfile.path,
+        pid: pidfile.previousPid ?? "unknown",
+      });
+    }
+    const deadline = await hardStop.available();
+    if (!deadline.ok) {
+      log.warn("No hard stop deadline (a blocked event loop can outlast stop_timeout): {reason}", {
+        reason: deadline.reason,
+      });
+    }
+    if (Deno.pid === 1) reaper = (await import("../os/reaper.ts")).startReaper();
+    await dropPrivilegesNow(config);
+    // User code from here on: after the drop.
+    const loaded = await loadControllerFor(context, config);
+    if (!loaded.controller && countUses(effectiveUses(config, context.actions)) === 0) {
+      throw noActions(program);
+    }
+    const systemd = notifier ? systemdObserver(notifier, { mainPid: detached }) : undefined;
+    const watchdogUs = notifier
+      ? watchdogIntervalUs({
+        WATCHDOG_USEC: supervision.WATCHDOG_USEC,
+        WATCHDOG_PID: supervision.WATCHDOG_PID,
+      }, Deno.pid)
+      : undefined;
+    let failure: string | undefined;
+    const runtime: InstanceType<typeof Runtime> = new Runtime(loaded.controller, {
+      name: loaded.name,
+      program: program.name,
+      config,
+      cliActions: context.actions,
+      loadRegistry: registryFor(context),
+      successfulEmpty: flagOf(context, "successful-empty") === true,
+      foreground,
+      configureLogging,
+      signals: inbox,
+      args: context.appArgs,
+      watchdogIntervalMs: watchdogUs ? watchdogUs / 1000 : undefined,
+      observe(event) {
+        systemd?.(event);
+        if (event.type === "ready") handshake.ready();
+        if (event.type === "failed") failure ??= event.message;
+        if (event.type === "stopping") hardStop.stopping(epochNowMs());
+        if (event.type === "reloaded" && !event.error) {
+          hardStop.configure(
+            runtime.config.daemon.stop_timeout * 1000,
+            pidfile ? { path: pidfile.path, pid: pidfile.pid } : undefined,
+          );
+        }
+      },
+    });
+    const code = await runtime.run();
+    if (code !== 0) await handshake.failed(failure ?? `exited with code ${code}`, code);
+    return code;
+  } catch (error) {
+    const shown = userError(error);
+    await handshake.failed(messageOf(shown), exitCodeOf(shown));
+    if (detached) {
+      // Nobody sees this process's stderr: the errors file keeps the cause.
+      const { appendErrorsFile } = await import("../os/errors_file.ts");
+      const controller = stringOf(context, "controller");
+      const name = options.name ??
+        (config.file ? stem(config.file) : controller ? stem(controller) : "flagstaff");
+      await appendErrorsFile(name, shown).catch(() => undefined);
+    }
+    throw error;
+  } finally {
+    try {
+      pidfile?.release();
+    } catch (error) {
+      log.warn("Cannot remove the pidfile: {message}", { message: messageOf(error) });
+    }
+    notifier?.close();
+    reaper?.[Symbol.dispose]();
+    guard?.[Symbol.dispose]();
+    await shutdownLogging();
+    // The listeners stay (the inbox is never closed here): a signal now is ignored, not fatal.
+    hardStop[Symbol.dispose]();
+  }
+}

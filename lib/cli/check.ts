@@ -1,0 +1,149 @@
+/**
+ * `check`: load and validate the config, the controller and the actions, as
+ * `run` would, and print what would run (exit 0) or every problem found in
+ * one pass (exit 2), like `nginx -t`.
+ *
+ * @module
+ */
+
+import { type Config, defaultConfig, validateConfigFile } from "../config/config.ts";
+import { ConfigError, EXIT_CODES, FlagstaffError } from "../core/errors.ts";
+import { ACTION_ROWS } from "../core/signal_table.ts";
+import { checkArguments, declaredArguments } from "../runtime/action.ts";
+import type { ActionRegistry } from "../runtime/action_registry.ts";
+import {
+  appName,
+  bareRegistry,
+  type CommandContext,
+  countUses,
+  effectiveUses,
+  loadControllerFor,
+  type LoadedController,
+  noActions,
+  stringOf,
+} from "./context.ts";
+import { configOptions } from "./options.ts";
+import { out } from "./output.ts";
+import type { CliActions, CommandSpec, OptionSpec } from "./spec.ts";
+
+/** The spec of `check`; `appOptions` are an app's own (library mode). */
+export function checkSpec(library: boolean, appOptions: readonly OptionSpec[] = []): CommandSpec {
+  return {
+    name: "check",
+    summary:
+      "load and validate the config, the controller and the actions; print what would run (exit 0) or every problem (exit 2)",
+    options: [...configOptions(library), ...appOptions],
+    actionFlags: true,
+  };
+}
+
+/** Checks each action use against the registry without setting it up. */
+async function checkUses(
+  uses: CliActions,
+  registry: ActionRegistry,
+  program: string,
+): Promise<{ lines: string[]; problems: unknown[] }> {
+  const lines: string[] = [];
+  const problems: unknown[] = [...await registry.problems()];
+  const broken = new Set(
+    problems.map((problem) =>
+      /^Cannot load action "([^"]+)"/.exec((problem as Error).message)?.[1]
+    ),
+  );
+  const { loadSource } = await import("../runtime/action_registry.ts");
+  for (const row of ACTION_ROWS) {
+    const list = uses[row.signal];
+    if (!list?.length) continue;
+    const described: string[] = [];
+    for (const use of list) {
+      const source = registry.get(use.name);
+      if (!source) {
+        problems.push(
+          new FlagstaffError(
+            "usage",
+            `Unknown action "${use.name}" given by ${use.origin}; run "${program} list" to see the known actions`,
+          ),
+        );
+        continue;
+      }
+      if (broken.has(use.name)) continue; // Reported once, above.
+      try {
+        const cls = await loadSource(source);
+        checkArguments(use.name, declaredArguments(cls), use.args);
+      } catch (error) {
+        problems.push(error);
+        continue;
+      }
+      const args = use.args.map((a) => JSON.stringify(a)).join(" ");
+      described.push(
+        `${use.name}${args ? ` ${args}` : ""}${use.timeout ? ` (timeout ${use.timeout} s)` : ""}`,
+      );
+    }
+    lines.push(`${row.actions.key}: ${described.join("; ")}`);
+  }
+  return { lines, problems };
+}
+
+/** Runs `check`; resolves with 0, or throws every problem (exit 2). */
+export async function check(context: CommandContext): Promise<number> {
+  const { program } = context;
+  // Gather every problem: the config's, the controller's, the actions'.
+  const problems: unknown[] = [];
+  let config: Config | undefined;
+  let controllerReported = false;
+  const file = stringOf(context, "config");
+  try {
+    if (file) {
+      // Every problem of the config, and a best-effort config to check the rest against.
+      const checked = await validateConfigFile(file);
+      config = checked.config;
+      if (checked.issues.length > 0) problems.push(new ConfigError(checked.issues));
+      controllerReported = checked.issues.some((issue) =>
+        issue.key.startsWith("Application.controller")
+      );
+    } else config = defaultConfig();
+  } catch (error) {
+    problems.push(error);
+  }
+  const usable = config ?? defaultConfig();
+  let loaded: LoadedController | undefined;
+  try {
+    // A controller whose key is already reported is not loaded again (one problem, one line).
+    loaded = controllerReported && !stringOf(context, "controller")
+      ? { name: appName(context, usable) }
+      : await loadControllerFor(context, usable);
+  } catch (error) {
+    problems.push(error);
+  }
+  const uses = effectiveUses(usable, context.actions);
+  let actionLines: string[] = [];
+  try {
+    const checked = await checkUses(uses, await bareRegistry(context, usable), program.name);
+    actionLines = checked.lines;
+    problems.push(...checked.problems);
+  } catch (error) {
+    problems.push(error);
+  }
+  if (problems.length === 0 && !loaded?.controller && countUses(uses) === 0) {
+    problems.push(noActions(program));
+  }
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new AggregateError(problems, "Several problems");
+  const defaults = ACTION_ROWS.filter((row) => !uses[row.signal]?.length).map((row) =>
+    `${row.actions.key}: ${row.doc} (default)`
+  );
+  const lines = [
+    `config: ${usable.file ?? "(none: built-in defaults)"}`,
+    `name: ${loaded!.name}`,
+    `controller: ${loaded!.source ?? "(none)"}`,
+    ...(loaded!.controller ? [`wake_interval: ${usable.application.wake_interval} s`] : []),
+    `stop_timeout: ${usable.daemon.stop_timeout} s`,
+    `logging: ${usable.logging ? "from the Logging section" : "console default (stderr, INFO)"}`,
+    "term, int: stop",
+    ...actionLines,
+    ...defaults,
+    "config OK",
+  ];
+  out(lines.join("\n") + "\n");
+  return EXIT_CODES.ok;
+}

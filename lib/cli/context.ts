@@ -1,0 +1,205 @@
+/**
+ * What every command is handed, and the helpers several share: reading the
+ * config, finding the controller and the actions.
+ *
+ * @module
+ */
+
+import { basename, dirname, extname, join } from "node:path";
+import { type Config, defaultConfig, loadConfig } from "../config/config.ts";
+import { FlagstaffError } from "../core/errors.ts";
+import type { SignalInbox } from "../os/signals.ts";
+import type { ActionClass } from "../runtime/action.ts";
+import type { ActionRegistry } from "../runtime/action_registry.ts";
+import type { AppArgs, AppOptions, ControllerClass } from "../runtime/controller.ts";
+import type { CliActions, OptionValue, ProgramSpec } from "./spec.ts";
+
+/** Options for `runCli`: what tool mode (`main.ts`) and library mode (`start()`) hand in. */
+export interface CliOptions {
+  /** Library mode: the app's controller class; `--controller` is then not offered. */
+  controller?: ControllerClass;
+  /** Library mode: the app's name (program name, logger category, errors file). */
+  name?: string;
+  /** Library mode: the app's version for `--version`. Default flagstaff's. */
+  version?: string;
+  /** Library mode: the description in `--help`. Default: "NAME: a flagstaff app". */
+  description?: string;
+  /** Library mode: the usage line of `--help`, replacing the one made. Default: made. */
+  usage?: string;
+  /** Library mode: text at the end of `--help`. Default none. */
+  epilog?: string;
+  /** Library mode: the app's own command-line options (helper's `add_argument`). Default none. */
+  appOptions?: AppOptions;
+  /** The built-in actions by name (main.ts hands in `actions/mod.ts`'s). Default none. */
+  builtinActions?: Readonly<Record<string, ActionClass>>;
+  /** The built-ins' own folder: never scanned as a user's actions folder. */
+  builtinActionsDir?: string;
+  /** Library mode: the app's own actions folder (beside its `main.ts`), always scanned. */
+  appActionsDir?: string;
+  /**
+   * The signal listeners installed first thing (`main.ts`, `start()`): `run`
+   * takes them; every other command removes them. Default: installed here.
+   */
+  signals?: SignalInbox;
+}
+
+/** What a command runs with. */
+export interface CommandContext {
+  /** The program (its name is the one messages use: `myapp list`). */
+  readonly program: ProgramSpec;
+  /** The option values, by long name. */
+  readonly values: Readonly<Record<string, OptionValue | undefined>>;
+  /** The positional arguments. */
+  readonly positionals: readonly string[];
+  /** The action groups from the command line. */
+  readonly actions: CliActions;
+  /** The app's own options, parsed and typed (library mode). */
+  readonly appArgs: AppArgs;
+  /** What main.ts or start() handed in. */
+  readonly options: CliOptions;
+  /** The signal listeners (only `run` keeps them). */
+  readonly inbox: SignalInbox;
+  /** The whole argv (`--daemon` starts itself again with it). */
+  readonly argv: readonly string[];
+}
+
+/** A string option's value. */
+export function stringOf(context: CommandContext, name: string): string | undefined {
+  const value = context.values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** A flag's value (`--no-x` gives false). */
+export function flagOf(context: CommandContext, name: string): boolean | undefined {
+  const value = context.values[name];
+  return typeof value === "boolean" ? value : undefined;
+}
+
+/** Reads the config named by `-c`, or the built-in default. */
+export async function readConfig(context: CommandContext): Promise<Config> {
+  const file = stringOf(context, "config");
+  return file ? await loadConfig(file) : defaultConfig();
+}
+
+/** The folder a config's relative paths are relative to. */
+export function configDir(config: Config): string {
+  return config.file ? dirname(config.file) : Deno.cwd();
+}
+
+/**
+ * Builds the registry loader: built-ins, the app's own actions folder, the
+ * actions folder (`--actions-dir`, else `actions/` beside the config), the
+ * config's `Actions`. Every module of the folders is loaded: a broken one is
+ * an error (as `list` says).
+ */
+export function registryFor(context: CommandContext): (config: Config) => Promise<ActionRegistry> {
+  return async (config) => {
+    const registry = await bareRegistry(context, config);
+    const problems = await registry.problems();
+    if (problems.length === 1) throw problems[0];
+    if (problems.length > 1) throw new AggregateError(problems, "Several actions cannot be loaded");
+    return registry;
+  };
+}
+
+/** The registry without loading the folders' modules (for `check` and `list`, which report). */
+export async function bareRegistry(
+  context: CommandContext,
+  config: Config,
+): Promise<ActionRegistry> {
+  const { loadActionRegistry } = await import("../runtime/action_registry.ts");
+  const actionsDir = stringOf(context, "actions-dir");
+  const { options } = context;
+  return await loadActionRegistry({
+    builtins: options.builtinActions,
+    actionsDirs: [
+      ...(options.appActionsDir ? [{ path: options.appActionsDir, required: false }] : []),
+      actionsDir
+        ? { path: actionsDir, required: true }
+        : { path: join(configDir(config), "actions"), required: false },
+    ],
+    skipDirs: options.builtinActionsDir ? [options.builtinActionsDir] : [],
+    configActions: { actions: config.actions, baseDir: configDir(config) },
+  });
+}
+
+/** The controller to run, where it comes from, and the app's name. */
+export interface LoadedController {
+  /** The class, when there is a controller. */
+  controller?: ControllerClass;
+  /** Where it came from, for `check`. */
+  source?: string;
+  /** The app's name: logger category, errors file. */
+  name: string;
+}
+
+/** The app's name when no controller names it: the config's stem, the controller's, or "flagstaff". */
+export function appName(context: CommandContext, config: Config, specifier?: string): string {
+  return context.options.name ??
+    (config.file ? stem(config.file) : specifier ? stem(specifier) : "flagstaff");
+}
+
+/**
+ * Loads the controller: library mode's class, else `--controller` or
+ * `Application.controller` (a path relative to the config's folder, or on the
+ * command line to the working directory; or a URL, with its integrity pin).
+ */
+export async function loadControllerFor(
+  context: CommandContext,
+  config: Config,
+): Promise<LoadedController> {
+  const { options } = context;
+  if (options.controller) {
+    return {
+      controller: options.controller,
+      source: `class ${options.controller.name}`,
+      name: options.name ?? options.controller.name,
+    };
+  }
+  const given = stringOf(context, "controller");
+  const specifier = given ?? config.application.controller;
+  const name = appName(context, config, specifier);
+  if (!specifier) return { name };
+  const baseDir = given ? Deno.cwd() : configDir(config);
+  const { loadController } = await import("../runtime/loader.ts");
+  const integrity = given ? undefined : config.application.controller_integrity;
+  return {
+    controller: await loadController(specifier, { baseDir, integrity }),
+    source: specifier,
+    name,
+  };
+}
+
+/** `/etc/app.yml` → `app`. */
+export function stem(path: string): string {
+  const base = basename(new URL(path, "file:///").pathname);
+  return base.slice(0, base.length - extname(base).length) || "flagstaff";
+}
+
+/** The actions each signal runs: the command line's replace the config's. */
+export function effectiveUses(config: Config, cliActions: CliActions): CliActions {
+  return { ...config.signals, ...cliActions } as CliActions;
+}
+
+/** How many action uses, over all signals. */
+export function countUses(uses: CliActions): number {
+  return Object.values(uses).reduce((n, list) => n + (list?.length ?? 0), 0);
+}
+
+/** Nothing to run. */
+export function noActions(program: ProgramSpec): FlagstaffError {
+  return new FlagstaffError(
+    "usage",
+    `No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, a Signals section, ` +
+      `or a controller (--controller MODULE or Application.controller); see "${program.name} --help"`,
+  );
+}
+
+/** An environment variable, or undefined when it is unset or may not be read. */
+export function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `status`, `stop`, `reload` and `signal`: operating a running instance
+ * through its pidfile (`--pidfile FILE`, relative to the working directory,
+ * or `-c FILE` with `Daemon.pidfile`).
+ *
+ * @module
+ */
+
+import { EXIT_CODES, FlagstaffError } from "../core/errors.ts";
+import { signalName } from "../core/signal_table.ts";
+import { type CommandContext, readConfig, stringOf } from "./context.ts";
+import { INSTANCE_OPTIONS } from "./options.ts";
+import { out } from "./output.ts";
+import type { CommandSpec } from "./spec.ts";
+
+/** The spec of `status`. */
+export const STATUS_SPEC: CommandSpec = {
+  name: "status",
+  summary: "say whether the instance runs (exit 0) or not (exit 3), with its pid and uptime",
+  options: INSTANCE_OPTIONS,
+};
+
+/** The spec of `stop`. */
+export const STOP_SPEC: CommandSpec = {
+  name: "stop",
+  summary: "send TERM to the instance and wait until it has stopped",
+  options: [
+    ...INSTANCE_OPTIONS,
+    {
+      long: "timeout",
+      value: "seconds",
+      description: "how long to wait for it to stop",
+      defaultText: '"10"',
+    },
+    { long: "force", description: "send KILL when the timeout runs out" },
+  ],
+};
+
+/** The spec of `reload`. */
+export const RELOAD_SPEC: CommandSpec = {
+  name: "reload",
+  summary: "send HUP to the instance (reload its config)",
+  options: INSTANCE_OPTIONS,
+};
+
+/** The spec of `signal`. */
+export const SIGNAL_SPEC: CommandSpec = {
+  name: "signal",
+  summary: "send a signal to the instance",
+  options: INSTANCE_OPTIONS,
+  arguments: [{ name: "signal", description: "HUP, USR1, USR2, TERM or INT" }],
+};
+
+async function pidfileOf(context: CommandContext): Promise<string> {
+  const path = stringOf(context, "pidfile") ?? (await readConfig(context)).daemon.pidfile;
+  if (!path) {
+    throw new FlagstaffError(
+      "usage",
+      "No pidfile: give --pidfile FILE, or -c FILE with Daemon.pidfile set",
+    );
+  }
+  return path;
+}
+
+/** Runs `status`: 0 when it runs, 3 when not. */
+export async function status(context: CommandContext): Promise<number> {
+  const pidfile = await pidfileOf(context);
+  const { formatUptime, serviceStatus } = await import("../os/service.ts");
+  const found = await serviceStatus(pidfile);
+  if (found.running) {
+    const uptime = found.uptimeS === undefined ? "" : `, up ${formatUptime(found.uptimeS)}`;
+    out(`running as pid ${found.pid} (pidfile ${pidfile})${uptime}\n`);
+    return EXIT_CODES.ok;
+  }
+  const why = found.stale
+    ? `pidfile ${pidfile} is stale${found.pid ? `: pid ${found.pid} holds no lock` : ""}`
+    : `no pidfile ${pidfile}`;
+  out(`not running (${why})\n`);
+  return EXIT_CODES.notRunning;
+}
+
+/** Runs `stop`. */
+export async function stop(context: CommandContext): Promise<number> {
+  const pidfile = await pidfileOf(context);
+  const given = stringOf(context, "timeout");
+  const timeoutS = given === undefined ? 10 : Number(given);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+    throw new FlagstaffError(
+      "usage",
+      `--timeout takes a positive number of seconds, got "${given}"`,
+    );
+  }
+  const { stopService } = await import("../os/service.ts");
+  const result = await stopService(pidfile, {
+    timeoutS,
+    force: context.values.force === true,
+  });
+  out(
+    result.wasRunning
+      ? `stopped pid ${result.pid}${result.killed ? " (with KILL)" : ""}\n`
+      : `not running (pidfile ${pidfile})\n`,
+  );
+  return EXIT_CODES.ok;
+}
+
+/** Runs `signal` (and `reload`, with HUP). */
+export async function signal(context: CommandContext, name?: string): Promise<number> {
+  const given = name ?? context.positionals[0];
+  const found = signalName(given);
+  if (!found) {
+    throw new FlagstaffError(
+      "usage",
+      `Unknown signal "${given}" (expected HUP, USR1, USR2, TERM or INT)`,
+    );
+  }
+  const pidfile = await pidfileOf(context);
+  const { signalService } = await import("../os/service.ts");
+  const pid = await signalService(pidfile, found);
+  out(`sent ${found} to pid ${pid}\n`);
+  return EXIT_CODES.ok;
+}
+
+/** Runs `reload`: `signal HUP`. */
+export function reload(context: CommandContext): Promise<number> {
+  return signal(context, "HUP");
+}
