@@ -2,8 +2,8 @@
  * The one place that names third-party packages. Every specifier is a full,
  * pinned `npm:` specifier, so `deno run <URL>` needs no import map.
  *
- * Only LogTape is imported eagerly (every module logs). yaml, @logtape/file,
- * commander and croner are loaded on first use through the `load…()` functions:
+ * Only LogTape is imported eagerly (every module logs). yaml, @logtape/file
+ * and croner are loaded on first use through the `load…()` functions:
  * under `deno run`, loading an npm package goes through Deno's Node
  * compatibility layer, and each of these costs tens of milliseconds of
  * start-up that a command which does not need it should not pay
@@ -26,14 +26,11 @@ export type {
 } from "npm:@logtape/logtape@2.4.2";
 
 export type { Document, Node as YamlNode, Pair, Scalar, YAMLMap, YAMLSeq } from "npm:yaml@2.9.1";
-export type { Command, Option } from "npm:commander@15.1.0";
 
 /** The `yaml` package. */
 export type YamlModule = typeof import("npm:yaml@2.9.1");
 /** The `@logtape/file` package. */
 export type FileSinkModule = typeof import("npm:@logtape/file@2.3.10");
-/** The `commander` package. */
-export type CommanderModule = typeof import("npm:commander@15.1.0");
 /** The `croner` package (cron expressions and time zones; ESM, no dependencies). */
 export type CronerModule = typeof import("npm:croner@10.0.1");
 
@@ -45,11 +42,6 @@ export function loadYaml(): Promise<YamlModule> {
 /** Loads `@logtape/file` (it imports `node:fs`: about 40 ms). */
 export function loadFileSinks(): Promise<FileSinkModule> {
   return import("npm:@logtape/file@2.3.10");
-}
-
-/** Loads `commander` (it imports `node:child_process`, `node:fs`: about 35 ms). */
-export function loadCommander(): Promise<CommanderModule> {
-  return import("npm:commander@15.1.0");
 }
 
 /**

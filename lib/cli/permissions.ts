@@ -13,20 +13,17 @@
  * - `--allow-ffi`: systemd notify (a unix datagram socket), dropping privileges
  *   (`initgroups`, `setgid`, `setuid`) and reaping orphans as PID 1, through libc.
  * - `--allow-env=…`: only the variables flagstaff and its libraries read
- *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, `commander` the colour switches,
- *   the `exec` action `PATH`).
+ *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, the `exec` action `PATH`).
  *
  * @module
  */
 
 /** Environment variables flagstaff reads. */
 export const ENV_VARS: readonly string[] = [
-  "CLICOLOR_FORCE",
   "FLAGSTAFF_DETACHED",
   "FLAGSTAFF_ERRORS_DIRS",
   "FLAGSTAFF_READY_SOCKET",
   "FLAGSTAFF_STANDALONE",
-  "FORCE_COLOR",
   "LOG_STREAM",
   "LOG_TOKENS",
   "NOTIFY_SOCKET",
