@@ -16,6 +16,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** The app's name. */
+const NAME = "${vars.name}";
 /** The config the project ships, as \`deno task start\` uses it. */
 const CONFIG = "etc/${vars.name}.yml";
 /** How long a wait may take before the test fails and the app is killed. */
@@ -121,15 +123,41 @@ Deno.test("the app runs process() on its schedule and stops cleanly on TERM", as
   try {
     const config = \`\${dir}/test.yml\`;
     await Deno.writeTextFile(config, "Application:\\n  wake_interval: 0.05\\n");
-    await using app = new App(["-c", config, "-f"], await permissionFlags());
-    await app.waitFor("setup invoked");
-    await app.waitFor("process invoked");
-    await app.waitFor("process invoked");
+    await using app = new App(["-c", config, "-f", "--dry-run"], await permissionFlags());
+    await app.waitFor(\`setup invoked on \${Deno.build.os} (Deno \${Deno.version.deno})\`);
+    await app.waitFor("process invoked (dry run: true)");
+    await app.waitFor("process invoked (dry run: true)");
     app.kill("SIGTERM");
     assert.equal(await app.finished(), 0, app.output);
     assert.match(app.output, /cleanup invoked/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--help shows the app's own options and description", async () => {
+  await using app = new App(["--help"], await permissionFlags());
+  assert.equal(await app.finished(), 0, app.output);
+  assert.ok(app.output.startsWith(\`Usage: \${NAME} [command] [options]\`), app.output);
+  assert.match(app.output, /ticks, reloads on HUP, stops on TERM/);
+  await using run = new App(["run", "--help"], await permissionFlags());
+  assert.equal(await run.finished(), 0, run.output);
+  assert.match(run.output, /--dry-run +log what/);
+  assert.ok(run.output.includes("log what process() would do, change nothing"), run.output);
+});
+
+Deno.test("a new file in actions/ is an action, with no registration", async () => {
+  const file = \`\${ROOT}actions/shout_probe.ts\`;
+  await Deno.writeTextFile(
+    file,
+    'export default class ShoutProbe {\\n  static description = "Shouts";\\n  run() {}\\n}\\n',
+  );
+  try {
+    await using app = new App(["list"], await permissionFlags());
+    assert.equal(await app.finished(), 0, app.output);
+    assert.match(app.output, /^shout_probe +Shouts \(\)/m);
+  } finally {
+    await Deno.remove(file);
   }
 });
 

@@ -18,24 +18,37 @@ export function controller(vars: TemplateVars): string {
  * What a controller has: \`this.config\` (the current config: read it each time, a reload swaps
  * it; \`this.config.application\` holds the app's own keys), \`this.logger\` (logs under the app's
  * name, configured by the \`Logging\` section), \`this.signal\` (an AbortSignal that fires on
- * stop: hand it to fetch() and timers), \`this.wakeInterval\`, \`this.currentState\`, and
- * \`this.setState("idle")\` to pause \`process()\` until the state is set back to \`"active"\`.
+ * stop: hand it to fetch() and timers), \`this.wakeInterval\`, \`this.currentState\`,
+ * \`this.setState("idle")\` to pause \`process()\` until the state is set back to \`"active"\`,
+ * \`this.args\` (the app's own command-line options, declared in \`main.ts\`, typed below) and
+ * \`this.systemPlatform\` (the operating system and runtime).
  *
  * @module
  */
 
 import { Controller } from "./deps.ts";
 
+/** The app's own command-line options, as \`main.ts\` declares them (\`OPTIONS\`). */
+export interface AppArgs {
+  /** \`--dry-run\`: log what \`process()\` would do, change nothing. */
+  readonly "dry-run": boolean;
+}
+
 /** The app: override what it needs; every method may be async. */
-export class AppController extends Controller {
+export class AppController extends Controller<AppArgs> {
   /** Called once before the first \`process()\`: open connections, read files. A throw exits 1. */
   override setup(): void {
-    this.logger.info("setup invoked");
+    const { os, implementation, version } = this.systemPlatform;
+    this.logger.info("setup invoked on {os} ({implementation} {version})", {
+      os,
+      implementation,
+      version,
+    });
   }
 
   /** Called every \`wake_interval\` seconds. A throw is logged and the next tick still runs. */
   override process(): void {
-    this.logger.info("process invoked");
+    this.logger.info("process invoked (dry run: {dry})", { dry: this.args["dry-run"] });
   }
 
   /** Called after HUP (or USR1) swapped in a new, valid config: \`this.config\` is the new one. */

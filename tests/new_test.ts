@@ -55,7 +55,7 @@ Deno.test("a new project passes its own check and test tasks, runs, reloads and 
   assert.equal(check.code, 0, `deno task check:\n${check.output}`);
   const test = await run(Deno.execPath(), ["task", "test"], { cwd: project });
   assert.equal(test.code, 0, `deno task test:\n${test.output}`);
-  assert.match(test.output, /ok \| 4 passed \| 0 failed/);
+  assert.match(test.output, /ok \| 6 passed \| 0 failed/);
 
   const { permissions, args } = await startTask(project);
   assert.deepEqual(permissions, PERMISSION_FLAGS);

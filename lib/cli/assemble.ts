@@ -266,6 +266,16 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       config,
       cliActions: context.actions,
       loadRegistry: registryFor(context),
+      // A reload is refused for what `check` and `run` refuse: the controller it names must load.
+      async validate(next) {
+        const now = await loadControllerFor(context, next);
+        if (now.source !== loaded.source) {
+          log.warn(
+            "Application.controller changed from {before} to {after}: it takes effect at the next start (or a restart action)",
+            { before: loaded.source ?? "(none)", after: now.source ?? "(none)" },
+          );
+        }
+      },
       successfulEmpty: flagOf(context, "successful-empty") === true,
       foreground,
       configureLogging,

@@ -57,6 +57,11 @@ export interface RuntimeOptions {
   out?: ActionOutput;
   /** Running in the foreground (default true). When false, unhandled errors also go to the errors file. */
   foreground?: boolean;
+  /**
+   * Checks a reloaded config beyond its schema, as `check` and `run` do (the
+   * controller module it names must load); throws to refuse it. Default: none.
+   */
+  validate?: (config: Config) => Promise<void>;
   /** Applies a config's `Logging` section; must leave logging as it was when it throws. Default: none. */
   configureLogging?: (config: Config) => Promise<void>;
   /** Told of readiness, reloads and stops. Default: nobody. */
@@ -567,6 +572,7 @@ export class Runtime {
     try {
       // An editor may have truncated the file while saving it: an empty file keeps the running config.
       config = await loadConfig(file, { allowEmpty: false });
+      await this.#options.validate?.(config);
       actions = await this.#buildActions(config, true);
       await this.#options.configureLogging?.(config);
     } catch (error) {
