@@ -213,9 +213,11 @@ Deno.test({
     )
       .split(":")[2];
     // The pidfile's folder stays root's (root refuses one another user can change); the log file
-    // is created by root and given to nobody, who writes it after the drop. nobody reads the
-    // config's folder (its actions/ folder, the config again on reload).
+    // is nobody's, who opens it after the drop. nobody reads the config's folder (its actions/
+    // folder, the config again on reload).
     await Deno.chmod(dir.path, 0o755);
+    await Deno.writeTextFile(`${dir.path}/app.log`, "");
+    await new Deno.Command("chown", { args: [`nobody:${group}`, `${dir.path}/app.log`] }).output();
     await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
     await waitForLog(`${dir.path}/app.log`, /Running as uid \d+, gid \d+/);
     await app.waitFor("process end 1");

@@ -10,7 +10,7 @@
 
 import type { Config } from "../config/config.ts";
 import { FlagstaffError, messageOf } from "../core/errors.ts";
-import { getLogger, loadFileSinks } from "../deps.ts";
+import { getLogger } from "../deps.ts";
 import { epochNowMs, HardStop } from "../os/hard_stop.ts";
 import { InspectorGuard } from "../os/inspector_guard.ts";
 import type { Pidfile } from "../os/pidfile.ts";
@@ -28,6 +28,7 @@ import {
   stem,
   stringOf,
 } from "./context.ts";
+import { dropPrivilegesNow } from "./drop.ts";
 import { verbosityOf } from "./options.ts";
 import { exitCodeOf, userError, write } from "./output.ts";
 import { releaseSignals } from "./signals.ts";
@@ -95,64 +96,48 @@ function guardUsr1(inbox: SignalInbox): InspectorGuard | undefined {
   return guard;
 }
 
-/** Whether this process may open `file` for reading now. */
-function canRead(file: string): boolean {
-  try {
-    Deno.openSync(file, { read: true }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Log files: never a planted link, FIFO or someone else's file. As root with
- * `Daemon.user`, they are given to that user, who must reopen them after the
- * drop (reload, rotation).
+ * Log files are opened by the user flagstaff runs as: after the privilege
+ * drop when there is one, so that a link planted in a folder that user can
+ * write gains nothing. Each is checked before LogTape opens it: a regular
+ * file of this user with one link, created if missing, never through a
+ * link, a FIFO or a device. As root, its folder must be one only root can
+ * change (or sticky, as /tmp), since another user could swap the file
+ * between the check and the open.
  */
-async function logFilePreparer(config: Config): Promise<(path: string) => void> {
-  const { user, group } = config.daemon;
+async function logFilePreparer(): Promise<(path: string) => void> {
   const { ensureOwnFile, effectiveUid } = await import("../os/safe_file.ts");
-  const { dropTarget } = await import("../os/privileges.ts");
-  const dropping = (user !== undefined || group !== undefined) && effectiveUid() === 0;
-  const drop = dropping ? dropTarget(user, group) : undefined;
-  const target = drop ? { uid: drop.uid, gid: drop.gids[0] } : undefined;
+  const { dirname } = await import("node:path");
   return (path) => {
-    const root = effectiveUid() === 0;
-    ensureOwnFile(path, {
-      mode: 0o640,
-      what: "log file",
-      code: "config_invalid",
-      owners: target && root ? [0, target.uid] : undefined,
-      chownTo: target && root ? target : undefined,
-    });
+    if (effectiveUid() === 0) {
+      const folder = Deno.statSync(dirname(path));
+      const othersMayWrite = folder.uid !== 0 || ((folder.mode ?? 0) & 0o022) !== 0;
+      const sticky = ((folder.mode ?? 0) & 0o1000) !== 0;
+      if (othersMayWrite && !(sticky && folder.uid === 0)) {
+        throw new FlagstaffError(
+          "config_invalid",
+          `Cannot use log file "${path}" as root: its folder "${
+            dirname(path)
+          }" can be changed by ` +
+            `another user (uid ${folder.uid}, mode ${
+              ((folder.mode ?? 0) & 0o7777).toString(8)
+            }); ` +
+            "use a folder only root can change, or Daemon.user to log as that user",
+        );
+      }
+    }
+    ensureOwnFile(path, { mode: 0o640, what: "log file", code: "config_invalid" });
   };
 }
 
-/**
- * Drops to `Daemon.user`/`Daemon.group` after loading everything flagstaff
- * will need later (after the drop, Deno's cache, root's, may be unreadable).
- */
-async function dropPrivilegesNow(config: Config): Promise<void> {
-  const { user, group } = config.daemon;
-  if (user === undefined && group === undefined) return;
-  const [{ dropPrivileges }] = await Promise.all([
-    import("../os/privileges.ts"),
-    import("../runtime/loader.ts"),
-    import("../runtime/action_registry.ts"),
-    import("../runtime/heap.ts"),
-    import("node:v8"),
-    import("node:vm"),
-    loadFileSinks(),
-  ]);
-  const dropped = dropPrivileges({ user, group });
-  if (!dropped.switched) return;
-  log.info("Running as uid {uid}, gid {gid}", { uid: dropped.uid, gid: dropped.gid });
-  if (config.file && !canRead(config.file)) {
-    log.warn(
-      "The new user cannot read the config file {file}: a reload will fail and keep the running config",
-      { file: config.file },
-    );
+/** Applies logging; a failure is the config's (`config_invalid`, exit 2). */
+async function setUpLogging(apply: () => Promise<void>): Promise<void> {
+  try {
+    await apply();
+  } catch (error) {
+    throw new FlagstaffError("config_invalid", `Cannot set up logging: ${messageOf(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -214,9 +199,10 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
   try {
     // Detached, there is no terminal: `debug_only` handlers drop out, errors also go to the errors file.
     const foreground = !detached;
-    const prepareFile = await logFilePreparer(config);
+    const prepareFile = await logFilePreparer();
     const configureLogging = (next: Config) =>
       applyLogging(next.logging, { foreground, verbosity, prepareFile });
+    const dropping = config.daemon.user !== undefined || config.daemon.group !== undefined;
     const pidfilePath = stringOf(context, "pidfile") ?? config.daemon.pidfile;
     if (pidfilePath) {
       const { acquirePidfile } = await import("../os/pidfile.ts");
@@ -226,13 +212,10 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
         pid: pidfile.pid,
       });
     }
-    try {
-      await configureLogging(config);
-    } catch (error) {
-      throw new FlagstaffError("config_invalid", `Cannot set up logging: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
+    // With a drop ahead, log files wait for it: their records go to stderr meanwhile.
+    await setUpLogging(() =>
+      applyLogging(config.logging, { foreground, verbosity, prepareFile, withoutFiles: dropping })
+    );
     if (pidfile?.stale) {
       log.info("Replaced stale pidfile {path} (pid {pid} no longer runs)", {
         path: pidfile.path,
@@ -246,7 +229,9 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       });
     }
     if (Deno.pid === 1) reaper = (await import("../os/reaper.ts")).startReaper();
-    await dropPrivilegesNow(config);
+    const sayDropped = await dropPrivilegesNow(config);
+    if (dropping) await setUpLogging(() => configureLogging(config));
+    sayDropped();
     // User code from here on: after the drop.
     const loaded = await loadControllerFor(context, config);
     if (!loaded.controller && countUses(effectiveUses(config, context.actions)) === 0) {

@@ -22,6 +22,7 @@ import {
   noActions,
   stringOf,
 } from "./context.ts";
+import { dropPrivilegesNow } from "./drop.ts";
 import { configOptions } from "./options.ts";
 import { out } from "./output.ts";
 import type { CliActions, CommandSpec, OptionSpec } from "./spec.ts";
@@ -84,6 +85,13 @@ async function checkUses(
   return { lines, problems };
 }
 
+/** Throws the problems found: one as itself, several together. */
+function report(problems: readonly unknown[]): never | number {
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new AggregateError(problems, "Several problems");
+  return EXIT_CODES.ok;
+}
+
 /** Runs `check`; resolves with 0, or throws every problem (exit 2). */
 export async function check(context: CommandContext): Promise<number> {
   const { program } = context;
@@ -106,6 +114,19 @@ export async function check(context: CommandContext): Promise<number> {
     problems.push(error);
   }
   const usable = config ?? defaultConfig();
+  // As `run` does: no user code before the privilege drop (the config's user must be valid).
+  const accountReported = problems.length > 0 &&
+    (problems[0] as ConfigError).issues?.some((issue) =>
+      issue.key.startsWith("Daemon.user") || issue.key.startsWith("Daemon.group")
+    );
+  if (!accountReported) {
+    try {
+      await dropPrivilegesNow(usable);
+    } catch (error) {
+      problems.push(error);
+      return report(problems);
+    }
+  }
   let loaded: LoadedController | undefined;
   try {
     // A controller whose key is already reported is not loaded again (one problem, one line).
@@ -127,8 +148,7 @@ export async function check(context: CommandContext): Promise<number> {
   if (problems.length === 0 && !loaded?.controller && countUses(uses) === 0) {
     problems.push(noActions(program));
   }
-  if (problems.length === 1) throw problems[0];
-  if (problems.length > 1) throw new AggregateError(problems, "Several problems");
+  report(problems);
   const defaults = ACTION_ROWS.filter((row) => !uses[row.signal]?.length).map((row) =>
     `${row.actions.key}: ${row.doc} (default)`
   );

@@ -9,6 +9,7 @@
 import { EXIT_CODES } from "../core/errors.ts";
 import { formatArguments } from "../runtime/action.ts";
 import { type CommandContext, env, readConfig, registryFor } from "./context.ts";
+import { dropPrivilegesNow } from "./drop.ts";
 import { ACTIONS_DIR } from "./options.ts";
 import { out } from "./output.ts";
 import type { CommandSpec } from "./spec.ts";
@@ -31,6 +32,8 @@ export const LIST_SPEC: CommandSpec = {
 /** Runs `list`. */
 export async function list(context: CommandContext): Promise<number> {
   const config = await readConfig(context);
+  // As `run` does: no user code before the privilege drop.
+  await dropPrivilegesNow(config);
   const infos = await (await registryFor(context)(config)).describe();
   const color = Deno.stdout.isTerminal() && !env("NO_COLOR");
   const width = Math.max(4, ...infos.map((info) => info.name.length));

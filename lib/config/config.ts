@@ -383,30 +383,37 @@ async function checkDropWrites(config: Omit<Config, "file">, report: Report): Pr
   const { user, group } = config.daemon;
   const handlers = config.logging?.handlers;
   if ((user === undefined && group === undefined) || !isPlainObject(handlers)) return;
-  const reopening = Object.entries(handlers).filter(([, handler]) =>
-    reopensInFolder(handler) !== undefined
+  const files = Object.entries(handlers).filter(([, handler]) =>
+    isPlainObject(handler) && isNonEmptyString(handler.filename)
   );
-  if (reopening.length === 0) return;
-  const { canWriteFolder, dropTarget } = await import("../os/privileges.ts");
+  if (files.length === 0) return;
+  const { canWriteFile, canWriteFolder, dropTarget } = await import("../os/privileges.ts");
   const { effectiveUid, withOwnLibc } = await import("../os/safe_file.ts");
   if (withOwnLibc(effectiveUid) !== 0) return; // No drop happens: the files stay this user's.
   const target = dropTarget(user, group);
   if (!target) return;
-  for (const [name, handler] of reopening) {
-    const filename = (handler as { filename?: unknown }).filename;
-    if (!isNonEmptyString(filename)) continue;
+  const who = JSON.stringify(user ?? `uid ${target.uid}`);
+  for (const [name, handler] of files) {
+    const filename = (handler as { filename: string }).filename;
     const folder = dirname(filename);
     // A missing folder is reported when the file is opened (with the system's reason).
     if (!(await Deno.stat(folder).then((info) => info.isDirectory, () => false))) continue;
-    if (canWriteFolder(folder, target)) continue;
-    const why = reopensInFolder(handler) === "rotate"
-      ? "to rotate this log file"
-      : "to create this log file at its first record (delay: true)";
+    const exists = await Deno.lstat(filename).then(() => true, () => false);
+    const reopens = reopensInFolder(handler);
+    const needsFolder = !exists || reopens !== undefined;
+    const fileOk = !exists || canWriteFile(filename, target);
+    const folderOk = !needsFolder || canWriteFolder(folder, target);
+    if (fileOk && folderOk) continue;
+    const why = !fileOk
+      ? `write this log file`
+      : reopens === "rotate"
+      ? `write the folder "${folder}", which it needs to rotate this log file`
+      : `create this log file in the folder "${folder}"`;
     report(
       ["Logging", "handlers", name, "filename"],
-      `Daemon.user ${JSON.stringify(user ?? `uid ${target.uid}`)} cannot write the folder ` +
-        `"${folder}", which it needs ${why} after privileges are dropped: give that user the folder ` +
-        `(or a group with write access), or log to stderr (the journal under systemd)`,
+      `Daemon.user ${who} cannot ${why}: log files are opened after privileges are dropped. ` +
+        `Give that user the ${fileOk ? "folder" : "file"} (or a group with write access), ` +
+        "or log to stderr (the journal under systemd)",
     );
   }
 }

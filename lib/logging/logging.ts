@@ -80,6 +80,12 @@ export interface LoggingOptions {
    * Default: none.
    */
   prepareFile?: (path: string) => void;
+  /**
+   * Leave the file handlers out (their records go where the others' go, or
+   * to stderr): until privileges are dropped, so that log files are opened by
+   * the user flagstaff runs as. Default false.
+   */
+  withoutFiles?: boolean;
 }
 
 /**
@@ -1024,12 +1030,16 @@ async function applyNow(
   const effective = section === undefined ? NO_SECTION : overlayHelperDefaults(section);
 
   const fileClasses = new Set(["file", "rotating_file"]);
-  if ([...effective.handlers.values()].some((h) => fileClasses.has(HANDLER_CLASSES[h.class]))) {
+  const isFile = (h: HandlerSection) => fileClasses.has(HANDLER_CLASSES[h.class]);
+  if (!options.withoutFiles && [...effective.handlers.values()].some(isFile)) {
     fileSinks ??= await loadFileSinks();
   }
   const dropped = new Set<string>();
   if (!options.foreground) {
     for (const [name, handler] of effective.handlers) if (handler.debug_only) dropped.add(name);
+  }
+  if (options.withoutFiles) {
+    for (const [name, handler] of effective.handlers) if (isFile(handler)) dropped.add(name);
   }
   const keep = (names: string[] = []) => names.filter((name) => !dropped.has(name));
   const rootLevel = parseLevel(effective.root.level ?? "WARNING");

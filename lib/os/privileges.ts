@@ -403,3 +403,34 @@ export function canWriteFolder(folder: string, target: DropTarget): boolean {
     : mode & 7;
   return (bits & 3) === 3;
 }
+
+/**
+ * Whether `target` may open the existing regular file `path` for writing
+ * (owner, group or other write bit, as the kernel decides; ACLs aside).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canWriteFile } from "./privileges.ts";
+ * const file = await Deno.makeTempFile(); // mode 0600, ours
+ * assert.equal(canWriteFile(file, { uid: 65534, gids: [65534] }), (await Deno.stat(file)).uid === 65534);
+ * await Deno.remove(file);
+ * ```
+ */
+export function canWriteFile(path: string, target: DropTarget): boolean {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch {
+    return false;
+  }
+  if (!info.isFile || info.mode === null) return false;
+  if (target.uid === 0) return true;
+  const mode = info.mode;
+  const bits = info.uid === target.uid
+    ? (mode >> 6) & 7
+    : target.gids.includes(info.gid ?? -1)
+    ? (mode >> 3) & 7
+    : mode & 7;
+  return (bits & 2) === 2;
+}
