@@ -77,7 +77,7 @@ export default class ExecAction {
   #args: string[] = [];
   #commandLine = "";
   /** Process groups sent SIGTERM whose SIGKILL (or end) is still awaited. */
-  readonly #ending = new Set<Promise<void>>();
+  readonly #ending = new Map<number, Promise<void>>();
 
   /** The runtime constructs the action with its context; `options` are for tests. */
   constructor(context: ActionContext, options: ExecActionOptions = {}) {
@@ -143,6 +143,10 @@ export default class ExecAction {
       return;
     }
 
+    // Registered while it may still have members, so that a forced exit kills it too.
+    const untrack = posix && child.pid > 1
+      ? context.runtime.processGroup?.(child.pid) ?? (() => {})
+      : () => {};
     const tail = new OutputTail({ maxLines: this.#tailLines });
     const drain = new AbortController();
     const reading = Promise.all([
@@ -156,6 +160,9 @@ export default class ExecAction {
       status = await child.status;
     } finally {
       signal.removeEventListener("abort", onAbort);
+      const ending = this.#ending.get(child.pid);
+      if (ending) ending.finally(untrack);
+      else untrack();
     }
     const drainTimer = setLongTimeout(() => drain.abort(), this.#drainGraceMs);
     try {
@@ -197,7 +204,7 @@ export default class ExecAction {
    */
   async tearDown(): Promise<void> {
     if (!this.#context.signal.aborted) return;
-    while (this.#ending.size > 0) await Promise.all(this.#ending);
+    while (this.#ending.size > 0) await Promise.all(this.#ending.values());
   }
 
   /**
@@ -231,8 +238,8 @@ export default class ExecAction {
         );
       }
     })();
-    this.#ending.add(ending);
-    ending.finally(() => this.#ending.delete(ending));
+    this.#ending.set(pgid, ending);
+    ending.finally(() => this.#ending.delete(pgid));
   }
 }
 

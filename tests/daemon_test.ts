@@ -474,3 +474,34 @@ export default class Never {
     `error: the daemon (pid ${pid}) did not get ready within 1 s: stopping it\n`,
   ]);
 });
+
+Deno.test("--daemon: Ctrl-C on the waiting parent stops the half-started child, exit 1", async () => {
+  await using dir = await tempDir();
+  const gate = `${dir.path}/gate`;
+  const config = `${dir.path}/app.yml`;
+  await writeFiles(dir.path, {
+    "app.yml": appConfig(dir.path, {
+      application: `  setup_wait_file: ${gate}\n`,
+      daemon: "  stop_timeout: 1\n",
+    }),
+    "run/.keep": "",
+  });
+  await using parent = spawnCli(["run", "-c", config, "--daemon"]);
+  // The child is up far enough to hold its pidfile, and waits in setup() for a gate never opened.
+  await waitForLog(`${dir.path}/app.log`, /Starting app/);
+  const pid = Number((await Deno.readTextFile(`${dir.path}/run/app.pid`)).trim());
+  assert.ok(pid > 1);
+  await using _child = killedOnDispose(pid);
+  await parent.signal("INT");
+  const result = await parent.finished();
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `^error: interrupted: stopping the daemon \\(pid ${pid}\\), which was not ready yet\\n$`,
+    ),
+  );
+  assert.equal(await alive(pid), false, "the half-started daemon is gone");
+  const status = await runCli(["status", "-c", config]);
+  assert.equal(status.code, 3, status.stdout);
+});

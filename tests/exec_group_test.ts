@@ -112,3 +112,43 @@ Deno.test("exec does not pass NOTIFY_SOCKET, WATCHDOG_* or FLAGSTAFF_* to the pr
   // NO_COLOR (set by the test helper) shows that the environment does reach the program.
   assert.deepEqual(seen, ["NO_COLOR=1"], `the program saw ${seen.join(", ")}`);
 });
+
+Deno.test("a forced exit (stop_timeout) kills what exec started, even members that ignore TERM", async () => {
+  await using dir = await tempDir();
+  const pidFile = `${dir.path}/sleep.pid`;
+  await writeFiles(dir.path, {
+    "app.yml": `Daemon:
+  stop_timeout: 1
+Signals:
+  usr2:
+    - exec: [sh, -c, 'trap "" TERM; sleep 1000 & echo $! > ${pidFile}; wait']
+`,
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  await app.waitFor("Running 1 action(s)");
+  await app.signal("USR2");
+  const deadline = Date.now() + 30_000;
+  let pid = 0;
+  while (!(pid > 1) && Date.now() < deadline) {
+    pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
+    if (!(pid > 1)) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(pid > 1, "the sleep started");
+  try {
+    // The group ignores TERM and exec's KILL comes 5 s later: the stop deadline (1 s) comes first.
+    await app.signal("TERM");
+    const result = await app.finished();
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /Stop timed out after 1 s/);
+    // SIGKILL'd and reparented: gone or a zombie within moments.
+    const until = Date.now() + 5_000;
+    let state = await processState(pid);
+    while (state !== undefined && !state.startsWith("Z") && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      state = await processState(pid);
+    }
+    await assertDead(pid);
+  } finally {
+    killLeftover(pid);
+  }
+});

@@ -307,3 +307,80 @@ Deno.test("a process() that always overruns logs one overrun warning, not one pe
   assert.equal(result.code, 0);
   assert.equal(app.count(/overran its interval/, "stderr"), 1, result.stderr);
 });
+
+Deno.test("the stop deadline holds while stderr is blocked (a pipe nobody reads)", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml": probeConfig(
+      { wake_interval: 60, log_lines: 5000, busy_process_ms: 8000 },
+      "Daemon:\n  stop_timeout: 1\n",
+    ),
+  });
+  // stderr is piped and never read: its writes block once the pipe is full.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSION_FLAGS, MAIN, "run", "-c", `${dir.path}/app.yml`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("process start 1")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`exited early: ${out}`);
+      out += value;
+    }
+    const sent = performance.now();
+    Deno.kill(child.pid, "SIGTERM");
+    // A hard deadline for the test itself: a process that never ends fails it.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const status = await child.status;
+    clearTimeout(timer);
+    const tookMs = performance.now() - sent;
+    assert.equal(status.code, 1);
+    // The busy tick would take 8 s, and stderr never drains.
+    assert.ok(tookMs < 6000, `took ${Math.round(tookMs)} ms`);
+    reader.releaseLock();
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Gone.
+    }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel();
+  }
+});
+
+Deno.test("a TERM that arrives before the hard stop is up still counts its deadline from then", async () => {
+  await using dir = await tempDir();
+  // A controller module whose top-level code blocks JavaScript for 8 s while it loads.
+  await writeFiles(dir.path, {
+    "busy.ts": `const end = performance.now() + 8000;
+while (performance.now() < end) {
+  // Busy at import time.
+}
+export default class Busy {
+  process() {}
+}
+`,
+    "app.yml": "Application:\n  controller: ./busy.ts\nDaemon:\n  stop_timeout: 1\n",
+  });
+  await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
+  // As soon as the TERM listener is installed (SigCgt), before anything else is up.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const status = await Deno.readTextFile(`/proc/${app.pid}/status`).catch(() => "");
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    if (caught && (BigInt(`0x${caught}`) & (1n << 14n)) !== 0n) break;
+    await delay(1);
+  }
+  const sent = performance.now();
+  await app.signal("TERM");
+  const result = await app.finished();
+  const tookMs = performance.now() - sent;
+  assert.equal(result.code, 1, result.stderr);
+  assert.ok(tookMs < 6000, `took ${Math.round(tookMs)} ms`);
+});

@@ -172,17 +172,26 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
   const detached = isDetachedChild();
   const daemon = flagOf(context, "daemon") === true || config.daemon.detach === true;
   if (!detached && flagOf(context, "foreground") !== true && daemon) {
-    // The parent: an ordinary command again (Ctrl-C ends it), waiting for the child's handshake.
+    // The parent waits for the child's handshake; a Ctrl-C (or TERM) meanwhile stops the
+    // child it started, so no half-started daemon is left behind, and exits 1.
     guard?.[Symbol.dispose]();
-    releaseSignals(inbox);
+    const interrupted = new AbortController();
+    inbox.listen((signal) => {
+      if (signal === "SIGTERM" || signal === "SIGINT") interrupted.abort();
+    });
     return await detach(context.argv, {
       printError: (message) => write(Deno.stderr, `error: ${message}\n`),
       stopTimeoutMs: config.daemon.stop_timeout * 1000,
+      signal: interrupted.signal,
     });
   }
   // From here on a TERM is honoured within stop_timeout whatever JavaScript does.
   const hardStop = HardStop.start();
   hardStop.configure(config.daemon.stop_timeout * 1000);
+  // A TERM that came before the Worker ran counts from when it arrived.
+  const stopAt = () =>
+    inbox.firstStopAtMs === undefined ? epochNowMs() : performance.timeOrigin + inbox.firstStopAtMs;
+  if (inbox.firstStopAtMs !== undefined) hardStop.stopping(stopAt());
   if (config.daemon.umask !== undefined) {
     // Before the first file flagstaff creates (pidfile, log files).
     (await import("../os/privileges.ts")).setUmask(config.daemon.umask);
@@ -267,11 +276,12 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       signals: inbox,
       args: context.appArgs,
       watchdogIntervalMs: watchdogUs ? watchdogUs / 1000 : undefined,
+      onProcessGroup: (pgid) => hardStop.trackGroup(pgid),
       observe(event) {
         systemd?.(event);
         if (event.type === "ready") handshake.ready();
         if (event.type === "failed") failure ??= event.message;
-        if (event.type === "stopping") hardStop.stopping(epochNowMs());
+        if (event.type === "stopping") hardStop.stopping(stopAt());
         if (event.type === "reloaded" && !event.error) {
           hardStop.configure(
             runtime.config.daemon.stop_timeout * 1000,
@@ -305,6 +315,8 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     reaper?.[Symbol.dispose]();
     guard?.[Symbol.dispose]();
     await shutdownLogging();
+    // After a forced exit, what `exec` started goes too (after a clean one, nothing is left).
+    hardStop.killGroups();
     // The listeners stay (the inbox is never closed here): a signal now is ignored, not fatal.
     hardStop[Symbol.dispose]();
   }

@@ -489,7 +489,10 @@ function checkAliases(
     if (isCollection(node)) {
       node.items.forEach((item, index) => {
         if (isPair(item)) {
-          const key = isScalar(item.key) ? String(item.key.value) : index;
+          // A merge key (`<<`) is a symbol to the yaml package: name it as written.
+          const key = isScalar(item.key)
+            ? (typeof item.key.value === "symbol" ? "<<" : String(item.key.value))
+            : index;
           const at = isMap(node) ? [...path, key] : [...path, index];
           size += sizeOf(item.key, at) + sizeOf(item.value, at);
         } else size += sizeOf(item, [...path, index]);

@@ -62,6 +62,12 @@ export interface DetachOptions {
    * Default 10 000 (`Daemon.stop_timeout`'s default).
    */
   stopTimeoutMs?: number;
+  /**
+   * Fires when the parent is interrupted (TERM or INT: a Ctrl-C while it
+   * waits): the child is stopped as on a timeout, and `detach` resolves 1.
+   * Default: none.
+   */
+  signal?: AbortSignal;
 }
 
 /** The command that starts this program again: the binary, or `deno run <permissions> <main module>`. */
@@ -153,6 +159,8 @@ export async function detach(
     ended.abort();
   });
   const timer = setLongTimeout(() => ended.abort(), timeoutMs);
+  const interrupt = () => ended.abort();
+  options.signal?.addEventListener("abort", interrupt, { once: true });
   const heard: Heard = { ready: false };
   try {
     while (!heard.ready) {
@@ -176,6 +184,7 @@ export async function detach(
     throw error;
   } finally {
     timer.cancel();
+    options.signal?.removeEventListener("abort", interrupt);
   }
   if (heard.ready) {
     child.unref();
@@ -189,7 +198,9 @@ export async function detach(
     return heard.exitCode || status.code || 1;
   }
   printError(
-    `the daemon (pid ${child.pid}) did not get ready within ${timeoutMs / 1000} s: stopping it`,
+    options.signal?.aborted
+      ? `interrupted: stopping the daemon (pid ${child.pid}), which was not ready yet`
+      : `the daemon (pid ${child.pid}) did not get ready within ${timeoutMs / 1000} s: stopping it`,
   );
   await stopChild(child, exited, stopTimeoutMs + KILL_MARGIN_MS);
   return 1;

@@ -15,9 +15,15 @@
  *   {@link REPEAT_WINDOW_MS} or more after the stop began arms the force
  *   fuse ({@link MARGIN_MS}): if the main thread has not ended the process by
  *   then (it normally does, with its own log lines), the Worker writes one
- *   line to stderr, removes the pidfile if it still holds this pid, and
- *   calls libc `_exit(1)` through FFI, which ends the whole process at once.
- *   (`Deno.exit()` in a Worker ends only the Worker.)
+ *   line to stderr if stderr can take it at once (`poll()` first: a full
+ *   pipe or a stopped terminal must not hold the exit), kills the process
+ *   groups `exec` actions started, removes the pidfile if it still holds this
+ *   pid, and calls libc `_exit(1)` through FFI, which ends the whole process
+ *   at once. (`Deno.exit()` in a Worker ends only the Worker.)
+ *
+ * The main thread starts it first thing in `run` and tells it of a TERM that
+ * came even earlier (the signal inbox keeps when the first one arrived), so
+ * the deadline counts from the signal, not from when the Worker started.
  *
  * The Worker's code is a string loaded from a `blob:` URL, so it works the
  * same from a checkout, from a URL and in the compiled binary (no file to
@@ -36,7 +42,8 @@ export const MARGIN_MS = 250;
 /** What the main thread tells the Worker. */
 export type HardStopMessage =
   | { type: "config"; stopTimeoutMs: number; pidfile?: { path: string; pid: number } }
-  | { type: "stopping"; atEpochMs: number };
+  | { type: "stopping"; atEpochMs: number }
+  | { type: "group"; pgid: number; add: boolean };
 
 const WORKER_SOURCE = `
 const REPEAT_WINDOW_MS = ${REPEAT_WINDOW_MS};
@@ -45,7 +52,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const encoder = new TextEncoder();
 let libc;
 try {
-  libc = Deno.dlopen("libc.so.6", { _exit: { parameters: ["i32"], result: "void" } }).symbols;
+  libc = Deno.dlopen("libc.so.6", {
+    _exit: { parameters: ["i32"], result: "void" },
+    poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+    write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+    kill: { parameters: ["i32", "i32"], result: "i32" },
+  }).symbols;
   self.postMessage({ type: "ready" });
 } catch (error) {
   self.postMessage({ type: "unavailable", reason: String(error && error.message || error) });
@@ -53,6 +65,7 @@ try {
 const now = () => performance.timeOrigin + performance.now();
 let stopTimeoutMs = 10000;
 let pidfile;
+const groups = new Set();
 let stopAt;
 let deadline;
 let fuse;
@@ -67,10 +80,25 @@ function at(epochMs, fn) {
   handle = setTimeout(arm, Math.min(Math.max(0, Math.ceil(epochMs - now())), MAX_TIMER_MS));
   return () => clearTimeout(handle);
 }
+function say(message) {
+  // One short write, only if stderr takes it now: POLLOUT on a pipe means room for PIPE_BUF bytes.
+  if (!libc) return;
+  const fds = new Uint8Array(8);
+  new DataView(fds.buffer).setInt32(0, 2, true);
+  new DataView(fds.buffer).setInt16(4, 4, true); // POLLOUT
+  if (libc.poll(fds, 1n, 0) !== 1 || (new DataView(fds.buffer).getInt16(6, true) & 4) === 0) return;
+  const bytes = encoder.encode(("flagstaff: " + message).slice(0, 500) + "\\n");
+  libc.write(2, bytes, BigInt(bytes.length));
+}
 function die(message) {
   try {
-    Deno.stderr.writeSync(encoder.encode("flagstaff: " + message + "\\n"));
+    say(message);
   } catch {}
+  for (const pgid of groups) {
+    try {
+      libc?.kill(-pgid, 9);
+    } catch {}
+  }
   try {
     if (pidfile && Number(Deno.readTextFileSync(pidfile.path).trim()) === pidfile.pid) {
       Deno.removeSync(pidfile.path);
@@ -109,6 +137,9 @@ self.onmessage = (event) => {
     armDeadline();
   } else if (message.type === "stopping") {
     stopping(message.atEpochMs);
+  } else if (message.type === "group") {
+    if (message.add) groups.add(message.pgid);
+    else groups.delete(message.pgid);
   }
 };
 `;
@@ -117,6 +148,7 @@ self.onmessage = (event) => {
 export class HardStop implements Disposable {
   readonly #worker: Worker | undefined;
   readonly #url: string | undefined;
+  readonly #groups = new Set<number>();
   #available: Promise<{ ok: true } | { ok: false; reason: string }>;
 
   private constructor(worker: Worker | undefined, url: string | undefined, reason?: string) {
@@ -178,6 +210,31 @@ export class HardStop implements Disposable {
   /** Tells the Worker that a stop began at `atEpochMs` (`performance.timeOrigin + performance.now()`). */
   stopping(atEpochMs: number): void {
     this.#post({ type: "stopping", atEpochMs });
+  }
+
+  /**
+   * Registers a process group to kill (SIGKILL) if the exit must be forced;
+   * returns the function that unregisters it.
+   */
+  trackGroup(pgid: number): () => void {
+    this.#groups.add(pgid);
+    this.#post({ type: "group", pgid, add: true });
+    return () => {
+      if (!this.#groups.delete(pgid)) return;
+      this.#post({ type: "group", pgid, add: false });
+    };
+  }
+
+  /** Kills the registered process groups now (a forced exit on the main thread). */
+  killGroups(): void {
+    for (const pgid of this.#groups) {
+      try {
+        Deno.kill(-pgid, "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+    this.#groups.clear();
   }
 
   #post(message: HardStopMessage): void {

@@ -29,8 +29,15 @@ export interface SignalSource {
    * order they arrived (deliveries recorded before this call first). Returns
    * the function that stops the calls.
    */
-  listen(handler: (signal: SignalName) => void): () => void;
+  listen(handler: SignalHandler): () => void;
 }
+
+/**
+ * Receives one delivery: the signal, and when it arrived (`performance.now()`
+ * in the OS listener, milliseconds), which may be well before the handler
+ * runs (during start-up, or while JavaScript was busy).
+ */
+export type SignalHandler = (signal: SignalName, receivedAtMs?: number) => void;
 
 /** Options for {@link SignalInbox.install}. */
 export interface SignalInboxOptions {
@@ -67,10 +74,11 @@ function denoAddListener(signal: SignalName, listener: () => void): () => void {
  * ```
  */
 export class SignalInbox implements SignalSource {
-  readonly #pending: SignalName[] = [];
+  readonly #pending: { signal: SignalName; atMs: number }[] = [];
+  #firstStopAtMs: number | undefined;
   readonly #removers: (() => void)[] = [];
   #onDelivery?: (signal: SignalName) => void;
-  #handler: ((signal: SignalName) => void) | undefined;
+  #handler: SignalHandler | undefined;
   #closed = false;
 
   private constructor(options: SignalInboxOptions) {
@@ -112,17 +120,30 @@ export class SignalInbox implements SignalSource {
 
   /** Deliveries recorded and not yet handed to a listener, oldest first. */
   get pending(): readonly SignalName[] {
-    return [...this.#pending];
+    return this.#pending.map((delivery) => delivery.signal);
+  }
+
+  /**
+   * When the first TERM or INT arrived (`performance.now()`, milliseconds),
+   * whether or not it was handed on yet; undefined before one came. The hard
+   * stop counts its deadline from it.
+   */
+  get firstStopAtMs(): number | undefined {
+    return this.#firstStopAtMs;
   }
 
   #deliver(signal: SignalName): void {
+    const atMs = performance.now();
+    if ((signal === "SIGTERM" || signal === "SIGINT") && this.#firstStopAtMs === undefined) {
+      this.#firstStopAtMs = atMs;
+    }
     try {
       this.#onDelivery?.(signal);
     } catch {
       // A hook must never lose the delivery.
     }
-    if (this.#handler) this.#handler(signal);
-    else this.#pending.push(signal);
+    if (this.#handler) this.#handler(signal, atMs);
+    else this.#pending.push({ signal, atMs });
   }
 
   /**
@@ -130,12 +151,12 @@ export class SignalInbox implements SignalSource {
    * comes. One handler at a time: the returned function detaches it, and
    * deliveries are recorded again (the OS listeners stay).
    */
-  listen(handler: (signal: SignalName) => void): () => void {
+  listen(handler: SignalHandler): () => void {
     if (this.#handler) throw new Error("Bug: the signal inbox has a listener already");
     this.#handler = handler;
-    for (const signal of this.#pending.splice(0)) {
+    for (const { signal, atMs } of this.#pending.splice(0)) {
       if (this.#handler !== handler) break;
-      handler(signal);
+      handler(signal, atMs);
     }
     return () => {
       if (this.#handler === handler) this.#handler = undefined;
@@ -153,7 +174,7 @@ export class SignalInbox implements SignalSource {
     this.#closed = true;
     for (const remove of this.#removers.splice(0)) remove();
     this.#listening.clear();
-    return this.#pending.splice(0)[0];
+    return this.#pending.splice(0)[0]?.signal;
   }
 }
 

@@ -51,6 +51,13 @@ export interface RuntimeControl {
   restart(): Promise<void>;
   /** Asks for a graceful stop, as TERM does. */
   stop(reason: string): void;
+  /**
+   * Registers a process group an action started (`exec`): if flagstaff must
+   * force its exit (a stop deadline, a second Ctrl-C), it kills the group
+   * with SIGKILL first. Returns the function that unregisters it. Optional:
+   * an older runtime may lack it.
+   */
+  processGroup?(pgid: number): () => void;
 }
 
 /** What an action is handed: at construction, and (with a run's own `signal`) at each run. */

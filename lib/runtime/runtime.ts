@@ -79,6 +79,11 @@ export interface RuntimeOptions {
   signals?: SignalSource & { listening?(signal: SignalName): boolean };
   /** The clock. Default: `performance.now()`. */
   clock?: Clock;
+  /**
+   * Told of each process group an action started (`exec`), to kill it if the
+   * exit must be forced; returns the unregistering function. Default: none.
+   */
+  onProcessGroup?: (pgid: number) => () => void;
   /** The program's name, for messages (`run "myapp list"`). Default `flagstaff`. */
   program?: string;
   /** The app's own command-line options, parsed (library mode). Default: none. */
@@ -211,6 +216,7 @@ export class Runtime {
       reload: () => this.#reload("reload action"),
       restart: () => this.#restart(),
       stop: (reason) => this.#requestStop(reason),
+      processGroup: (pgid) => this.#options.onProcessGroup?.(pgid) ?? (() => {}),
     };
   }
 
@@ -257,7 +263,7 @@ export class Runtime {
     // Start-up begins before the signals recorded so far are replayed: a stop
     // then waits for it.
     this.#starting = this.#start().catch((error) => this.#startFailed(error));
-    const unlisten = signals.listen((signal) => this.#onSignal(signal));
+    const unlisten = signals.listen((signal, atMs) => this.#onSignal(signal, atMs));
     try {
       const every = this.#options.watchdogIntervalMs;
       if (every) {
@@ -297,8 +303,10 @@ export class Runtime {
   }
 
   /** A signal from the source: listeners only record, the one queue acts (DESIGN.md). */
-  #onSignal(signal: SignalName): void {
-    if (signal === "SIGTERM" || signal === "SIGINT") return this.#requestStop(signal, signal);
+  #onSignal(signal: SignalName, receivedAtMs?: number): void {
+    if (signal === "SIGTERM" || signal === "SIGINT") {
+      return this.#requestStop(signal, signal, receivedAtMs);
+    }
     if (this.#stopStartedMs !== undefined) {
       log.debug("Received {signal} while stopping: ignored", { signal });
       return;
@@ -673,8 +681,9 @@ export class Runtime {
    * start (one Ctrl-C that reaches the process twice), and forces the exit
    * with code 1 when it comes later (a deliberate second Ctrl-C).
    */
-  #requestStop(reason: string, signal?: "SIGTERM" | "SIGINT"): void {
-    const now = this.#clock.nowMs();
+  #requestStop(reason: string, signal?: "SIGTERM" | "SIGINT", receivedAtMs?: number): void {
+    // A signal counts from when it arrived, which JavaScript may have seen late.
+    const now = receivedAtMs ?? this.#clock.nowMs();
     if (this.#stopStartedMs !== undefined) {
       if (!signal) return;
       const afterMs = now - this.#stopStartedMs;
