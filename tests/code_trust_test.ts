@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type Finished, runCli, tempDir, writeFiles } from "./_helpers.ts";
+import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 const NOBODY_UID = 65534;
@@ -273,4 +274,19 @@ Deno.test({
     assert.match(result.stdout, /^e +planted/m);
     assert.equal((await Deno.lstat(marker)).uid, NOBODY_UID);
   },
+});
+
+Deno.test("without --allow-ffi, a local module is refused: flagstaff cannot tell whether it runs as root (exit 2)", async () => {
+  await using dir = await tempDir();
+  const marker = `${dir.path}/marker`;
+  await writeFiles(dir.path, { "c.ts": markerModule(marker) });
+  const result = await runCli(["check", "--controller", `${dir.path}/c.ts`], {
+    permissions: PERMISSION_FLAGS.filter((flag) => flag !== "--allow-ffi"),
+  });
+  assert.equal(
+    result.stderr,
+    "error: Cannot tell whether flagstaff runs as root before loading code: run deno with --allow-ffi\n",
+  );
+  assert.equal(result.code, 2);
+  assert.ok(!(await exists(marker)));
 });
