@@ -15,32 +15,49 @@ import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 import * as loader from "../lib/runtime/loader.ts";
 import { FlagstaffError } from "../lib/core/errors.ts";
 
-/** A loopback HTTP server whose files (path → body, content type) can change between requests. */
+/** An HTTP server whose files (path → body, content type) can change between requests. */
 interface ModuleServer extends AsyncDisposable {
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://HOST:PORT`. */
   readonly url: string;
   /** Serves `body` at `path` with `contentType`. */
   set(path: string, body: string, contentType?: string): void;
+  /** Answers `path` with a redirect to `location` (sent as given: it may be relative). */
+  redirect(path: string, location: string, status?: number): void;
   /** How many times `path` was requested. */
   requests(path: string): number;
+  /** How many requests it answered, all paths together. */
+  total(): number;
 }
 
-function serveModules(): ModuleServer {
+/** A module server on `hostname` (default loopback, 127.0.0.1), on a free port. */
+function serveModules(hostname = "127.0.0.1"): ModuleServer {
   const files = new Map<string, { body: string; contentType: string }>();
+  const redirects = new Map<string, { location: string; status: number }>();
   const counts = new Map<string, number>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+  const server = Deno.serve({ hostname, port: 0, onListen() {} }, (request) => {
     const path = new URL(request.url).pathname;
     counts.set(path, (counts.get(path) ?? 0) + 1);
+    const redirect = redirects.get(path);
+    if (redirect) {
+      return new Response(null, {
+        status: redirect.status,
+        headers: { location: redirect.location },
+      });
+    }
     const file = files.get(path);
     if (!file) return new Response("not found\n", { status: 404 });
     return new Response(file.body, { headers: { "content-type": file.contentType } });
   });
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: `http://${hostname}:${server.addr.port}`,
     set(path, body, contentType = "application/typescript; charset=utf-8") {
       files.set(path, { body, contentType });
     },
+    redirect(path, location, status = 302) {
+      redirects.set(path, { location, status });
+    },
     requests: (path) => counts.get(path) ?? 0,
+    total: () => [...counts.values()].reduce((sum, count) => sum + count, 0),
     async [Symbol.asyncDispose]() {
       await server.shutdown();
     },
@@ -482,4 +499,104 @@ Deno.test({
     assert.equal(result.stdout, "evaluated v1\nhello v1\nevaluated v2\nhello v2\n");
     assert.doesNotMatch(result.stderr, /ERROR|WARN/);
   },
+});
+
+/** This machine's first IPv4 address off loopback (`ip -4 addr`), if it has one. */
+function nonLoopbackAddress(): string | undefined {
+  return Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+    ?.address;
+}
+
+/** A controller whose top-level code prints `evaluated NAME`. */
+function controllerSource(name: string): string {
+  return `console.log("evaluated ${name}");\nexport default class C {\n  process() {}\n}\n`;
+}
+
+const REFUSED_HTTP =
+  "plain http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost): " +
+  "use https:// for";
+
+Deno.test("a plain-http redirect hop off loopback is refused before it is fetched, naming the hop: nothing runs", async () => {
+  await using server = serveModules();
+  server.set("/real.ts", controllerSource("real"));
+  // The hop: a server on this machine's own non-loopback address if it has one, else an address
+  // nothing listens on (TEST-NET-1): either way flagstaff must refuse it before connecting.
+  const address = nonLoopbackAddress();
+  await using hop = address ? serveModules(address) : undefined;
+  const hopUrl = `${hop?.url ?? "http://192.0.2.1:9"}/hop`;
+  hop?.redirect("/hop", `${server.url}/real.ts`);
+  server.redirect("/ctl.ts", hopUrl);
+  await using dir = await tempDir();
+  await writeFiles(dir.path, { "app.yml": `Actions:\n  e: ${server.url}/ctl.ts\n` });
+  const refusal =
+    `it redirects from "${server.url}/ctl.ts" to a refused URL: ${REFUSED_HTTP} "${hopUrl}"`;
+  const controller = await runCli(["check", "--controller", `${server.url}/ctl.ts`]);
+  assert.equal(controller.stdout, "", "nothing of the module ran");
+  assert.equal(
+    controller.stderr,
+    `error: Cannot load controller "${server.url}/ctl.ts": ${refusal}\n`,
+  );
+  assert.equal(controller.code, 2);
+  const action = await runCli(["check", "-c", `${dir.path}/app.yml`, "--usr2", "e"]);
+  assert.equal(action.stdout, "", "nothing of the module ran");
+  assert.equal(
+    action.stderr,
+    `error: Cannot load action "e" from ${server.url}/ctl.ts: ${refusal}\n`,
+  );
+  assert.equal(action.code, 2);
+  assert.equal(hop?.total() ?? 0, 0, "the hop was never requested");
+  assert.equal(server.requests("/real.ts"), 0);
+  assert.equal(server.requests("/ctl.ts"), 2);
+});
+
+Deno.test("redirects on loopback are followed by hand, at most 5, each hop checked; the pin is checked on the final bytes", async () => {
+  await using server = serveModules();
+  const source = controllerSource("real");
+  server.set("/real.ts", source);
+  const localhost = `http://localhost:${new URL(server.url).port}`;
+  // /chain/N takes N+1 redirects to reach /real.ts: relative and absolute, every redirect status.
+  const statuses = [301, 302, 303, 307, 308, 302];
+  server.redirect("/chain/0", "../real.ts", statuses[0]);
+  for (let n = 1; n <= 5; n++) {
+    server.redirect(
+      `/chain/${n}`,
+      n % 2 ? `${localhost}/chain/${n - 1}` : `/chain/${n - 1}`,
+      statuses[n],
+    );
+  }
+  server.redirect("/elsewhere.ts", "file:///etc/hostname");
+  const five = await runCli(["check", "--controller", `${server.url}/chain/4`]);
+  assert.equal(five.code, 0, five.stderr);
+  assert.match(five.stdout, /^evaluated real\n/);
+  const six = await runCli(["check", "--controller", `${server.url}/chain/5`]);
+  assert.equal(
+    six.stderr,
+    `error: Cannot load controller "${server.url}/chain/5": it redirects more than 5 times ` +
+      `(the last hop to "${localhost}/real.ts")\n`,
+  );
+  assert.equal(six.code, 2);
+  assert.equal(six.stdout, "");
+  const scheme = await runCli(["check", "--controller", `${server.url}/elsewhere.ts`]);
+  assert.equal(
+    scheme.stderr,
+    `error: Cannot load controller "${server.url}/elsewhere.ts": it redirects from ` +
+      `"${server.url}/elsewhere.ts" to "file:///etc/hostname": a redirect may lead to https: or ` +
+      `(on loopback) http: only\n`,
+  );
+  assert.equal(scheme.code, 2);
+  await using dir = await tempDir();
+  for (const [pin, ok] of [[await sri(source), true], [await sri("other"), false]] as const) {
+    await writeFiles(dir.path, {
+      "app.yml":
+        `Application:\n  controller: ${server.url}/chain/2\n  controller_integrity: ${pin}\n`,
+    });
+    const pinned = await runCli(["check", "-c", `${dir.path}/app.yml`]);
+    assert.equal(pinned.code, ok ? 0 : 2, pinned.stderr);
+    if (!ok) {
+      assert.match(
+        pinned.stderr,
+        /^error: Cannot load controller "[^"]+\/chain\/2": integrity check failed: /,
+      );
+    }
+  }
 });

@@ -4,7 +4,8 @@
  * (named by file name), and the config's `Actions` section (names mapped to a
  * path or URL, a URL with an optional integrity pin). A name defined twice is
  * an error naming both sources. Modules load through `loader.ts`: keyed on
- * their content, URL modules fetched on each load.
+ * their content, URL modules fetched on each load, and as root a local module
+ * (or an actions folder) only when no other user can change it.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import {
 } from "./action.ts";
 import type { Config } from "../config/config.ts";
 import { FlagstaffError } from "../core/errors.ts";
-import { importModule, resolveModule } from "./loader.ts";
+import { codeTrustProblem, importModule, resolveModule, untrustedCodeError } from "./loader.ts";
 
 /** One known action. */
 export interface ActionSource {
@@ -79,9 +80,10 @@ function isActionFile(name: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ActionRegistry } from "./action_registry.ts";
  * const registry = new ActionRegistry([]);
- * console.assert(registry.get("print") === undefined);
+ * assert.equal(registry.get("print"), undefined);
  * ```
  */
 export class ActionRegistry {
@@ -187,9 +189,13 @@ function moduleSource(
 }
 
 /**
- * Gathers the built-ins, the actions folder and the config's `Actions`.
+ * Gathers the built-ins, the actions folder and the config's `Actions`. As
+ * root, an actions folder that another user could change (or the path to it)
+ * is refused whole, and each module is checked when it loads (see
+ * `codeTrustProblem` in `loader.ts`).
  *
- * @throws {FlagstaffError} `usage` for a missing required folder or a name defined twice.
+ * @throws {FlagstaffError} `usage` for a missing required folder, a name
+ *   defined twice, or, as root, an actions folder another user could change.
  */
 export async function loadActionRegistry(
   options: ActionRegistryOptions = {},
@@ -215,6 +221,9 @@ export async function loadActionRegistry(
     }
     if (skip.includes(real) || scanned.has(real)) continue;
     scanned.add(real);
+    // As root, a folder another user can change is refused whole: they could add any module.
+    const problem = await codeTrustProblem(path);
+    if (problem) throw untrustedCodeError(`actions folder "${path}"`, problem);
     const files: string[] = [];
     for await (const entry of Deno.readDir(path)) {
       if ((entry.isFile || entry.isSymlink) && isActionFile(entry.name)) files.push(entry.name);

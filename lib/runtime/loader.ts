@@ -17,21 +17,29 @@
  *   (`import type`, `export type`) are erased and fine. The module's own
  *   absolute imports (`https:`, `npm:`) are Deno's to fetch and cache, and are
  *   not covered by the pin.
+ *   A redirect is followed by flagstaff, at most {@link MAX_REDIRECTS} hops,
+ *   each hop checked as the first URL is (`https:`, or `http:` on loopback):
+ *   a plain-http hop off loopback is refused before it is fetched, since
+ *   whoever sits on that path could choose where the next hop leads.
  * - **A local module** is imported by its file URL, so its relative imports
  *   keep working. Its bytes are hashed (SHA-256) on every load: the first
  *   content seen is imported by the plain URL, any other content by the URL
  *   with `?flagstaff_sha256=<first 16 hex digits>`. Only the module itself is
  *   keyed: the modules it imports are imported once per process, as Deno
  *   does.
+ * - **As root** (effective uid 0), a local module is imported only when no
+ *   other user can change it or the path to it; see {@link codeTrustProblem}.
+ *   A `data:` or URL module is not a file, and is not concerned.
  *
  * @module
  */
 
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ControllerClass, ControllerLike } from "./controller.ts";
 import { setLongTimeout } from "../core/delay.ts";
 import { FlagstaffError } from "../core/errors.ts";
+import { openLibc } from "../os/_libc.ts";
 
 let standalone: boolean | undefined;
 
@@ -74,6 +82,9 @@ export interface ImportModuleOptions {
 
 /** Default of {@link ImportModuleOptions.fetchTimeoutMs}. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
+
+/** How many redirects a URL module may go through (as browsers' `fetch` bounds them). */
+export const MAX_REDIRECTS = 5;
 
 /**
  * Resolves a module specifier: a URL stays as it is, a path is made absolute
@@ -197,10 +208,14 @@ export async function integrityOf(
  * Imports a module by path or URL; see the module doc for how URL modules
  * are fetched and how loads are keyed on content.
  *
- * @throws {Error} naming what failed: a refused `http:` URL, a fetch or HTTP
- *   error, an integrity mismatch (expected and actual digests), an unknown
- *   media type, a relative runtime import in a URL module; Deno's own error
- *   for a local module. `Deno.errors.NotCapable` when a permission is missing.
+ * @throws {Error} naming what failed: a refused `http:` URL or redirect hop,
+ *   a fetch or HTTP error, an integrity mismatch (expected and actual
+ *   digests), an unknown media type, a relative runtime import in a URL
+ *   module; Deno's own error for a local module. `Deno.errors.NotCapable`
+ *   when a permission is missing.
+ * @throws {FlagstaffError} `usage` for a local module root must not load
+ *   (see {@link codeTrustProblem}); `permission` when flagstaff cannot tell
+ *   whether it runs as root.
  */
 export async function importModule(
   specifier: string,
@@ -211,8 +226,184 @@ export async function importModule(
   if (options.integrity !== undefined) {
     throw new Error("an integrity pin applies to a module given by URL only");
   }
-  if (url.protocol === "file:") return await importLocal(url);
+  if (url.protocol === "file:") {
+    const path = fileURLToPath(url);
+    const problem = await codeTrustProblem(path);
+    if (problem) throw untrustedCodeError(`to load "${path}"`, problem);
+    return await importLocal(url);
+  }
   return await import(url.href);
+}
+
+/** Why root loads code only from places root alone can change: the end of a refusal. */
+const TRUST_RULE =
+  "as root, flagstaff loads code only from files and folders that only root can change";
+
+/**
+ * The error for code root must not load: code `usage` (exit 2).
+ *
+ * @param what What is refused: `to load "/srv/app/c.ts"`, `actions folder "/srv/app/actions"`.
+ * @param problem What {@link codeTrustProblem} said.
+ * @returns `Refusing to load "/w/evil.ts" as root: it belongs to uid 65534 (as root, …)`.
+ */
+export function untrustedCodeError(what: string, problem: string): FlagstaffError {
+  return new FlagstaffError("usage", `Refusing ${what} as root: ${problem} (${TRUST_RULE})`);
+}
+
+/** How many symbolic links a path may go through, as Linux's `ELOOP` limit. */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * As root, why another user could change the code at `path` (a module, or an
+ * actions folder), or undefined when no one but root can, or when flagstaff
+ * does not run as root (effective uid, `geteuid(2)`; it reads no file then).
+ *
+ * The rule is start-stop-daemon's for a pidfile, applied to every step of the
+ * path, from `/` to the file, without following a link unchecked: each folder
+ * is owned by root and not writable by group or others, unless it has the
+ * sticky bit (as `/tmp`: others may add entries, not replace root's); the
+ * file, and each symbolic link on the way, is owned by root; the file is not
+ * writable by group or others. A link is followed by hand and its target is
+ * checked the same way (a link only root can change to a file only root can
+ * change is fine). A missing file is left to the import to report (Deno's
+ * "Module not found"), unless its folder lets others create it (a sticky
+ * folder such as `/tmp`): then it is refused, as another user could create it
+ * between the check and the import.
+ *
+ * Under a compiled binary, the files embedded with it (in the folder of its
+ * main module) are part of the binary and not checked.
+ *
+ * @param path An absolute path, or one relative to the working directory.
+ * @returns `it belongs to uid 65534`, `its folder "/w" is writable by group or
+ *   others (mode 0777) without the sticky bit`, `the folder "/w" on its path
+ *   belongs to uid 65534`, `its target "/w/x.ts" belongs to uid 65534`, …
+ * @throws {FlagstaffError} `permission` when flagstaff cannot tell its
+ *   effective uid (Linux: `--allow-ffi`; elsewhere `--allow-sys`).
+ *   `Deno.errors.NotCapable` without `--allow-read`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { codeTrustProblem } from "./loader.ts";
+ * const dir = await Deno.makeTempDir(); // 0700, this user's
+ * await Deno.writeTextFile(`${dir}/a.ts`, "export default 1;\n");
+ * await Deno.chmod(`${dir}/a.ts`, 0o666);
+ * const problem = await codeTrustProblem(`${dir}/a.ts`);
+ * if ((await Deno.stat(dir)).uid === 0) {
+ *   assert.equal(problem, "it is writable by group or others (mode 0666)");
+ * } else {
+ *   assert.equal(problem, undefined); // not root: nothing is checked
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function codeTrustProblem(path: string): Promise<string | undefined> {
+  if (effectiveUidNow() !== 0) return undefined;
+  const given = resolve(path);
+  if (Deno.build.standalone) {
+    const embedded = dirname(fileURLToPath(Deno.mainModule));
+    if (given.startsWith(embedded.endsWith("/") ? embedded : `${embedded}/`)) return undefined;
+  }
+  const top = await Deno.lstat("/");
+  if (top.uid !== 0) return `the folder "/" on its path belongs to uid ${top.uid}`;
+  const topProblem = modeProblem(top, true);
+  if (topProblem) return `the folder "/" on its path ${topProblem}`;
+  const pending = given.split("/").filter(Boolean);
+  let current = "/";
+  let currentMode = (top.mode ?? 0) & 0o7777;
+  let hops = 0;
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    if (name === ".") continue;
+    if (name === "..") {
+      // `current` is a checked path without links: its parent is checked too.
+      current = dirname(current);
+      continue;
+    }
+    const next = current === "/" ? `/${name}` : `${current}/${name}`;
+    const last = pending.length === 0;
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(next);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      if (error instanceof Deno.errors.NotFound) {
+        if ((currentMode & 0o022) === 0) return undefined;
+        return `${
+          subject(next, last, hops, given, "missing")
+        } does not exist, and another user could create it in the folder "${current}"`;
+      }
+      return `cannot check "${next}": ${(error as Error).message}`;
+    }
+    if (info.isSymlink) {
+      if (info.uid !== 0) {
+        return `${subject(next, last, hops, given, "link")} belongs to uid ${info.uid}`;
+      }
+      if (++hops > MAX_LINK_HOPS) {
+        return `its path goes through more than ${MAX_LINK_HOPS} symbolic links`;
+      }
+      const target = await Deno.readLink(next);
+      if (target.startsWith("/")) current = "/";
+      pending.unshift(...target.split("/").filter(Boolean));
+      continue;
+    }
+    const what = subject(next, last, hops, given, info.isDirectory ? "folder" : "file");
+    if (info.uid !== 0) return `${what} belongs to uid ${info.uid}`;
+    const problem = modeProblem(info, info.isDirectory);
+    if (problem) return `${what} ${problem}`;
+    if (!info.isDirectory) {
+      // A file before the end: the import fails ("Not a directory"), as only root made it so.
+      return undefined;
+    }
+    current = next;
+    currentMode = (info.mode ?? 0) & 0o7777;
+  }
+  return undefined;
+}
+
+/** Why a file or folder's mode lets others change it, or undefined. */
+function modeProblem(info: Deno.FileInfo, isFolder: boolean): string | undefined {
+  const mode = (info.mode ?? 0) & 0o7777;
+  if ((mode & 0o022) === 0) return undefined;
+  if (isFolder && (mode & 0o1000) !== 0) return undefined;
+  return `is writable by group or others (mode ${octal(mode)})${
+    isFolder ? " without the sticky bit" : ""
+  }`;
+}
+
+/** How a refusal names a step of the path: `it`, `its folder "/w"`, `its target "/x"`, …. */
+function subject(
+  path: string,
+  last: boolean,
+  hops: number,
+  given: string,
+  kind: "file" | "folder" | "link" | "missing",
+): string {
+  if (last && hops === 0) return kind === "link" ? "it (a symbolic link)" : "it";
+  if (last) return `its target "${path}"`;
+  if (kind === "link") return `the symbolic link "${path}" on its path`;
+  if (hops === 0 && path === dirname(given)) return `its folder "${path}"`;
+  return `the folder "${path}" on its path`;
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, "0")}`;
+}
+
+/**
+ * This process's effective uid now (it changes at the privilege drop), or
+ * null where there are no uids (Windows).
+ */
+function effectiveUidNow(): number | null {
+  if (Deno.build.os === "windows") return null;
+  // Elsewhere than Linux, the real uid (`--allow-sys`): flagstaff drops privileges on Linux only.
+  if (Deno.build.os !== "linux") return Deno.uid();
+  const library = openLibc("tell whether flagstaff runs as root before loading code");
+  try {
+    return library.symbols.geteuid();
+  } finally {
+    library.close();
+  }
 }
 
 /** The content hash of each local module's first load, by file URL. */
@@ -267,6 +458,13 @@ async function importRemote(
   }
 }
 
+/** The HTTP statuses that redirect, with a `Location` to follow. */
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Fetches `url`, following redirects by hand (at most {@link MAX_REDIRECTS}),
+ * each hop checked by {@link remoteUrlProblem} before it is fetched.
+ */
 async function fetchModule(
   url: URL,
   timeoutMs: number,
@@ -277,30 +475,66 @@ async function fetchModule(
     timeoutMs,
   );
   try {
-    let response: Response;
-    try {
-      response = await fetch(url, { redirect: "follow", signal: abort.signal });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) throw error;
-      throw new Error(`cannot fetch it: ${firstLine(abort.signal.reason ?? error)}`, {
-        cause: error,
-      });
+    let current = url;
+    for (let redirects = 0;; redirects++) {
+      let response: Response;
+      try {
+        response = await fetch(current, { redirect: "manual", signal: abort.signal });
+      } catch (error) {
+        if (error instanceof Deno.errors.NotCapable) throw error;
+        const where = current === url ? "" : ` (redirected to "${current.href}")`;
+        throw new Error(`cannot fetch it${where}: ${firstLine(abort.signal.reason ?? error)}`, {
+          cause: error,
+        });
+      }
+      const location = response.headers.get("location");
+      if (REDIRECT_STATUSES.has(response.status) && location !== null) {
+        await response.body?.cancel();
+        const next = nextHop(current, location);
+        if (redirects >= MAX_REDIRECTS) {
+          throw new Error(
+            `it redirects more than ${MAX_REDIRECTS} times (the last hop to "${next.href}")`,
+          );
+        }
+        current = next;
+        continue;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        const where = current === url ? "" : ` (redirected to "${current.href}")`;
+        throw new Error(
+          `the server answered HTTP ${response.status} ${response.statusText}`.trim() + where,
+        );
+      }
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      return { bytes, finalUrl: current, contentType: response.headers.get("content-type") ?? "" };
     }
-    const finalUrl = new URL(response.url || url.href);
-    const refused = remoteUrlProblem(finalUrl);
-    if (refused) {
-      await response.body?.cancel();
-      throw new Error(`it redirects to a refused URL: ${refused}`);
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new Error(`the server answered HTTP ${response.status} ${response.statusText}`.trim());
-    }
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    return { bytes, finalUrl, contentType: response.headers.get("content-type") ?? "" };
   } finally {
     timer.cancel();
   }
+}
+
+/**
+ * Where a redirect from `from` to `location` leads, if it may be fetched.
+ *
+ * @throws {Error} naming the hop: not a URL, not `http:`/`https:`, or plain `http:` off loopback.
+ */
+function nextHop(from: URL, location: string): URL {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw new Error(`it redirects from "${from.href}" to "${location}", which is not a URL`);
+  }
+  if (!isRemote(next)) {
+    throw new Error(
+      `it redirects from "${from.href}" to "${next.href}": a redirect may lead to https: or ` +
+        `(on loopback) http: only`,
+    );
+  }
+  const refused = remoteUrlProblem(next);
+  if (refused) throw new Error(`it redirects from "${from.href}" to a refused URL: ${refused}`);
+  return next;
 }
 
 const TYPES_BY_EXTENSION: Readonly<Record<string, string>> = {
@@ -402,7 +636,8 @@ function toBase64(bytes: Uint8Array): string {
  *
  * @throws {FlagstaffError} `controller_invalid` naming the module and what is
  *   wrong (a refused URL, an integrity mismatch, no controller), `permission`
- *   when Deno refuses the read, fetch or import.
+ *   when Deno refuses the read, fetch or import, `usage` for a local module
+ *   root must not load (see {@link codeTrustProblem}).
  */
 export async function loadController(
   specifier: string,
@@ -412,6 +647,8 @@ export async function loadController(
   try {
     module = await importModule(specifier, options);
   } catch (error) {
+    // Already says what and where: a refusal as root, a missing --allow-ffi.
+    if (error instanceof FlagstaffError) throw error;
     // A refused dynamic import is a TypeError "Requires import access to …".
     if (
       error instanceof Deno.errors.NotCapable ||
