@@ -144,18 +144,23 @@ for (const kind of ["sticky", "owned"] as const) {
     async fn() {
       await using s = await stage(kind);
       await plantAsNobody(`${s.work}/evil.ts`, markerModule(s.marker));
-      await plantAsNobody(`${s.work}/actions.yml`, "Actions:\n  e: ./evil.ts\n");
-      await plantAsNobody(`${s.work}/controller.yml`, "Application:\n  controller: ./evil.ts\n");
+      // Root's configs (a config nobody can change is refused before anything it names).
+      const safe = s.marker.slice(0, s.marker.lastIndexOf("/"));
+      await Deno.writeTextFile(`${safe}/actions.yml`, `Actions:\n  e: ${s.work}/evil.ts\n`);
+      await Deno.writeTextFile(
+        `${safe}/controller.yml`,
+        `Application:\n  controller: ${s.work}/evil.ts\n`,
+      );
       // The first step of the path from / that nobody can change is named.
       const refusal = `Refusing to load "${s.work}/evil.ts" as root: ${
         kind === "owned" ? `its folder "${s.work}"` : "it"
       } belongs to uid 65534`;
       const cases = [
-        ["list", "-c", `${s.work}/actions.yml`],
-        ["check", "-c", `${s.work}/actions.yml`, "--usr1", "e"],
-        ["run", "-c", `${s.work}/actions.yml`, "--usr1", "e"],
-        ["check", "-c", `${s.work}/controller.yml`],
-        ["run", "-c", `${s.work}/controller.yml`],
+        ["list", "-c", `${safe}/actions.yml`],
+        ["check", "-c", `${safe}/actions.yml`, "--usr1", "e"],
+        ["run", "-c", `${safe}/actions.yml`, "--usr1", "e"],
+        ["check", "-c", `${safe}/controller.yml`],
+        ["run", "-c", `${safe}/controller.yml`],
         ["check", "--controller", `${s.work}/evil.ts`],
         ["run", "--controller", `${s.work}/evil.ts`],
       ];
@@ -264,12 +269,15 @@ Deno.test({
     await using s = await stage("owned");
     const marker = `${s.work}/marker`;
     await plantAsNobody(`${s.work}/evil.ts`, markerModule(marker));
-    await plantAsNobody(
-      `${s.work}/app.yml`,
-      "Daemon:\n  user: nobody\nActions:\n  e: ./evil.ts\n",
+    // Root's config, in a folder nobody may read (after the drop, nothing reads it again here).
+    const safe = s.marker.slice(0, s.marker.lastIndexOf("/"));
+    await Deno.chmod(safe, 0o755);
+    await Deno.writeTextFile(
+      `${safe}/app.yml`,
+      `Daemon:\n  user: nobody\nActions:\n  e: ${s.work}/evil.ts\n`,
     );
     // The default DENO_DIR, under HOME=/root (mode 0700): nobody neither reads nor writes it.
-    const result = await runCli(["list", "-c", `${s.work}/app.yml`], { env: { HOME: "/root" } });
+    const result = await runCli(["list", "-c", `${safe}/app.yml`], { env: { HOME: "/root" } });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^e +planted/m);
     assert.equal((await Deno.lstat(marker)).uid, NOBODY_UID);
@@ -289,4 +297,26 @@ Deno.test("without --allow-ffi, a local module is refused: flagstaff cannot tell
   );
   assert.equal(result.code, 2);
   assert.ok(!(await exists(marker)));
+});
+
+Deno.test({
+  name: "as root, a config file another user can change is refused: it chooses the code",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await tempDir();
+    await Deno.chmod(dir.path, 0o755);
+    await writeFiles(dir.path, { "app.yml": "Signals:\n  usr1: [{print: x}]\n" });
+    await new Deno.Command("chown", { args: ["nobody", `${dir.path}/app.yml`] }).output();
+    for (const command of ["check", "run", "list"]) {
+      const result = await runCli([command, "-c", `${dir.path}/app.yml`]);
+      assert.equal(result.code, 2, `${command}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `^error: Refusing config "${dir.path}/app\\.yml" as root: it belongs to uid 65534`,
+        ),
+        command,
+      );
+    }
+  },
 });

@@ -21,6 +21,7 @@ import {
   type LoadedController,
   noActions,
   stringOf,
+  trustConfig,
 } from "./context.ts";
 import { dropPrivilegesNow } from "./drop.ts";
 import { configOptions } from "./options.ts";
@@ -103,6 +104,7 @@ export async function check(context: CommandContext): Promise<number> {
   try {
     if (file) {
       // Every problem of the config, and a best-effort config to check the rest against.
+      await trustConfig(file);
       const checked = await validateConfigFile(file);
       config = checked.config;
       if (checked.issues.length > 0) problems.push(new ConfigError(checked.issues));

@@ -78,7 +78,31 @@ export function flagOf(context: CommandContext, name: string): boolean | undefin
 /** Reads the config named by `-c`, or the built-in default. */
 export async function readConfig(context: CommandContext): Promise<Config> {
   const file = stringOf(context, "config");
-  return file ? await loadConfig(file) : defaultConfig();
+  if (!file) return defaultConfig();
+  await trustConfig(file);
+  return await loadConfig(file);
+}
+
+/**
+ * As root, a config file chooses the code flagstaff runs (its controller,
+ * its actions): it must be one that only root can change, as code must
+ * (`codeTrustProblem`). A missing file is left to the loader's message.
+ *
+ * @throws {FlagstaffError} `config_invalid` naming the file and why.
+ */
+export async function trustConfig(file: string): Promise<void> {
+  const { codeTrustProblem } = await import("../runtime/loader.ts");
+  const { resolve } = await import("node:path");
+  const path = resolve(file);
+  if (!(await Deno.lstat(path).then(() => true, () => false))) return;
+  const problem = await codeTrustProblem(path);
+  if (problem) {
+    throw new FlagstaffError(
+      "config_invalid",
+      `Refusing config "${file}" as root: ${problem} (a config chooses the code flagstaff runs: ` +
+        "as root, it must be a file that only root can change)",
+    );
+  }
 }
 
 /** The folder a config's relative paths are relative to. */
