@@ -63,7 +63,12 @@
  * sees it run, and refuses with `Already running as pid A`; unless A has
  * ended meanwhile, and then B is rightly the only one. Nothing else replaces
  * or removes a file that runs: a stale file is replaced only under the start
- * lock, and `stop` removes one only under it too.
+ * lock, and `stop` removes one only under it too. And a verdict of stale
+ * cannot go bad before the rename: a stale file never runs again (an owner
+ * locks only its own new file, before it has the name), and the only other
+ * change, an instance removing its own file, comes before it unlocks it, so
+ * the starter that saw it unlocked finds the path no longer names it, and
+ * links instead.
  *
  * So the path names a locked file with a whole pid from the moment it exists
  * until {@link Pidfile.release}, which removes the file while it still holds
@@ -346,10 +351,11 @@ function describeContent(read: { text: string; whole: boolean }): string {
 
 /**
  * Decides whether the pidfile open as `fd` (`stat`, holding `pid`) runs: the
- * one rule of the module doc. A shared probe comes first, then
- * `/proc/locks`: a free probe means no exclusive lock was held then, and no
- * owner's can come later (an owner locks its file before the file has its
- * name), so an exclusive lock listed after a free probe is someone else's.
+ * one rule of the module doc. A shared `flock` probe, given back at once,
+ * checks `/proc/locks` against the kernel: when the probe meets an exclusive
+ * lock that `/proc/locks`, read just after, does not list, it looks again
+ * (the holder may have ended in between, or lock and unlock in a loop); when
+ * that persists, the table does not describe this file, and nobody can tell.
  *
  * @throws {FlagstaffError} `pidfile` when `/proc/locks` cannot be read, or
  *   keeps listing no exclusive lock on a file the probe finds locked.
