@@ -21,7 +21,7 @@ await reader.read();
 let pidfile;
 try {
   pidfile = await acquirePidfile(Deno.args[0]);
-  console.log(JSON.stringify({ acquired: true, stale: pidfile.stale, previousPid: pidfile.previousPid ?? null }));
+  console.log(JSON.stringify({ acquired: true, stale: pidfile.stale, previousPid: pidfile.previousPid ?? null, ignoredLocks: pidfile.ignoredLocks }));
 } catch (error) {
   console.log(JSON.stringify({ acquired: false, code: error.code, exitCode: error.exitCode, message: error.message }));
 }
@@ -46,17 +46,17 @@ function lines(stream: ReadableStream<Uint8Array>): ReadableStream<string> {
   );
 }
 
-/** A child deno running a script; killed and reaped when disposed. */
-class DenoChild implements AsyncDisposable {
+/** A child process (deno running a script, or `flock`); killed and reaped when disposed. */
+class Child implements AsyncDisposable {
   readonly process: Deno.ChildProcess;
   readonly #lines: ReadableStreamDefaultReader<string>;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #stderr: Promise<string>;
   #stdinClosed = false;
 
-  constructor(script: string, flags: string[], args: string[]) {
-    this.process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", ...flags, script, ...args],
+  constructor(command: string, args: string[]) {
+    this.process = new Deno.Command(command, {
+      args,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -119,8 +119,34 @@ async function workDir(): Promise<AsyncDisposable & { path: string; holder: stri
   return { path, holder, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
 
-function holder(dir: { holder: string }, pidfile: string): DenoChild {
-  return new DenoChild(dir.holder, ["--allow-read", "--allow-write", "--allow-ffi"], [pidfile]);
+function holder(dir: { holder: string }, pidfile: string): Child {
+  return new Child(Deno.execPath(), [
+    "run",
+    "--no-config",
+    "--allow-read",
+    "--allow-write",
+    "--allow-ffi",
+    dir.holder,
+    pidfile,
+  ]);
+}
+
+/**
+ * Another process, `flock(1)`, asking for a shared or exclusive flock on
+ * `path` (opened read-only; created if missing) and holding it until its
+ * stdin closes or it is disposed: its pid is the lock's. It prints `locked`
+ * once it holds it; while the pidfile's owner holds the exclusive lock, it
+ * waits.
+ */
+function flocker(path: string, exclusive: boolean): Child {
+  return new Child("flock", [exclusive ? "-x" : "-s", path, "-c", "echo locked; exec cat"]);
+}
+
+/** {@link flocker}, once it holds the lock. */
+async function flockHolder(path: string, exclusive: boolean): Promise<Child> {
+  const child = flocker(path, exclusive);
+  assert.equal(await child.line(), "locked");
+  return child;
 }
 
 async function entries(dir: string): Promise<string[]> {
@@ -144,16 +170,16 @@ Deno.test("acquirePidfile() writes the pid, locks the file, and release() remove
   assert.deepEqual(await readPidfile(path), {
     exists: true,
     pid: Deno.pid,
-    locked: true,
-    holderPid: Deno.pid,
+    running: true,
+    ignoredLocks: [],
   });
   assert.equal(pidfile.release(), true);
   assert.equal(pidfile.held, false);
   assert.deepEqual(await readPidfile(path), {
     exists: false,
     pid: undefined,
-    locked: false,
-    holderPid: undefined,
+    running: false,
+    ignoredLocks: [],
   });
   assert.equal(pidfile.release(), false, "a second release does nothing");
 });
@@ -193,13 +219,18 @@ Deno.test("acquirePidfile() is refused while another process holds it, and takes
   await using child = holder(dir, path);
   assert.equal(await child.line(), "ready");
   await child.send("go\n");
-  assert.deepEqual(await child.json(), { acquired: true, stale: false, previousPid: null });
+  assert.deepEqual(await child.json(), {
+    acquired: true,
+    stale: false,
+    previousPid: null,
+    ignoredLocks: [],
+  });
   const childPid = child.process.pid;
   assert.deepEqual(await readPidfile(path), {
     exists: true,
     pid: childPid,
-    locked: true,
-    holderPid: childPid,
+    running: true,
+    ignoredLocks: [],
   });
   await assert.rejects(
     acquirePidfile(path),
@@ -209,7 +240,7 @@ Deno.test("acquirePidfile() is refused while another process holds it, and takes
   await child.process.status;
   assert.deepEqual(
     await readPidfile(path),
-    { exists: true, pid: childPid, locked: false, holderPid: undefined },
+    { exists: true, pid: childPid, running: false, ignoredLocks: [] },
     "a killed holder leaves its pidfile, unlocked",
   );
   using pidfile = await acquirePidfile(path);
@@ -233,8 +264,8 @@ Deno.test("acquirePidfile() in another process releases on exit and hands over",
   assert.deepEqual(await readPidfile(path), {
     exists: false,
     pid: undefined,
-    locked: false,
-    holderPid: undefined,
+    running: false,
+    ignoredLocks: [],
   });
   using pidfile = await acquirePidfile(path);
   assert.equal(pidfile.stale, false);
@@ -259,8 +290,8 @@ Deno.test("acquirePidfile() replaces a stale pidfile: garbage, empty, or a dead 
     assert.deepEqual(await readPidfile(path), {
       exists: true,
       pid: previousPid,
-      locked: false,
-      holderPid: undefined,
+      running: false,
+      ignoredLocks: [],
     });
     const pidfile = await acquirePidfile(path);
     assert.equal(pidfile.stale, true, JSON.stringify(text));
@@ -272,32 +303,95 @@ Deno.test("acquirePidfile() replaces a stale pidfile: garbage, empty, or a dead 
   assert.deepEqual(await entries(dir.path), ["holder.ts"]);
 });
 
-Deno.test("acquirePidfile() waits out a lock held for an instant by a reader", async () => {
+Deno.test("acquirePidfile() takes over a stale pidfile whatever other processes lock it", async () => {
   await using dir = await workDir();
   const path = `${dir.path}/app.pid`;
-  await Deno.writeTextFile(path, "12345\n");
-  const reader = await Deno.open(path, { read: true });
-  assert.equal(await reader.tryLock(false), true);
-  let released = false;
-  const timer = setTimeout(() => {
-    released = true;
-    reader.close();
-  }, 30);
-  try {
-    using pidfile = await acquirePidfile(path, { lockWaitMs: 5000 });
-    assert.equal(released, true);
-    assert.equal(pidfile.previousPid, 12345);
-  } finally {
-    clearTimeout(timer);
-    if (!released) reader.close();
+  // A dead pid: the holder script's, killed.
+  let deadPid: number;
+  {
+    await using child = holder(dir, path);
+    assert.equal(await child.line(), "ready");
+    await child.send("go\n");
+    assert.equal((await child.json()).acquired, true);
+    deadPid = child.process.pid;
+  }
+  // [exclusive, what the file holds]: a shared lock held for as long as its holder likes, and
+  // an exclusive one held by a process that is not the pid in the file.
+  for (
+    const [exclusive, text] of [[false, `${deadPid}\n`], [true, `${deadPid}\n`], [
+      true,
+      "",
+    ]] as const
+  ) {
+    const label = JSON.stringify({ exclusive, text });
+    await Deno.writeTextFile(path, text);
+    const before = await Deno.stat(path);
+    await using locker = await flockHolder(path, exclusive);
+    const ignoredLocks = [{ pid: locker.process.pid, exclusive }];
+    assert.deepEqual(await readPidfile(path), {
+      exists: true,
+      pid: text ? deadPid : undefined,
+      running: false,
+      ignoredLocks,
+    }, label);
+    const pidfile = await acquirePidfile(path, { lockWaitMs: 0 });
+    assert.equal(pidfile.stale, true, label);
+    assert.equal(pidfile.previousPid, text ? deadPid : undefined, label);
+    assert.deepEqual(pidfile.ignoredLocks, ignoredLocks, label);
+    assert.notEqual((await Deno.stat(path)).ino, before.ino, "replaced by rename");
+    assert.deepEqual(await readPidfile(path), {
+      exists: true,
+      pid: Deno.pid,
+      running: true,
+      ignoredLocks: [],
+    }, `${label}: the locker keeps its lock, on a file with no name`);
+    assert.equal(pidfile.release(), true, label);
+    assert.deepEqual(await entries(dir.path), ["holder.ts"], `${label}: no temp or lock file`);
   }
 });
 
+Deno.test("acquirePidfile() takes over from an instance killed while a reader waited for its lock", async () => {
+  await using dir = await workDir();
+  const path = `${dir.path}/app.pid`;
+  await using child = holder(dir, path);
+  assert.equal(await child.line(), "ready");
+  await child.send("go\n");
+  assert.equal((await child.json()).acquired, true);
+  // A reader asks for a shared lock: it waits while the instance runs, and is no holder.
+  await using reader = flocker(path, false);
+  const refused = new FlagstaffError(
+    "already_running",
+    `Already running as pid ${child.process.pid} (pidfile "${path}")`,
+  );
+  await assert.rejects(acquirePidfile(path), refused);
+  assert.deepEqual(await readPidfile(path), {
+    exists: true,
+    pid: child.process.pid,
+    running: true,
+    ignoredLocks: [],
+  });
+  // The instance is killed: the reader gets its lock, and holds it; that makes nothing run.
+  child.process.kill("SIGKILL");
+  await child.process.status;
+  assert.equal(await reader.line(), "locked");
+  const readerLock = { pid: reader.process.pid, exclusive: false };
+  assert.deepEqual(await readPidfile(path), {
+    exists: true,
+    pid: child.process.pid,
+    running: false,
+    ignoredLocks: [readerLock],
+  });
+  using pidfile = await acquirePidfile(path);
+  assert.equal(pidfile.previousPid, child.process.pid);
+  assert.deepEqual(pidfile.ignoredLocks, [readerLock]);
+});
+
 Deno.test("acquirePidfile() lets exactly one of several racing processes win", async () => {
-  for (const start of ["missing", "stale"]) {
+  for (const start of ["missing", "stale", "stale and locked by a reader"]) {
     await using dir = await workDir();
     const path = `${dir.path}/app.pid`;
-    if (start === "stale") await Deno.writeTextFile(path, "garbage");
+    if (start !== "missing") await Deno.writeTextFile(path, "garbage");
+    await using _reader = start.endsWith("reader") ? await flockHolder(path, false) : undefined;
     const children = Array.from({ length: 5 }, () => holder(dir, path));
     try {
       for (const child of children) assert.equal(await child.line(), "ready");
@@ -329,7 +423,7 @@ Deno.test("Pidfile.release() leaves a pidfile that is no longer its own", async 
   assert.equal(await Deno.readTextFile(path), "999\n");
   assert.deepEqual(
     await readPidfile(path),
-    { exists: true, pid: 999, locked: false, holderPid: undefined },
+    { exists: true, pid: 999, running: false, ignoredLocks: [] },
     "unlocked",
   );
   const gone = await acquirePidfile(path);
@@ -379,21 +473,21 @@ Deno.test("acquirePidfile() asks for the permissions it lacks", async () => {
   );
 });
 
-Deno.test("readPidfile() reports a missing file, and a lock held in this process", async () => {
+Deno.test("readPidfile() reports a missing file, and ignores a lock held by a process it does not name", async () => {
   await using dir = await workDir();
   const path = `${dir.path}/app.pid`;
   assert.deepEqual(await readPidfile(path), {
     exists: false,
     pid: undefined,
-    locked: false,
-    holderPid: undefined,
+    running: false,
+    ignoredLocks: [],
   });
   await Deno.writeTextFile(path, "");
   assert.deepEqual(await readPidfile(path), {
     exists: true,
     pid: undefined,
-    locked: false,
-    holderPid: undefined,
+    running: false,
+    ignoredLocks: [],
   });
   const holderFile = await Deno.open(path, { read: true });
   try {
@@ -401,22 +495,23 @@ Deno.test("readPidfile() reports a missing file, and a lock held in this process
     assert.deepEqual(await readPidfile(path), {
       exists: true,
       pid: undefined,
-      locked: true,
-      holderPid: Deno.pid,
+      running: false,
+      ignoredLocks: [{ pid: Deno.pid, exclusive: true }],
+    });
+    await Deno.writeTextFile(path, "12345\n");
+    assert.deepEqual((await readPidfile(path)).running, false, "not the pid in the file");
+    await Deno.writeTextFile(path, `${Deno.pid}\n`);
+    assert.deepEqual(await readPidfile(path), {
+      exists: true,
+      pid: Deno.pid,
+      running: true,
+      ignoredLocks: [],
     });
     await assert.rejects(
       acquirePidfile(path, { lockWaitMs: 0 }),
       new FlagstaffError(
         "already_running",
-        `Already running (pidfile "${path}" is locked but is empty instead of a pid)`,
-      ),
-    );
-    await Deno.writeTextFile(path, "what\n");
-    await assert.rejects(
-      acquirePidfile(path, { lockWaitMs: 0 }),
-      new FlagstaffError(
-        "already_running",
-        `Already running (pidfile "${path}" is locked but holds "what\\n" instead of a pid)`,
+        `Already running as pid ${Deno.pid} (pidfile "${path}")`,
       ),
     );
   } finally {
@@ -483,18 +578,14 @@ Deno.test("readPidfile() and acquirePidfile() read a few bytes of a 100 MB locke
     assert.deepEqual(await readPidfile(path), {
       exists: true,
       pid: undefined,
-      locked: true,
-      holderPid: Deno.pid,
+      running: false,
+      ignoredLocks: [{ pid: Deno.pid, exclusive: true }],
     });
     using file = openPidfile(path)!;
     assert.equal(file.content, `holds "1234${"\\u0000".repeat(28)}…" (more than 32 bytes)`);
-    await assert.rejects(
-      acquirePidfile(path, { lockWaitMs: 0 }),
-      new FlagstaffError(
-        "already_running",
-        `Already running (pidfile "${path}" is locked but ${file.content} instead of a pid)`,
-      ),
-    );
+    using pidfile = await acquirePidfile(path, { lockWaitMs: 0 });
+    assert.equal(pidfile.stale, true);
+    assert.equal(pidfile.previousPid, undefined);
   } finally {
     holderFile.close();
   }
@@ -509,7 +600,7 @@ Deno.test("a pid padded past 32 bytes is not a pid", async () => {
   assert.equal((await readPidfile(path)).pid, 777, "32 bytes: whole");
 });
 
-Deno.test("OpenPidfile names the lock holder, and removeIfStale() removes only a free, current file", async () => {
+Deno.test("OpenPidfile.locks() names the running pid, and removeIfStale() removes only a stale, current file", async () => {
   await using dir = await workDir();
   const path = `${dir.path}/app.pid`;
   await using child = holder(dir, path);
@@ -519,25 +610,73 @@ Deno.test("OpenPidfile names the lock holder, and removeIfStale() removes only a
   {
     using file = openPidfile(path)!;
     assert.equal(file.pid, child.process.pid);
-    assert.deepEqual(file.holder(), { pid: child.process.pid, exclusive: true });
-    assert.equal(file.isLocked(), true);
-    assert.equal(file.removeIfStale(), false, "held");
+    await using reader = flocker(path, false);
+    assert.deepEqual(file.locks(), { ownerPid: child.process.pid, ignored: [] });
+    assert.equal(await file.removeIfStale(), false, "it runs");
     child.process.kill("SIGKILL");
     await child.process.status;
-    assert.equal(file.holder(), undefined);
-    assert.equal(file.isLocked(), false);
-    assert.equal(file.removeIfStale(), true);
+    assert.equal(await reader.line(), "locked");
+    const readerLock = { pid: reader.process.pid, exclusive: false };
+    assert.deepEqual(file.locks(), { ownerPid: undefined, ignored: [readerLock] });
+    assert.equal(await file.removeIfStale(), true, "the reader's lock does not keep it");
   }
-  assert.deepEqual(await entries(dir.path), ["holder.ts"]);
+  assert.deepEqual(await entries(dir.path), ["holder.ts"], "no lock file left");
   await Deno.writeTextFile(path, "1\n");
   using old = openPidfile(path)!;
   await Deno.remove(path);
   await Deno.writeTextFile(path, "2\n");
   assert.equal(old.isCurrent(), false);
-  assert.equal(old.removeIfStale(), false, "the path names another file now");
+  assert.equal(await old.removeIfStale(), false, "the path names another file now");
   assert.equal(await Deno.readTextFile(path), "2\n");
   assert.equal(openPidfile(`${dir.path}/missing.pid`), undefined);
   assert.equal(openPidfile(`${dir.path}/no/such/folder/app.pid`), undefined);
+});
+
+Deno.test("acquirePidfile() waits its turn for the start lock, and refuses one that is not its own", async () => {
+  await using dir = await workDir();
+  const path = `${dir.path}/app.pid`;
+  const lock = `${dir.path}/.app.pid.lock`;
+  // Another starter holds the start lock (flock creates it): this one waits, then gives up.
+  {
+    await using starter = await flockHolder(lock, true);
+    await assert.rejects(
+      acquirePidfile(path, { lockWaitMs: 200 }),
+      new FlagstaffError(
+        "pidfile",
+        `Cannot create pidfile "${path}": another process has held its lock file "${lock}" for more than 0.2 s`,
+      ),
+    );
+    assert.deepEqual(await entries(dir.path), [".app.pid.lock", "holder.ts"], "no temp file left");
+    // It lets go while this one waits (its stdin closes): this one takes the lock over.
+    const acquiring = acquirePidfile(path, { lockWaitMs: 60_000 });
+    await starter.closeStdin();
+    using pidfile = await acquiring;
+    assert.equal(pidfile.stale, false);
+    assert.deepEqual(await entries(dir.path), ["app.pid", "holder.ts"], "the lock file removed");
+  }
+  // A lock file left by a starter that was killed is taken and removed.
+  await Deno.writeTextFile(lock, "");
+  await Deno.chmod(lock, 0o600);
+  {
+    using _pidfile = await acquirePidfile(path);
+    assert.deepEqual(await entries(dir.path), ["app.pid", "holder.ts"]);
+  }
+  // A link, or a file with two names, is never used.
+  const target = `${dir.path}/target`;
+  await Deno.writeTextFile(target, "");
+  const cases: [() => Promise<void>, string][] = [
+    [() => Deno.symlink(target, lock), "it is a symbolic link, not a regular file"],
+    [() => Deno.link(target, lock), "it has 2 hard links, not 1"],
+  ];
+  for (const [plant, why] of cases) {
+    await plant();
+    await assert.rejects(
+      acquirePidfile(path),
+      new FlagstaffError("pidfile", `Refusing pidfile "${path}": its lock file "${lock}": ${why}`),
+    );
+    assert.deepEqual(await entries(dir.path), [".app.pid.lock", "holder.ts", "target"]);
+    await Deno.remove(lock);
+  }
 });
 
 Deno.test({

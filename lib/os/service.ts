@@ -1,37 +1,48 @@
 /**
  * Operating a running instance through its pidfile: `status`, `stop`,
- * `reload` and `signal`. A pid is signalled only when it is the process that
- * holds the pidfile's lock (the running flagstaff holds it for its whole
- * life), as `/proc/locks` tells: a stale file never leads to signalling an
- * unrelated process that reused the pid, and a file that names one process
- * while another holds its lock is refused. The file is opened safely and,
- * as root, refused when another user could change it ({@link openPidfile}).
+ * `reload` and `signal`. Whether an instance runs is decided by the one rule
+ * that `acquirePidfile()` uses too ({@link OpenPidfile.locks}): the process
+ * whose pid is in the pidfile holds its exclusive lock (the running
+ * flagstaff holds it for its whole life), as `/proc/locks` tells. Any other
+ * lock (a shared one, another user's, an exclusive one held by a process
+ * that is not the pid in the file) is ignored: the file is stale, exactly
+ * when `run` would replace it. So a pid is signalled only when it is that
+ * holder: a stale file never leads to signalling an unrelated process that
+ * reused the pid, nor a process that merely locks the file. The file is
+ * opened safely and, as root, refused when another user could change it
+ * ({@link openPidfile}).
  *
  * @module
  */
 
 import { delay } from "../core/delay.ts";
 import { FlagstaffError } from "../core/errors.ts";
-import { type OpenPidfile, openPidfile } from "./pidfile.ts";
+import { type FlockHolder, type OpenPidfile, openPidfile } from "./pidfile.ts";
 
 /** LSB `status` exit code for a service that is not running. */
 export const EXIT_NOT_RUNNING = 3;
 
 /** How often `stop` looks whether the instance let go of its lock, in milliseconds. */
 const RELEASE_POLL_MS = 20;
-/** How many times to look again when the pidfile changes while it is read. */
+/** How many times to look again when the pidfile is replaced while it is read. */
 const MAX_LOOKS = 5;
 
 /** What `status` found. */
 export interface ServiceStatus {
-  /** Whether a process holds the pidfile's lock (and it is the pid in the file). */
+  /** Whether the instance runs: the pid in the pidfile holds its exclusive lock. */
   running: boolean;
   /** The pid in the pidfile, when there is one. */
   pid?: number;
   /** Seconds since the pidfile was written (the instance started), when running. */
   uptimeS?: number;
-  /** Whether a pidfile exists that nobody holds (left by a crash). */
+  /** Whether a pidfile exists whose pid holds no lock on it (left by a crash). */
   stale: boolean;
+  /**
+   * When stale, the locks other processes hold on it, ignored: they make
+   * nothing run, and `run` replaces the file all the same. Worth saying: a
+   * lock of another user may be an attempt to keep the daemon from starting.
+   */
+  ignoredLocks?: FlockHolder[];
 }
 
 /** A running instance: its pidfile, open, and its pid (the lock holder's). */
@@ -41,11 +52,12 @@ interface Instance {
 }
 
 /**
- * Opens `pidfile` and finds who holds it. Returns the open file and the pid
- * when an instance runs (the caller closes it), else what `status` says.
+ * Opens `pidfile` and finds whether its instance runs. Returns the open
+ * file and the pid when it runs (the caller closes it), else what `status`
+ * says.
  *
- * @throws {FlagstaffError} `pidfile` when the file is refused, or when its
- *   lock holder is not the pid it names.
+ * @throws {FlagstaffError} `pidfile` when the file is refused, or when who
+ *   holds it cannot be told.
  */
 function findInstance(pidfile: string): Instance | ServiceStatus {
   for (let look = 1;; look++) {
@@ -53,50 +65,25 @@ function findInstance(pidfile: string): Instance | ServiceStatus {
     if (file === undefined) return { running: false, stale: false };
     let keep = false;
     try {
-      const holder = file.holder();
-      if (holder !== undefined) {
-        if (holder.pid !== 0 && holder.pid === file.pid) {
-          keep = true;
-          return { file, pid: holder.pid };
-        }
-        // A starter replacing a stale file, or a stop removing it, holds it for an instant.
-        if (look < MAX_LOOKS && !file.isCurrent()) continue;
-        if (holder.pid === 0) {
-          throw untrusted(file, "its lock is held by a process outside this PID namespace");
-        }
-        if (file.pid === undefined) {
-          throw untrusted(file, `it is locked by pid ${holder.pid} but ${file.content}`);
-        }
-        throw untrusted(file, `it names pid ${file.pid}, but pid ${holder.pid} holds its lock`);
+      const locks = file.locks();
+      if (locks.ownerPid !== undefined) {
+        keep = true;
+        return { file, pid: locks.ownerPid };
       }
-      // Nobody in /proc/locks: free, unless a holder came after it was read.
-      if (!file.isLocked()) {
-        if (file.isCurrent() || look >= MAX_LOOKS) {
-          return { running: false, pid: file.pid, stale: true };
-        }
-        continue; // replaced meanwhile: look at the new file
-      }
-      if (look >= MAX_LOOKS) {
-        throw untrusted(file, "it is locked by a process /proc/locks does not name");
-      }
+      // A starter replaced it, or its instance removed it, meanwhile: look at the path again.
+      if (look < MAX_LOOKS && !file.isCurrent()) continue;
+      return { running: false, pid: file.pid, stale: true, ignoredLocks: locks.ignored };
     } finally {
       if (!keep) file.close();
     }
   }
 }
 
-function untrusted(file: OpenPidfile, why: string): FlagstaffError {
-  return new FlagstaffError(
-    "pidfile",
-    `Refusing pidfile "${file.path}": ${why}; not signalling anything`,
-  );
-}
-
 /**
  * Reads the state of the instance that owns `pidfile`.
  *
  * @throws {FlagstaffError} `pidfile` (exit 1) when the pidfile is refused
- *   (see {@link openPidfile}) or names a pid other than its lock holder.
+ *   (see {@link openPidfile}), or who holds it cannot be told.
  *
  * @example
  * ```ts ignore
@@ -127,11 +114,12 @@ export function formatUptime(seconds: number): string {
 }
 
 /**
- * Sends `signal` to the running instance: the process that holds the
- * pidfile's lock, when it is the pid the file names.
+ * Sends `signal` to the running instance: the pid the pidfile names, when
+ * that process holds the file's exclusive lock.
  *
  * @returns The pid signalled.
- * @throws {FlagstaffError} `not_running` when no process holds the pidfile;
+ * @throws {FlagstaffError} `not_running` when no instance runs (no pidfile,
+ *   or a stale one, whatever other locks it has);
  *   `pidfile` when it is refused (as {@link serviceStatus}).
  */
 export function signalService(pidfile: string, signal: Deno.Signal): Promise<number> {
@@ -194,7 +182,7 @@ export async function stopService(
   const timeoutS = options.timeoutS ?? 10;
   Deno.kill(pid, "SIGTERM");
   if (await waitForRelease(file, timeoutS * 1000)) {
-    file.removeIfStale();
+    await file.removeIfStale();
     return { pid, wasRunning: true, killed: false };
   }
   if (!options.force) {
@@ -204,26 +192,25 @@ export async function stopService(
     );
   }
   // KILL only the process that still holds this very file's lock.
-  const holder = file.holder();
-  if (holder === undefined) {
-    file.removeIfStale();
+  if (file.locks().ownerPid !== pid) {
+    await file.removeIfStale();
     return { pid, wasRunning: true, killed: false };
-  }
-  if (holder.pid !== pid) {
-    throw untrusted(file, `its lock passed from pid ${pid} to pid ${holder.pid} while stopping`);
   }
   Deno.kill(pid, "SIGKILL");
   if (await waitForRelease(file, 5000)) {
-    file.removeIfStale();
+    await file.removeIfStale();
     return { pid, wasRunning: true, killed: true };
   }
   throw new FlagstaffError("stop_failed", `Pid ${pid} is still running after KILL`);
 }
 
-/** Waits until nobody holds the pidfile's lock: the instance is gone or released it last thing. */
+/**
+ * Waits until the instance no longer holds its pidfile's lock: it is gone,
+ * or released it last thing. Other locks on the file do not count.
+ */
 async function waitForRelease(file: OpenPidfile, timeoutMs: number): Promise<boolean> {
   const deadlineMs = performance.now() + timeoutMs;
-  while (file.isLocked()) {
+  while (file.locks().ownerPid !== undefined) {
     if (performance.now() >= deadlineMs) return false;
     await delay(Math.min(RELEASE_POLL_MS, Math.max(0, deadlineMs - performance.now())));
   }
