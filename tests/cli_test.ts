@@ -140,7 +140,15 @@ Deno.test("a missing permission gives a clear message and exit 2", async () => {
     result.stderr,
     `error: Cannot read config "${HELPER_DOC_CONFIG}": run deno with --allow-read\n`,
   );
-  const noEnv = await runCli(["check", "-c", HELPER_DOC_CONFIG], { permissions: ["--allow-read"] });
+  const noFfi = await runCli(["check", "-c", HELPER_DOC_CONFIG], { permissions: ["--allow-read"] });
+  assert.equal(noFfi.code, 2);
+  assert.equal(
+    noFfi.stderr,
+    `error: Cannot tell whether flagstaff runs as root before reading config "${HELPER_DOC_CONFIG}": run deno with --allow-ffi\n`,
+  );
+  const noEnv = await runCli(["check", "-c", HELPER_DOC_CONFIG], {
+    permissions: ["--allow-read", "--allow-ffi"],
+  });
   assert.equal(noEnv.code, 2);
   assert.match(
     noEnv.stderr,

@@ -230,6 +230,12 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
         path: pidfile.path,
         pid: pidfile.previousPid ?? "unknown",
       });
+      for (const lock of pidfile.ignoredLocks) {
+        log.warn("Ignored a lock held by pid {pid} on the stale pidfile {path}", {
+          pid: lock.pid,
+          path: pidfile.path,
+        });
+      }
     }
     const deadline = await hardStop.available();
     if (!deadline.ok) {

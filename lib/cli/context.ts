@@ -95,7 +95,19 @@ export async function trustConfig(file: string): Promise<void> {
   const { resolve } = await import("node:path");
   const path = resolve(file);
   if (!(await Deno.lstat(path).then(() => true, () => false))) return;
-  const problem = await codeTrustProblem(path);
+  let problem: string | undefined;
+  try {
+    problem = await codeTrustProblem(path);
+  } catch (error) {
+    if (error instanceof FlagstaffError && error.code === "permission") {
+      throw new FlagstaffError(
+        "permission",
+        `Cannot tell whether flagstaff runs as root before reading config "${file}": run deno with --allow-ffi`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   if (problem) {
     throw new FlagstaffError(
       "config_invalid",

@@ -35,7 +35,7 @@ export const ERROR_CODES = {
   pidfile: {
     exitCode: EXIT_CODES.failure,
     summary:
-      "The pidfile cannot be written or read, or is refused: not a regular file, changeable by another user (as root), or locked by a process other than its pid",
+      "The pidfile cannot be written or read, or is refused: not a regular file, changeable by another user (as root), or who holds its lock cannot be told",
   },
   privileges: {
     exitCode: EXIT_CODES.failure,
