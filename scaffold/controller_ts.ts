@@ -18,7 +18,7 @@ export function controller(vars: TemplateVars): string {
  * What a controller has: \`this.config\` (the current config: read it each time, a reload swaps
  * it; \`this.config.application\` holds the app's own keys), \`this.logger\` (logs under the app's
  * name, configured by the \`Logging\` section), \`this.signal\` (an AbortSignal that fires on
- * stop: hand it to fetch() and timers), \`this.wakeInterval\`, \`this.currentState\`,
+ * stop: hand it to fetch() and timers), \`this.wakeIntervalS\`, \`this.currentState\`,
  * \`this.setState("idle")\` to pause \`process()\` until the state is set back to \`"active"\`,
  * \`this.args\` (the app's own command-line options, declared in \`main.ts\`, typed below) and
  * \`this.systemPlatform\` (the operating system and runtime).
@@ -54,7 +54,7 @@ export class AppController extends Controller<AppArgs> {
   /** Called after HUP (or USR1) swapped in a new, valid config: \`this.config\` is the new one. */
   override configurationReloaded(): void {
     this.logger.info("configuration reloaded, wake_interval is {seconds} s", {
-      seconds: this.wakeInterval,
+      seconds: this.wakeIntervalS,
     });
   }
 

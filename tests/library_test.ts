@@ -10,7 +10,7 @@ const APP = `import { Controller, start } from "${new URL("lib/mod.ts", `file://
 class MyApp extends Controller {
   #ticks = 0;
   override setup(): void {
-    console.log(\`setup \${this.currentState} wake=\${this.wakeInterval}\`);
+    console.log(\`setup \${this.currentState} wake=\${this.wakeIntervalS}\`);
   }
   override process(): void {
     this.#ticks++;
@@ -18,7 +18,7 @@ class MyApp extends Controller {
     this.logger.info("tick {n}", { n: this.#ticks });
   }
   override configurationReloaded(): void {
-    console.log(\`reloaded \${this.config.application.greeting} wake=\${this.wakeInterval}\`);
+    console.log(\`reloaded \${this.config.application.greeting} wake=\${this.wakeIntervalS}\`);
   }
   override onSigusr2(): void {
     console.log("usr2");

@@ -239,3 +239,27 @@ Deno.test("start(): a new file in the app's actions/ folder is an action, no reg
   await app.signal("TERM");
   assert.equal((await app.finished()).code, 0);
 });
+
+Deno.test("start({ signal }): the app's own AbortSignal stops it as TERM does", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "main.ts": `import { Controller, start } from "${MOD}";
+const stop = new AbortController();
+class App extends Controller {
+  #ticks = 0;
+  override process(): void {
+    if (++this.#ticks === 2) stop.abort();
+  }
+  override cleanup(): void {
+    console.log(\`cleanup after \${this.#ticks} ticks\`);
+  }
+}
+Deno.exit(await start(App, { name: "app", args: ["-c", "app.yml"], signal: stop.signal, actionsDir: false }));
+`,
+    "app.yml": "Application:\n  wake_interval: 0.05\n",
+  });
+  const result = await runCli([], { main: `${dir.path}/main.ts`, cwd: dir.path });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^cleanup after 2 ticks$/m);
+  assert.match(result.stderr, /Stopped by the app's AbortSignal: stopping/);
+});

@@ -57,8 +57,10 @@ Deno.test("README set-up commands exist as tasks, and CI runs the test command",
   assert.match(README, /deno task demo {3}# run the demo app/);
   assert.match(README, /deno task test {3}# run every test/);
   assert.ok(DENO_JSON.tasks.demo && DENO_JSON.tasks.test);
+  // CI runs the gate, whose last step is the README's test command.
   const ci = await Deno.readTextFile(`${ROOT}.ci/run`);
-  assert.match(ci, /\ndeno task test /);
+  assert.match(ci, /\ndeno task gate /);
+  assert.match(DENO_JSON.tasks.gate.command, /&& deno task test$/);
   assert.equal(DENO_JSON.version, VERSION);
 });
 

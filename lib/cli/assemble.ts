@@ -296,7 +296,12 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
         }
       },
     });
-    const code = await runtime.run();
+    const stopOnAbort = () => runtime.stop("Stopped by the app's AbortSignal");
+    if (options.signal?.aborted) stopOnAbort();
+    options.signal?.addEventListener("abort", stopOnAbort, { once: true });
+    const code = await runtime.run().finally(() =>
+      options.signal?.removeEventListener("abort", stopOnAbort)
+    );
     if (code !== 0) await handshake.failed(failure ?? `exited with code ${code}`, code);
     return code;
   } catch (error) {

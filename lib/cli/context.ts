@@ -36,6 +36,8 @@ export interface CliOptions {
   builtinActionsDir?: string;
   /** Library mode: the app's own actions folder (beside its `main.ts`), always scanned. */
   appActionsDir?: string;
+  /** Library mode: when it fires, `run` stops as on TERM (exit 0). Default: none. */
+  signal?: AbortSignal;
   /**
    * The signal listeners installed first thing (`main.ts`, `start()`): `run`
    * takes them; every other command removes them. Default: installed here.

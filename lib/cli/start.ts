@@ -51,6 +51,11 @@ export interface StartOptions<O extends AppOptions = Record<never, never>> {
    * `deno compile --include actions/ main.ts` (`flagstaff new` writes that task).
    */
   actionsDir?: string | URL | false;
+  /**
+   * Stops the app when it fires, as TERM does (cleanup, exit 0): for an app
+   * that embeds flagstaff and decides itself when to stop. Default: none.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -111,6 +116,7 @@ export function start<O extends AppOptions = Record<never, never>>(
       ...options.actions,
     },
     appActionsDir,
+    signal: options.signal,
     // flagstaff's own actions/ folder holds the built-ins: never scanned as actions (`deno task dev` in a checkout).
     builtinActionsDir: BUILTINS_DIR.protocol === "file:" ? fileURLToPath(BUILTINS_DIR) : undefined,
     signals,

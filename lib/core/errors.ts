@@ -55,6 +55,14 @@ export const ERROR_CODES = {
     exitCode: EXIT_CODES.failure,
     summary: "`stop` sent TERM (and KILL with --force) but the instance still runs",
   },
+  invalid_state: {
+    exitCode: EXIT_CODES.failure,
+    summary: "The app's code asked setState() for a state that does not exist",
+  },
+  notify: {
+    exitCode: EXIT_CODES.failure,
+    summary: "A systemd notify message could not be sent (logged once; never ends the app)",
+  },
   not_running: {
     exitCode: EXIT_CODES.notRunning,
     summary: "No running instance holds the pidfile",

@@ -41,11 +41,8 @@ import {
 } from "./_libc.ts";
 import { type ErrorCode, FlagstaffError } from "../core/errors.ts";
 
-/**
- * Code of notify errors. errors.ts has no notify code yet; a failed send is
- * only reported to `onError`, never turned into an exit.
- */
-const NOTIFY_ERROR: ErrorCode = "run_failed";
+/** Code of notify errors: a failed send is only reported to `onError`, never turned into an exit. */
+const NOTIFY_ERROR: ErrorCode = "notify";
 
 /** Sends state messages to the service manager. */
 export interface Notifier {

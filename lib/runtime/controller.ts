@@ -6,6 +6,7 @@
  */
 
 import type { Config } from "../config/config.ts";
+import { FlagstaffError } from "../core/errors.ts";
 import { canTransition, isRunningState, isState, STATES } from "../core/states.ts";
 import type { State, StateName } from "../core/states.ts";
 
@@ -129,7 +130,7 @@ export interface ControllerContext {
   /** The current state. */
   readonly state: State;
   /** Seconds between `process()` calls, from the current config. */
-  readonly wakeInterval: number;
+  readonly wakeIntervalS: number;
   /** Sets the state; returns false and logs when the transition is not allowed. */
   setState(state: State): boolean;
   /** The app's own command-line options, parsed (library mode; empty in tool mode). */
@@ -139,11 +140,24 @@ export interface ControllerContext {
 /** Key under which the runtime attaches its context; global so copies agree. */
 export const ATTACH: unique symbol = Symbol.for("flagstaff.attach") as never;
 
-/** Error thrown for a state name that does not exist. */
-export class InvalidStateError extends TypeError {
+/**
+ * Thrown by `setState()` for a state name that does not exist: a mistake in
+ * the app's code (code `invalid_state`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidStateError } from "./controller.ts";
+ * const error = new InvalidStateError("paused");
+ * assert.equal(error.code, "invalid_state");
+ * assert.match(error.message, /^Invalid state "paused" \(expected one of initializing, /);
+ * ```
+ */
+export class InvalidStateError extends FlagstaffError {
   /** Creates the error for `value`. */
   constructor(value: unknown) {
     super(
+      "invalid_state",
       `Invalid state ${JSON.stringify(value)} (expected one of ${Object.keys(STATES).join(", ")})`,
     );
     this.name = "InvalidStateError";
@@ -201,8 +215,8 @@ export class Controller<Args = AppArgs> {
     return this.#attached("signal").signal;
   }
   /** Seconds between `process()` calls, from the current config. */
-  get wakeInterval(): number {
-    return this.#attached("wakeInterval").wakeInterval;
+  get wakeIntervalS(): number {
+    return this.#attached("wakeIntervalS").wakeIntervalS;
   }
   /**
    * The app's own command-line options (`start(App, { options })`), parsed

@@ -82,7 +82,7 @@ export class Runtime {
       get state() {
         return core.state;
       },
-      get wakeInterval() {
+      get wakeIntervalS() {
         return core.config.application.wake_interval;
       },
       setState: (state) => core.setStateFromApp(state),
@@ -104,6 +104,16 @@ export class Runtime {
   /** The current state. */
   get state(): State {
     return this.#core.state;
+  }
+
+  /**
+   * Asks for a graceful stop, as TERM does (a library user's own reason to
+   * stop: `start()`'s `signal`). Does nothing once a stop has begun.
+   *
+   * @param reason Logged as the stop's reason.
+   */
+  stop(reason = "Stop requested"): void {
+    requestStop(this.#core, reason);
   }
 
   /**
