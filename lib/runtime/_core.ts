@@ -18,7 +18,7 @@ import { appendErrorsFile } from "../os/errors_file.ts";
 import type { RuntimeControl } from "./action.ts";
 import { ActionSet } from "./action_set.ts";
 import type { ControllerClass, ControllerContext, ControllerLike, Logger } from "./controller.ts";
-import type { RuntimeEvent, RuntimeOptions } from "./runtime.ts";
+import type { RuntimeEvent, RuntimeOptions } from "./runtime_options.ts";
 import type { Ticker } from "./ticker.ts";
 
 /** A unit of work of the one queue. */
