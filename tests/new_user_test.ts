@@ -130,6 +130,28 @@ Deno.test("a reload whose controller cannot be loaded is refused, as check refus
   assert.doesNotMatch(result.stdout, /reloaded greeting=two/);
 });
 
+Deno.test("an empty Signals list means nothing runs on that signal: check says so, run does so", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/app.yml`;
+  await writeFiles(dir.path, {
+    "app.yml": `Application:\n  controller: ${PROBE}\nSignals:\n  usr1: []\n`,
+  });
+  const check = await runCli(["check", "-c", file]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, /^usr1: nothing \(an empty list replaces the default\)$/m);
+  assert.match(check.stdout, /^hup: reloads the config \(default\)$/m);
+  await using app = spawnCli(["run", "-c", file]);
+  await app.waitFor("process end 1", { stream: "stdout" });
+  await app.signal("USR1");
+  await app.waitFor(/Received SIGUSR1 under `deno run`/); // Logged on receipt.
+  await app.signal("HUP");
+  await app.waitFor(/Config reloaded from/);
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.doesNotMatch(result.stderr, /Received SIGUSR1: reloading/);
+});
+
 const APP = `import { Controller, start } from "${MOD}";
 
 interface Args { port: number; mode: string | undefined; verbose_app: boolean }

@@ -64,27 +64,57 @@ Deno.test("README set-up commands exist as tasks, and CI runs the test command",
   assert.equal(DENO_JSON.version, VERSION);
 });
 
-Deno.test("README's tool-mode tour runs as shown", async () => {
-  await using dir = await tempDir();
+/** The published module URL the README's deno.json names. */
+const PUBLISHED = `https://raw.githubusercontent.com/flagstaff/flagstaff/v${VERSION}/lib/mod.ts`;
+
+/**
+ * A user's own folder (a temp folder, outside the checkout) holding the
+ * README's `deno.json` and `files`. These machines have no network, so the
+ * import map's published URL is pointed at this checkout's lib/mod.ts: the
+ * only change made to what the README shows.
+ */
+async function userFolder(
+  files: Record<string, string>,
+): Promise<AsyncDisposable & { path: string }> {
+  const dir = await tempDir();
+  assert.ok(!dir.path.startsWith(ROOT), "the folder is outside the checkout");
+  const denoJson = blocks("json").find((b) => b.includes('"imports"'))!;
+  assert.equal(JSON.parse(denoJson).imports.flagstaff, PUBLISHED, "the README names the release");
+  await writeFiles(dir.path, { "deno.json": denoJson.replace(PUBLISHED, MOD_URL), ...files });
+  return dir;
+}
+
+/** `deno check` in `cwd`, as a user runs it; returns its output on failure. */
+async function denoCheck(cwd: string, file: string): Promise<void> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["check", file],
+    cwd,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+}
+
+Deno.test("README's tool-mode tour type-checks and runs in a user's own folder", async () => {
   const controller = blocks("ts").find((b) => b.startsWith("// controller.ts"))!;
   const config = blocks("yaml").find((b) => b.startsWith("# app.yml"))!;
-  await writeFiles(dir.path, {
-    "controller.ts": controller.replace("./lib/mod.ts", MOD_URL),
-    "app.yml": config,
-  });
+  assert.match(controller, /from "flagstaff";/);
+  await using dir = await userFolder({ "controller.ts": controller, "app.yml": config });
+  await denoCheck(dir.path, "controller.ts");
   await using app = spawnCli(["run", "-c", "app.yml"], { cwd: dir.path });
   await app.waitFor(/INFO app: hello, world$/m);
   await app.signal("TERM");
   assert.equal((await app.finished()).code, 0);
 });
 
-Deno.test("README's library-mode example runs as shown", async () => {
-  await using dir = await tempDir();
-  const main = blocks("ts").find((b) => b.includes("start(MyApp"))!;
-  await writeFiles(dir.path, {
-    "main.ts": main.replace("./lib/mod.ts", MOD_URL),
+Deno.test("README's library-mode example type-checks and runs in a user's own folder", async () => {
+  const main = blocks("ts").find((b) => b.startsWith("// main.ts") && b.includes("start(MyApp"))!;
+  assert.match(main, /from "flagstaff";/);
+  await using dir = await userFolder({
+    "main.ts": main,
     "app.yml": "Application:\n  greeting: hi\n",
   });
+  await denoCheck(dir.path, "main.ts");
   await using app = spawnCli(["-c", "app.yml"], { cwd: dir.path, main: `${dir.path}/main.ts` });
   await app.waitFor(/INFO myapp: tick; greeting is hi$/m);
   await app.signal("TERM");
@@ -126,15 +156,12 @@ Deno.test("README's flagman one-liner behaves as described", async () => {
 });
 
 Deno.test("README's Signals/Actions config and its greet action run as shown", async () => {
-  await using dir = await tempDir();
   const greet = blocks("ts").find((b) => b.startsWith("// greet.ts"))!;
   const config = blocks("yaml").find((b) => b.startsWith("# actions.yml"))!;
   const touched = "/tmp/flagstaff-usr1";
   await Deno.remove(touched).catch(() => {});
-  await writeFiles(dir.path, {
-    "greet.ts": greet.replace("./lib/mod.ts", MOD_URL),
-    "actions.yml": config,
-  });
+  await using dir = await userFolder({ "greet.ts": greet, "actions.yml": config });
+  await denoCheck(dir.path, "greet.ts");
   const check = await runCli(["check", "-c", "actions.yml"], { cwd: dir.path });
   assert.equal(check.code, 0, check.stderr);
   assert.match(

@@ -102,12 +102,12 @@ export default class Greet {
 `;
 }
 
-/** The README's own `greet.ts` (it imports flagstaff's types by a relative path). */
+/** The README's own `greet.ts` (it imports flagstaff's types by the bare name "flagstaff"). */
 async function readmeGreet(): Promise<string> {
   const readme = await Deno.readTextFile(`${ROOT}README.md`);
   const match = readme.match(/```ts\n(\/\/ greet\.ts\n[\s\S]*?)```/);
   assert.ok(match, "the README has a greet.ts example");
-  assert.match(match[1], /^import type .* from "\.\/lib\/mod\.ts";$/m);
+  assert.match(match[1], /^import type .* from "flagstaff";$/m);
   return match[1];
 }
 
@@ -205,9 +205,14 @@ Deno.test("a URL module's media type: by extension (a .ts served as text/plain),
 
 for (const standalone of [false, true]) {
   const mode = standalone ? " (FLAGSTAFF_STANDALONE=1)" : "";
-  Deno.test(`the README's greet.ts (import type from "./lib/mod.ts") runs from a URL${mode}; a relative runtime import says to bundle`, async () => {
+  Deno.test(`the README's greet.ts (import type from "flagstaff", no import map) runs from a URL${mode}; a relative runtime import says to bundle`, async () => {
     await using server = serveModules();
     server.set("/greet.ts", await readmeGreet(), "text/plain");
+    // The same with a relative type-only import, as a checkout's own examples write it.
+    server.set(
+      "/greet_relative.ts",
+      (await readmeGreet()).replace('from "flagstaff"', 'from "./lib/mod.ts"'),
+    );
     server.set(
       "/relative.ts",
       `import { helper } from "./helper.ts";\nexport default class R {\n  run() {\n    helper();\n  }\n}\n`,
@@ -215,15 +220,16 @@ for (const standalone of [false, true]) {
     server.set("/helper.ts", "export function helper() {}\n");
     await using dir = await tempDir();
     await writeFiles(dir.path, {
-      "app.yml": `Signals:\n  usr2: [{greet: world}]\nActions:\n  greet: ${server.url}/greet.ts\n` +
+      "app.yml": `Signals:\n  usr2: [{greet: world}, {greet_relative: there}]\nActions:\n` +
+        `  greet: ${server.url}/greet.ts\n  greet_relative: ${server.url}/greet_relative.ts\n` +
         `  relative: ${server.url}/relative.ts\n`,
     });
     const env: Record<string, string> = standalone ? { FLAGSTAFF_STANDALONE: "1" } : {};
     {
       await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`], { env });
-      await app.waitFor("Running 1 action(s)", { stream: "stderr" });
+      await app.waitFor("Running 2 action(s)", { stream: "stderr" });
       await app.signal("USR2");
-      await app.waitFor("hello world (SIGUSR2)\n", { stream: "stdout" });
+      await app.waitFor("hello world (SIGUSR2)\nhello there (SIGUSR2)\n", { stream: "stdout" });
       await app.signal("TERM");
       const result = await app.finished();
       assert.equal(result.code, 0, result.stderr);

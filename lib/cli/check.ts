@@ -55,7 +55,11 @@ async function checkUses(
   const { loadSource } = await import("../runtime/action_registry.ts");
   for (const row of ACTION_ROWS) {
     const list = uses[row.signal];
-    if (!list?.length) continue;
+    if (!list) continue; // The default runs; listed below.
+    if (list.length === 0) {
+      lines.push(`${row.actions.key}: nothing (an empty list replaces the default)`);
+      continue;
+    }
     const described: string[] = [];
     for (const use of list) {
       const source = registry.get(use.name);
@@ -151,7 +155,7 @@ export async function check(context: CommandContext): Promise<number> {
     problems.push(noActions(program));
   }
   report(problems);
-  const defaults = ACTION_ROWS.filter((row) => !uses[row.signal]?.length).map((row) =>
+  const defaults = ACTION_ROWS.filter((row) => !uses[row.signal]).map((row) =>
     `${row.actions.key}: ${row.doc} (default)`
   );
   const lines = [
