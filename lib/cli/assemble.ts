@@ -31,7 +31,6 @@ import {
 import { dropPrivilegesNow } from "./drop.ts";
 import { verbosityOf } from "./options.ts";
 import { exitCodeOf, userError, write } from "./output.ts";
-import { releaseSignals } from "./signals.ts";
 
 const log = getLogger(["flagstaff", "cli"]);
 
