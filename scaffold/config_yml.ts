@@ -110,7 +110,24 @@ function comment(text: string, indent: string): string[] {
   return [...lines, line].map((l) => `${indent}# ${l}`);
 }
 
-/** Renders `etc/NAME.yml`. */
+/**
+ * Renders `etc/NAME.yml`: every section, each key of the `Application` and
+ * `Daemon` tables with its doc, type and default, switched on or off.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { configYml } from "./config_yml.ts";
+ * const yml = configYml({
+ *   name: "clock",
+ *   flagstaff: "https://example.com/flagstaff/lib/mod.ts",
+ *   permissionFlags: [],
+ *   flagstaffVersion: "0.1.0",
+ * });
+ * assert.match(yml, /^ {2}# Type: number ≥ 0\.01 \(seconds\)\. Default: 60\.\n {2}wake_interval: 10$/m);
+ * assert.match(yml, /^ {2}#pidfile: \/var\/run\/clock\.pid$/m);
+ * ```
+ */
 export function configYml(vars: TemplateVars): string {
   const name = vars.name;
   const shown = shownKeys(name);

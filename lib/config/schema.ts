@@ -128,7 +128,7 @@ export interface SectionSchema {
 }
 
 /** The keys of `T` without its index signature: `keyof` the declared fields only. */
-type KnownKeys<T> = keyof {
+export type KnownKeys<T> = keyof {
   [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K];
 };
 
@@ -201,14 +201,14 @@ export function checkSection(
   for (const [key, given] of Object.entries(section)) {
     const row = rowAt(key);
     if (row === undefined) {
-      if (others.kind === "kept") setOwn(out, key, given);
+      if (others.kind === "kept") out[key] = given;
       continue;
     }
     const kept = row.check(given, { ...context, path: [name, key], section }) ?? row.default;
-    if (kept !== undefined) setOwn(out, key, kept);
+    if (kept !== undefined) out[key] = kept;
   }
   for (const [key, row] of Object.entries(keys)) {
-    if (!Object.hasOwn(out, key) && row.default !== undefined) setOwn(out, key, row.default);
+    if (!Object.hasOwn(out, key) && row.default !== undefined) out[key] = row.default;
   }
   return out;
 }
@@ -388,14 +388,4 @@ export function isNonEmptyString(value: unknown): value is string {
 
 function isPositiveNumber(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && value > 0;
-}
-
-/** Sets an own property, even one named `__proto__`. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
 }
