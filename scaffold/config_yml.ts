@@ -1,19 +1,136 @@
 /**
  * `etc/NAME.yml` of a new project: every section and key flagstaff accepts,
- * each explained. Keys that would change how the app runs on a developer's
- * machine (switching user, a pidfile under `/var/run`) are switched off as
+ * each explained. The keys of `Application` and `Daemon`, and their docs
+ * (meaning, type, unit, default), come from the config tables
+ * (`lib/config/application.ts`, `lib/config/daemon.ts`): a key added there
+ * appears here, switched off, with its row's example. {@link shownKeys} says how
+ * this template shows a key instead: its value, whether it is switched off,
+ * and notes for this kind of project.
+ *
+ * Keys that would change how the app runs on a developer's machine
+ * (switching user, a pidfile under `/var/run`) are switched off as
  * `#key: value`, with no space after `#`; prose comments have one. Removing
- * the `#` of every such line still gives a valid config (`lib/cli/new_test.ts`
- * checks it), so each example value is one flagstaff accepts.
+ * the `#` of every such line still gives a valid config
+ * (`lib/cli/_project_test.ts` checks it), so each example value is one
+ * flagstaff accepts.
  *
  * @module
  */
 
+import { APPLICATION_KEYS } from "../lib/config/application.ts";
+import { DAEMON_KEYS } from "../lib/config/daemon.ts";
+import type { KeyRow } from "../lib/config/schema.ts";
 import type { TemplateVars } from "./mod.ts";
 
-/** Renders `etc/NAME.yml`. */
+/** How the template shows one key of the tables. */
+interface Shown {
+  /** The value as written after `key: `; default: the row's example. */
+  readonly value?: string;
+  /** Whether the line is switched off (`#key: value`); default true. */
+  readonly off?: boolean;
+  /** No key line at all, only its docs and notes (a value that needs more than this project has). */
+  readonly docsOnly?: boolean;
+  /** Comment lines after the row's doc, for this kind of project. */
+  readonly notes?: readonly string[];
+}
+
+/** How each key of the tables is shown, by `Section.key`; a key missing here is switched off. */
+function shownKeys(name: string): Readonly<Record<string, Shown>> {
+  return {
+    "Application.wake_interval": { value: "10", off: false },
+    "Application.controller": {
+      value: "../controller.ts",
+      notes: [
+        "Tool mode only (`flagstaff run -c FILE`). This app's main.ts names its controller " +
+        "itself, so the key has no effect here.",
+      ],
+    },
+    "Application.controller_integrity": {
+      docsOnly: true,
+      notes: ["For a controller given by URL only, e.g. `controller_integrity: sha256-<base64>`."],
+    },
+    "Daemon.user": {
+      value: "nobody",
+      notes: ["Applied after the pidfile and log files are open."],
+    },
+    "Daemon.group": { value: "nogroup" },
+    "Daemon.pidfile": {
+      value: `/var/run/${name}.pid`,
+      notes: [
+        `\`${name} status|stop|reload\` find the app by it. The init script passes --pidfile ` +
+        "instead; under systemd no pidfile is needed.",
+      ],
+    },
+    "Daemon.umask": { value: "027" },
+    "Daemon.prevent_core": { value: "true", off: false },
+    "Daemon.stop_timeout": {
+      value: "10",
+      off: false,
+      notes: ["Keep systemd's TimeoutStopSec above it."],
+    },
+    "Daemon.detach": { value: "false", off: false },
+  };
+}
+
+/** The lines of a section's keys: each key's comment, then its line. */
+function keyLines(
+  section: string,
+  rows: Readonly<Record<string, KeyRow<unknown>>>,
+  shown: Readonly<Record<string, Shown>>,
+): string {
+  return Object.entries(rows).map(([key, row]) => {
+    const show = shown[`${section}.${key}`] ?? {};
+    const absent = row.default === undefined
+      ? row.absent?.replaceAll("`", "")
+      : String(row.default);
+    const lines = [
+      // A sentence starts with a capital, but helper is a name.
+      `${row.doc.startsWith("helper") ? row.doc[0] : row.doc[0].toUpperCase()}${row.doc.slice(1)}.`,
+      `Type: ${row.type}${row.unit ? ` (${row.unit})` : ""}.${
+        absent ? ` Default: ${absent}.` : ""
+      }`,
+      ...show.notes ?? [],
+    ].flatMap((text) => comment(text, "  "));
+    const value = show.value ?? row.example.slice(row.example.indexOf(":") + 1).trim();
+    if (!show.docsOnly) lines.push(`  ${show.off === false ? "" : "#"}${key}: ${value}`);
+    return lines.join("\n");
+  }).join("\n");
+}
+
+/** `text` as comment lines of at most 100 columns, after `indent`. */
+function comment(text: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && indent.length + 2 + line.length + 1 + word.length > 100) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].map((l) => `${indent}# ${l}`);
+}
+
+/**
+ * Renders `etc/NAME.yml`: every section, each key of the `Application` and
+ * `Daemon` tables with its doc, type and default, switched on or off.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { configYml } from "./config_yml.ts";
+ * const yml = configYml({
+ *   name: "clock",
+ *   flagstaff: "https://example.com/flagstaff/lib/mod.ts",
+ *   permissionFlags: [],
+ *   flagstaffVersion: "0.1.0",
+ * });
+ * assert.match(yml, /^ {2}# Type: number ≥ 0\.01 \(seconds\)\. Default: 60\.\n {2}wake_interval: 10$/m);
+ * assert.match(yml, /^ {2}#pidfile: \/var\/run\/clock\.pid$/m);
+ * ```
+ */
 export function configYml(vars: TemplateVars): string {
   const name = vars.name;
+  const shown = shownKeys(name);
   return `# ${name}'s config: \`deno task start\` runs the app with it (\`${name} -c FILE\` once compiled).
 # Every section and key flagstaff accepts is here, at its default or at a working example. A line
 # written \`#key: value\` is switched off: remove the \`#\` to use it. Any section may be left out;
@@ -23,31 +140,12 @@ export function configYml(vars: TemplateVars): string {
 # config that fails to load on reload is logged and the running one is kept.
 
 Application:
-  # Seconds between process() calls (fractions allowed). Default: 60.
-  wake_interval: 10
-  # Tool mode only (\`flagstaff run -c FILE\`): the controller module, relative to this file.
-  # This app's main.ts names its controller itself, so the key has no effect here.
-  #controller: ../controller.ts
+${keyLines("Application", APPLICATION_KEYS, shown)}
   # Every other key is the app's own, handed over untouched as this.config.application.
   greeting: hello
 
 Daemon:
-  # Seconds a stop waits for the tick in flight and cleanup() before forcing the exit (code 1).
-  # Default: 10. Keep systemd's TimeoutStopSec above it.
-  stop_timeout: 10
-  # Detach into the background once ready, as --daemon does; -f overrides it. Default: false.
-  detach: false
-  # helper's key: accepted, no effect. Default: unset.
-  prevent_core: true
-  # The pidfile, locked while the app runs; \`${name} status|stop|reload\` find the app by it. The
-  # init script passes --pidfile instead; under systemd no pidfile is needed. Default: none.
-  #pidfile: /var/run/${name}.pid
-  # When started as root: the user and group to switch to (names or numeric ids), after the
-  # pidfile and the log files are open. Default: stay who started it.
-  #user: nobody
-  #group: nogroup
-  # File mode creation mask, in octal (Linux with glibc). Default: inherited.
-  #umask: 027
+${keyLines("Daemon", DAEMON_KEYS, shown)}
 
 # Python's logging.config.dictConfig shape, as helper uses it, laid over helper's defaults. The
 # logger \`helper\` stands for flagstaff's own messages; \`${name}\` is the controller's (this.logger).

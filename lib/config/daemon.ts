@@ -1,0 +1,306 @@
+/**
+ * The `Daemon` section's table, one row per key, and the checks that need
+ * the system: `Daemon.user`/`Daemon.group` must exist ({@link checkAccounts}),
+ * and log files opened after the privilege drop must be writable by that
+ * user ({@link checkDropWrites}).
+ *
+ * To add a key: add a field to {@link DaemonConfig} and its row to
+ * {@link DAEMON_KEYS} (the compiler asks for both); the validator, the
+ * unknown-key message, the README test and the `flagstaff new` config follow
+ * from the row.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { describeValue, FlagstaffError } from "../core/errors.ts";
+import { type LoggingSection, reopensInFolder } from "../logging/logging.ts";
+import {
+  type CheckContext,
+  checkSection,
+  flag,
+  isNonEmptyString,
+  isPlainObject,
+  type KeyKind,
+  type Report,
+  seconds,
+  type SectionRows,
+  type SectionSchema,
+  text,
+} from "./schema.ts";
+
+/** Default `Daemon.stop_timeout`, in seconds. */
+export const DEFAULT_STOP_TIMEOUT_S = 10;
+
+/** The `Daemon` section. */
+export interface DaemonConfig {
+  /** User (name or uid, as written) to run as when started as root; known to the user database. */
+  readonly user?: string;
+  /** Group (name or gid, as written) to run as when started as root; known to the group database. */
+  readonly group?: string;
+  /** Absolute path of the pidfile (a relative one in the file is relative to the file's folder). */
+  readonly pidfile?: string;
+  /** File mode creation mask, e.g. `0o022`, read from the source text as octal (`022`, `22`, `0o22`). */
+  readonly umask?: number;
+  /** helper's key; accepted. */
+  readonly prevent_core?: boolean;
+  /** Seconds a stop waits for the running unit and `cleanup()`, at least 0.001. Default 10. */
+  readonly stop_timeout: number;
+  /** Detach into the background, as `--daemon` does (`-f` overrides). Default false. */
+  readonly detach?: boolean;
+}
+
+/**
+ * A user or group, as written: `user: 0100` is uid 100, not YAML 1.1's octal
+ * 64. Null means none. Whether it exists is {@link checkAccounts}' question.
+ */
+const account: KeyKind<string> = {
+  type: "string or id",
+  check(value, { path, report, source }) {
+    if (value === null) return undefined;
+    if (isNonEmptyString(value)) return value;
+    const written = typeof value === "string" ? undefined : source?.scalar(path);
+    if (written) return written.text;
+    if (typeof value === "number" && Number.isInteger(value) && value >= 0) return String(value);
+    report(path, `expected a name or numeric id, got ${describeValue(value)}`);
+    return undefined;
+  },
+};
+
+/**
+ * A umask from its source text, read as octal as umask(1) reads it: `027`,
+ * `27`, `0o27` (or a quoted `"027"`). A digit 8 or 9 or a mode past 0777 is
+ * an error showing what was written (YAML 1.1 reads `0999` as 999).
+ */
+const umask: KeyKind<number> = {
+  type: "octal",
+  check(value, { path, report, source }) {
+    const written = source?.scalar(path);
+    const digits = written && /^(?:0[oO])?([0-7]+)$/.exec(written.text)?.[1];
+    const mode = digits ? parseInt(digits, 8) : undefined;
+    if (mode !== undefined && mode <= 0o777) return mode;
+    const found = written?.plain ? written.text : describeValue(value);
+    report(path, `expected an octal mode from 0 to 0777 such as 022, got ${found}`);
+    return undefined;
+  },
+};
+
+/** `stop_timeout` is at least 0.001 s, the timer resolution: a shorter wait cannot be honoured. */
+const STOP_TIMEOUT = seconds(0.001);
+
+/** The rows of `Daemon`, in the order the unknown-key message lists them. */
+export const DAEMON_KEYS = {
+  user: {
+    ...account,
+    absent: "none",
+    example: "user: www-data",
+    doc: "user to switch to when started as root; must exist: an unknown user is a config " +
+      "error (exit 2) for `check`, `run` and reload",
+  },
+  group: {
+    ...account,
+    absent: "the user's",
+    example: "group: daemon",
+    doc: "group to switch to when started as root; must exist (config error, exit 2)",
+  },
+  pidfile: {
+    ...text,
+    unit: "path",
+    absent: "none",
+    example: "pidfile: /run/myapp/myapp.pid",
+    doc: "pidfile, locked while running; relative to the config file's folder; " +
+      "`--pidfile` overrides it",
+  },
+  umask: {
+    ...umask,
+    absent: "unchanged",
+    example: "umask: 027",
+    doc: "file mode creation mask, set before the first file is created; read as written, " +
+      'in octal (`027`, `27`, `0o27`, `"027"`); a digit 8 or 9 is an error',
+  },
+  prevent_core: {
+    ...flag,
+    example: "prevent_core: true",
+    doc: "helper's key: accepted, no effect",
+  },
+  stop_timeout: {
+    ...STOP_TIMEOUT,
+    default: DEFAULT_STOP_TIMEOUT_S,
+    example: "stop_timeout: 5",
+    doc: "how long a stop waits for `setup()`, the unit in flight, `cleanup()` and the " +
+      "tear-down of actions whose runs are still going before forcing the exit (exit 1), " +
+      "even while JavaScript is blocked",
+  },
+  detach: {
+    ...flag,
+    absent: "`false`",
+    example: "detach: true",
+    doc: "detach as `--daemon` does; `-f` overrides it",
+  },
+} as const satisfies SectionRows<DaemonConfig>;
+
+/** The `Daemon` table: its rows; any other key is an error. */
+export const DAEMON: SectionSchema = {
+  name: "Daemon",
+  keys: DAEMON_KEYS,
+  others: {
+    kind: "refused",
+    message: (key, known) => `unknown key "${key}" (expected one of ${known.join(", ")})`,
+  },
+};
+
+/**
+ * Checks the `Daemon` section (missing or null: every default), reporting
+ * every problem; a wrong value is left out or at its default. `pidfile`
+ * stays as written (the caller resolves it against the config's folder).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkDaemon } from "./daemon.ts";
+ * const problems: string[] = [];
+ * const daemon = checkDaemon({ detach: "maybe", colour: "red" }, {
+ *   report: (path, message) => problems.push(`${path.join(".")}: ${message}`),
+ *   origin: () => "<default>",
+ * });
+ * assert.deepEqual(daemon, { stop_timeout: 10 });
+ * assert.deepEqual(problems, [
+ *   'Daemon.colour: unknown key "colour" (expected one of user, group, pidfile, umask, ' +
+ *   'prevent_core, stop_timeout, detach)',
+ *   'Daemon.detach: expected true or false, got "maybe"',
+ * ]);
+ * ```
+ */
+export function checkDaemon(
+  value: unknown,
+  context: Omit<CheckContext, "path" | "section">,
+): DaemonConfig {
+  return checkSection(DAEMON, value, context) as unknown as DaemonConfig;
+}
+
+/**
+ * Reports a `Daemon.user` or `Daemon.group` the system does not know
+ * (`getpwnam(3)`, `getgrnam(3)` through libc), and a numeric user without a
+ * user-database entry when no group is given.
+ *
+ * @throws {FlagstaffError} `permission` without `--allow-ffi`, and any
+ *   failed lookup other than "no such user or group".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkAccounts } from "./daemon.ts";
+ * const problems: string[] = [];
+ * await checkAccounts({ stop_timeout: 10, user: "no-such-user-flagstaff" }, (path, message) =>
+ *   problems.push(`${path.join(".")}: ${message}`)
+ * );
+ * assert.deepEqual(problems, [
+ *   'Daemon.user: unknown user "no-such-user-flagstaff" (not in the user database)',
+ * ]);
+ * ```
+ */
+export async function checkAccounts(daemon: DaemonConfig, report: Report): Promise<void> {
+  const { user, group } = daemon;
+  if (user === undefined && group === undefined) return;
+  const { lookupGroup, lookupUser } = await import("../os/privileges.ts");
+  const check = (kind: "user" | "group", lookup: () => void) => {
+    try {
+      lookup();
+    } catch (error) {
+      // A lookup that failed (not "no such user"): say why, as libc does.
+      if (!(error instanceof FlagstaffError && error.code === "usage")) throw error;
+      report(["Daemon", kind], error.message.replace(/^Cannot/, "cannot"));
+    }
+  };
+  if (user !== undefined) {
+    check("user", () => {
+      const entry = lookupUser(user);
+      if (entry === undefined) {
+        report(
+          ["Daemon", "user"],
+          `unknown user ${JSON.stringify(user)} (not in the user database)`,
+        );
+      } else if (entry.gid === undefined && group === undefined) {
+        report(
+          ["Daemon", "user"],
+          `uid ${entry.uid} has no entry in the user database, so Daemon.group is needed`,
+        );
+      }
+    });
+  }
+  if (group !== undefined) {
+    check("group", () => {
+      if (lookupGroup(group) === undefined) {
+        report(
+          ["Daemon", "group"],
+          `unknown group ${JSON.stringify(group)} (not in the group database)`,
+        );
+      }
+    });
+  }
+}
+
+/**
+ * As root with `Daemon.user`/`Daemon.group`, log files that are created or
+ * rotated after the privilege drop need a folder that user can write: says
+ * so now (at `Logging.handlers.<name>.filename`), naming the handler and the
+ * folder, instead of losing every record at the first rotation. Does nothing
+ * when not root, or without a user or group. Handler paths must be absolute.
+ *
+ * @throws {FlagstaffError} `permission` without `--allow-ffi` when there is a
+ *   drop to check.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkDropWrites } from "./daemon.ts";
+ * const problems: string[] = [];
+ * // No Daemon.user or group: no drop, nothing to check.
+ * await checkDropWrites({ stop_timeout: 10 }, {
+ *   handlers: { file: { class: "logging.FileHandler", filename: "/var/log/a.log" } },
+ * }, (_, message) => problems.push(message));
+ * assert.deepEqual(problems, []);
+ * ```
+ */
+export async function checkDropWrites(
+  daemon: DaemonConfig,
+  logging: LoggingSection | undefined,
+  report: Report,
+): Promise<void> {
+  const { user, group } = daemon;
+  const handlers = logging?.handlers;
+  if ((user === undefined && group === undefined) || !isPlainObject(handlers)) return;
+  const files = Object.entries(handlers).filter(([, handler]) =>
+    isPlainObject(handler) && isNonEmptyString(handler.filename)
+  );
+  if (files.length === 0) return;
+  const { canWriteFile, canWriteFolder, dropTarget } = await import("../os/privileges.ts");
+  const { effectiveUid, withOwnLibc } = await import("../os/safe_file.ts");
+  if (withOwnLibc(effectiveUid) !== 0) return; // No drop happens: the files stay this user's.
+  const target = dropTarget(user, group);
+  if (!target) return;
+  const who = JSON.stringify(user ?? `uid ${target.uid}`);
+  for (const [name, handler] of files) {
+    const filename = (handler as { filename: string }).filename;
+    const folder = dirname(filename);
+    // A missing folder is reported when the file is opened (with the system's reason).
+    if (!(await Deno.stat(folder).then((info) => info.isDirectory, () => false))) continue;
+    const exists = await Deno.lstat(filename).then(() => true, () => false);
+    const reopens = reopensInFolder(handler);
+    const needsFolder = !exists || reopens !== undefined;
+    const fileOk = !exists || canWriteFile(filename, target);
+    const folderOk = !needsFolder || canWriteFolder(folder, target);
+    if (fileOk && folderOk) continue;
+    const why = !fileOk
+      ? `write this log file`
+      : reopens === "rotate"
+      ? `write the folder "${folder}", which it needs to rotate this log file`
+      : `create this log file in the folder "${folder}"`;
+    report(
+      ["Logging", "handlers", name, "filename"],
+      `Daemon.user ${who} cannot ${why}: log files are opened after privileges are dropped. ` +
+        `Give that user the ${fileOk ? "folder" : "file"} (or a group with write access), ` +
+        "or log to stderr (the journal under systemd)",
+    );
+  }
+}
