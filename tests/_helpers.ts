@@ -241,3 +241,35 @@ export async function writeFiles(dir: string, files: Record<string, string>): Pr
   }
   return dir;
 }
+
+/**
+ * Polls `probe` until it returns a value other than undefined, and returns
+ * it; fails the test after {@link DEADLINE_MS} with `what` and the last
+ * error the probe threw. For effects that no output line announces (a file's
+ * content written by another process); never a fixed sleep.
+ */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`Timed out after ${DEADLINE_MS} ms waiting for ${what}`, { cause: last });
+}
+
+/** The file's text once it matches `pattern` (see {@link eventually}). */
+export function fileMatching(path: string, pattern: RegExp): Promise<string> {
+  return eventually(`${path} to match ${pattern}`, async () => {
+    const text = await Deno.readTextFile(path);
+    return pattern.test(text) ? text : undefined;
+  });
+}

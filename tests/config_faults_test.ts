@@ -6,7 +6,7 @@
  * sees: stdout, stderr and the exit code.
  */
 import assert from "node:assert/strict";
-import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { fileMatching, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 /** Actions-only config lines, so that `check` and `run` need no controller. */
 const PRINT_HI = "Signals:\n  usr1: [{print: hi}]\n";
@@ -136,7 +136,8 @@ ${PRINT_HI}`,
   const pidfile = `${dir.path}/conf/app.pid`;
   await using first = spawnCli(["run", "-c", config], { cwd: `${dir.path}/a` });
   await first.waitFor("Running 1 action(s)", { stream: "stderr" });
-  assert.match(await Deno.readTextFile(`${dir.path}/conf/logs/app.log`), /Running 1 action\(s\)/);
+  // The file handler writes on its own schedule: wait for the line, not the stderr one.
+  await fileMatching(`${dir.path}/conf/logs/app.log`, /Running 1 action\(s\)/);
 
   const status = await runCli(["status", "-c", config], { cwd: `${dir.path}/b` });
   assert.equal(status.code, 0, status.stdout + status.stderr);
