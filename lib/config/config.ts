@@ -388,7 +388,8 @@ async function checkDropWrites(config: Omit<Config, "file">, report: Report): Pr
   );
   if (files.length === 0) return;
   const { canWriteFile, canWriteFolder, dropTarget } = await import("../os/privileges.ts");
-  const { effectiveUid, withOwnLibc } = await import("../os/safe_file.ts");
+  const { effectiveUid } = await import("../os/own_file.ts");
+  const { withOwnLibc } = await import("../os/_libc.ts");
   if (withOwnLibc(effectiveUid) !== 0) return; // No drop happens: the files stay this user's.
   const target = dropTarget(user, group);
   if (!target) return;
