@@ -19,7 +19,7 @@
 
 import { fileURLToPath } from "node:url";
 import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
-import { listenNotifySocket, type NotifyListener } from "../lib/os/notify.ts";
+import { listenNotifySocket, type NotifyListener } from "../lib/os/notify_listener.ts";
 import { BenchChild } from "./_child.ts";
 import { wallMs } from "./_clock.ts";
 

@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { delay } from "../lib/core/delay.ts";
-import { listenNotifySocket, monotonicUsec } from "../lib/os/notify.ts";
+import { monotonicUsec } from "../lib/os/notify.ts";
+import { listenNotifySocket } from "../lib/os/notify_listener.ts";
 import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { MAIN, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 

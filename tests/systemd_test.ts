@@ -5,7 +5,8 @@
  * the watchdog. And the example unit passes `systemd-analyze verify`.
  */
 import assert from "node:assert/strict";
-import { listenNotifySocket, monotonicUsec, type NotifyListener } from "../lib/os/notify.ts";
+import { monotonicUsec } from "../lib/os/notify.ts";
+import { listenNotifySocket, type NotifyListener } from "../lib/os/notify_listener.ts";
 import { ROOT, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;

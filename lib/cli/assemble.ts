@@ -105,7 +105,7 @@ function guardUsr1(inbox: SignalInbox): InspectorGuard | undefined {
  * between the check and the open.
  */
 async function logFilePreparer(): Promise<(path: string) => void> {
-  const { ensureOwnFile, effectiveUid } = await import("../os/safe_file.ts");
+  const { ensureOwnFile, effectiveUid } = await import("../os/own_file.ts");
   const { dirname } = await import("node:path");
   return (path) => {
     if (effectiveUid() === 0) {

@@ -202,7 +202,7 @@ export function checkDaemon(
 export async function checkAccounts(daemon: DaemonConfig, report: Report): Promise<void> {
   const { user, group } = daemon;
   if (user === undefined && group === undefined) return;
-  const { lookupGroup, lookupUser } = await import("../os/privileges.ts");
+  const { lookupGroup, lookupUser } = await import("../os/accounts.ts");
   const check = (kind: "user" | "group", lookup: () => void) => {
     try {
       lookup();
@@ -274,8 +274,9 @@ export async function checkDropWrites(
     isPlainObject(handler) && isNonEmptyString(handler.filename)
   );
   if (files.length === 0) return;
-  const { canWriteFile, canWriteFolder, dropTarget } = await import("../os/privileges.ts");
-  const { effectiveUid, withOwnLibc } = await import("../os/safe_file.ts");
+  const { canWriteFile, canWriteFolder, dropTarget } = await import("../os/accounts.ts");
+  const { effectiveUid } = await import("../os/own_file.ts");
+  const { withOwnLibc } = await import("../os/_libc.ts");
   if (withOwnLibc(effectiveUid) !== 0) return; // No drop happens: the files stay this user's.
   const target = dropTarget(user, group);
   if (!target) return;

@@ -1,8 +1,13 @@
 /**
  * The C library, opened once and lazily through `Deno.dlopen` (needs
  * `--allow-ffi`), for the few OS edges Deno has no API for: the sd_notify
- * datagram socket, `CLOCK_MONOTONIC` and switching user and group. Private to
- * `lib/`: never re-exported.
+ * datagram socket, `CLOCK_MONOTONIC`, switching user and group, and opening
+ * files without following links. Private to `lib/`: never re-exported.
+ *
+ * Handles: {@link libc} is shared and stays open; {@link sendLibc} binds only
+ * what a notify datagram needs; {@link openLibc} is an object's own, closed
+ * with it; {@link withOwnLibc} lends the file functions ({@link fileLibc}) a
+ * handle for the length of one call.
  *
  * Linux with glibc on a 64-bit machine only (`libc.so.6`; the struct offsets
  * and flag values below are Linux's LP64 ones).
@@ -38,6 +43,8 @@ export const SHUT_RDWR = 2;
 export const EINTR = 4;
 /** `EAGAIN` (also `EWOULDBLOCK`). */
 export const EAGAIN = 11;
+/** `AT_FDCWD`: a relative path is looked up in the working folder. */
+export const AT_FDCWD = -100;
 /** Bytes in `struct sockaddr_un.sun_path`. */
 export const SUN_PATH_BYTES = 108;
 
@@ -72,7 +79,7 @@ const SYMBOLS = {
   // Reaping orphans as PID 1.
   waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
-  // Opening files without following links or blocking (lib/os/safe_file.ts).
+  // Opening files without following links or blocking (safe_file.ts, file_stat.ts, flock.ts, own_file.ts).
   openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -128,9 +135,10 @@ let sendOpened: SendLibc | undefined;
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { libc } from "./_libc.ts";
  * const uid = libc("run the example").getuid();
- * console.assert(uid >= 0);
+ * assert.equal(uid, Deno.uid());
  * ```
  */
 export function libc(action: string): Libc {
@@ -157,6 +165,43 @@ export function sendLibc(action: string): SendLibc {
  */
 export function openLibc(action: string): LibcLibrary {
   return dlopenLibc(action, SYMBOLS);
+}
+
+/** What the file functions need the C library for, in messages. */
+const FILES_ACTION = "open files safely";
+
+/** The handle of {@link withOwnLibc} while it runs. */
+let scoped: Libc | undefined;
+
+/**
+ * The C library for the file functions (`safe_file.ts`, `file_stat.ts`,
+ * `flock.ts`, `own_file.ts`, `os_error.ts`): {@link withOwnLibc}'s handle
+ * while it runs, else the shared one of {@link libc}.
+ *
+ * @throws {FlagstaffError} as {@link libc}.
+ */
+export function fileLibc(): Libc {
+  return scoped ?? libc(FILES_ACTION);
+}
+
+/**
+ * Runs `fn` with a handle of its own on the C library, closed when `fn`
+ * returns, for code that runs rarely, such as writing the errors file: the
+ * process keeps nothing open for it (and a test's resource sanitizer sees
+ * nothing left open). Nested calls share the outer handle.
+ *
+ * @throws {FlagstaffError} `permission` without `--allow-ffi`; what `fn` throws.
+ */
+export function withOwnLibc<T>(fn: () => T): T {
+  if (scoped !== undefined) return fn();
+  const library = openLibc(FILES_ACTION);
+  scoped = library.symbols;
+  try {
+    return fn();
+  } finally {
+    scoped = undefined;
+    library.close();
+  }
 }
 
 function dlopenLibc<S extends Deno.ForeignLibraryInterface>(

@@ -24,7 +24,8 @@ import { DEFAULT_STOP_TIMEOUT_S } from "../config/config.ts";
 import { delay, setLongTimeout } from "../core/delay.ts";
 import { getLogger } from "../deps.ts";
 import { PERMISSION_FLAGS } from "../cli/permissions.ts";
-import { listenNotifySocket, notifierFromEnv, type NotifyMessage } from "./notify.ts";
+import { notifierFromEnv } from "./notify.ts";
+import { listenNotifySocket, type NotifyMessage } from "./notify_listener.ts";
 
 const log = getLogger(["flagstaff", "daemon"]);
 

@@ -17,20 +17,17 @@
  */
 
 import { join } from "node:path";
+import { withOwnLibc } from "./_libc.ts";
+import type { FileStat } from "./file_stat.ts";
+import { EACCES, ENOENT, OsError } from "./os_error.ts";
+import { effectiveUid, notOwnFile } from "./own_file.ts";
 import {
   closeFd,
-  EACCES,
-  effectiveUid,
-  ENOENT,
-  type FileStat,
-  notOwnFile,
   NotRegularFileError,
   O_APPEND,
   O_CREAT,
   O_WRONLY,
   openRegularFile,
-  OsError,
-  withOwnLibc,
   writeAll,
 } from "./safe_file.ts";
 import { getLogger } from "../deps.ts";

@@ -15,12 +15,14 @@
  *
  * Files the daemon opens later are opened as the new user: an open pidfile or
  * log file stays usable, but removing the pidfile at exit needs a folder the
- * user can write to.
+ * user can write to. `accounts.ts` looks users and groups up, and tells what
+ * the new user may write, without changing anything.
  *
  * @module
  */
 
-import { cString, describeErrno, errno, type Libc, libc, openLibc, setErrno } from "./_libc.ts";
+import { cString, describeErrno, errno, type Libc, libc, setErrno } from "./_libc.ts";
+import { groupGid, isNumeric, NOT_FOUND_ERRNOS, passwdEntry, type Resolved } from "./_passwd.ts";
 import { type ErrorCode, FlagstaffError } from "../core/errors.ts";
 
 /** Code for a switch the system refused (exit 1); names that do not exist are config errors (`usage`). */
@@ -51,27 +53,6 @@ export interface Privileges {
   previousUmask?: number;
 }
 
-/** An entry of the user or group database, or a number not in it. */
-interface Resolved {
-  id: number;
-  /** The user's name, for `initgroups()`; undefined for a group or a uid with no entry. */
-  name?: string;
-  /** The user's primary group; undefined for a group or a uid with no entry. */
-  primaryGid?: number;
-}
-
-// glibc's struct passwd and struct group on 64-bit Linux.
-const PW_NAME_OFFSET = 0;
-const PW_UID_OFFSET = 16;
-const PW_GID_OFFSET = 20;
-const GR_GID_OFFSET = 16;
-/** errno values with which getpwnam()/getgrnam() say "no such entry" (see their man page). */
-const NOT_FOUND_ERRNOS = new Set([0, 1, 2, 3, 9]); // 0, EPERM, ENOENT, ESRCH, EBADF
-
-function isNumeric(text: string): boolean {
-  return /^[0-9]{1,10}$/.test(text) && Number(text) <= 0xfffffffe;
-}
-
 /** The database entry `lookup` found, or a FlagstaffError saying why there is none. */
 function lookUp(
   c: Libc,
@@ -89,16 +70,6 @@ function lookUp(
   throw new FlagstaffError("usage", `Cannot switch to ${kind} "${value}": ${why}`);
 }
 
-function passwdEntry(entry: Deno.PointerObject): Resolved {
-  const view = new Deno.UnsafePointerView(entry);
-  const name = view.getPointer(PW_NAME_OFFSET);
-  return {
-    id: view.getUint32(PW_UID_OFFSET),
-    name: name === null ? undefined : Deno.UnsafePointerView.getCString(name),
-    primaryGid: view.getUint32(PW_GID_OFFSET),
-  };
-}
-
 function resolveUser(c: Libc, user: string): Resolved {
   if (isNumeric(user)) {
     const uid = Number(user);
@@ -110,111 +81,7 @@ function resolveUser(c: Libc, user: string): Resolved {
 
 function resolveGroup(c: Libc, group: string): number {
   if (isNumeric(group)) return Number(group);
-  const entry = lookUp(c, "group", group, () => c.getgrnam(cString(group)));
-  return new Deno.UnsafePointerView(entry).getUint32(GR_GID_OFFSET);
-}
-
-/** A user as {@link lookupUser} finds it. */
-export interface UserEntry {
-  /** The uid. */
-  uid: number;
-  /** The user's name; undefined for a numeric uid with no entry in the user database. */
-  name?: string;
-  /** The user's primary gid; undefined for a numeric uid with no entry. */
-  gid?: number;
-}
-
-/**
- * Looks up a user as {@link dropPrivileges} does, changing nothing: a name
- * through `getpwnam(3)`, a numeric uid through `getpwuid(3)` (a uid with no
- * entry is still a user, with no name or group).
- *
- * @param user A user name, or a numeric uid such as `"1000"`.
- * @returns The entry, or undefined when there is no user of that name.
- * @throws {FlagstaffError} `usage` when the database cannot be read (the
- *   system's reason, e.g. an unreachable directory service); `permission`
- *   without `--allow-ffi`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { lookupUser } from "./privileges.ts";
- * assert.equal(lookupUser("root")?.uid, 0);
- * assert.equal(lookupUser("no-such-user-flagstaff"), undefined);
- * ```
- */
-export function lookupUser(user: string): UserEntry | undefined {
-  return withLibc("look up a user", (c) => {
-    if (isNumeric(user)) {
-      const entry = c.getpwuid(Number(user));
-      return entry === null ? { uid: Number(user) } : toUserEntry(passwdEntry(entry));
-    }
-    const entry = findEntry(c, "user", user, () => c.getpwnam(cString(user)));
-    return entry === undefined ? undefined : toUserEntry(passwdEntry(entry));
-  });
-}
-
-/**
- * Looks up a group as {@link dropPrivileges} does, changing nothing: a name
- * through `getgrnam(3)`; a numeric gid is taken as it is.
- *
- * @param group A group name, or a numeric gid such as `"1000"`.
- * @returns The gid, or undefined when there is no group of that name.
- * @throws {FlagstaffError} as {@link lookupUser}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { lookupGroup } from "./privileges.ts";
- * assert.equal(lookupGroup("root"), 0);
- * assert.equal(lookupGroup("4242"), 4242);
- * assert.equal(lookupGroup("no-such-group-flagstaff"), undefined);
- * ```
- */
-export function lookupGroup(group: string): number | undefined {
-  if (isNumeric(group)) return Number(group);
-  return withLibc("look up a group", (c) => {
-    const entry = findEntry(c, "group", group, () => c.getgrnam(cString(group)));
-    return entry === undefined
-      ? undefined
-      : new Deno.UnsafePointerView(entry).getUint32(GR_GID_OFFSET);
-  });
-}
-
-/**
- * Runs `body` with a handle of its own on libc, closed afterwards: a lookup
- * (about 3 ms) leaves nothing open, and config validation can run in a test
- * without the resource sanitizer blaming it.
- */
-function withLibc<T>(action: string, body: (c: Libc) => T): T {
-  const library = openLibc(action);
-  try {
-    return body(library.symbols);
-  } finally {
-    library.close();
-  }
-}
-
-function toUserEntry(resolved: Resolved): UserEntry {
-  return { uid: resolved.id, name: resolved.name, gid: resolved.primaryGid };
-}
-
-/** The database entry `lookup` found; undefined for "no such entry"; a FlagstaffError when the lookup failed. */
-function findEntry(
-  c: Libc,
-  kind: "user" | "group",
-  value: string,
-  lookup: () => Deno.PointerValue,
-): Deno.PointerObject | undefined {
-  setErrno(0, c);
-  const entry = lookup();
-  if (entry !== null) return entry;
-  const code = errno(c);
-  if (NOT_FOUND_ERRNOS.has(code)) return undefined;
-  throw new FlagstaffError(
-    "usage",
-    `Cannot look up ${kind} "${value}": ${describeErrno(code, c)}`,
-  );
+  return groupGid(lookUp(c, "group", group, () => c.getgrnam(cString(group))));
 }
 
 /**
@@ -231,10 +98,11 @@ function findEntry(
  *
  * @example
  * ```ts ignore
+ * import assert from "node:assert/strict";
  * import { dropPrivileges } from "./privileges.ts";
  * // As root, with --allow-ffi:
  * const now = dropPrivileges({ user: "nobody", group: "nogroup", umask: 0o027 });
- * console.assert(now.uid === 65534);
+ * assert.equal(now.uid, 65534);
  * ```
  */
 export function dropPrivileges(options: DropPrivilegesOptions = {}): Privileges {
@@ -336,101 +204,4 @@ export function setUmask(mask: number): number {
     );
   }
   return libc("set the umask").umask(mask);
-}
-
-/** A user flagstaff will run as after dropping root: what it may write is decided by these. */
-export interface DropTarget {
-  /** The uid. */
-  uid: number;
-  /** The primary gid, and every supplementary group the user will have. */
-  gids: readonly number[];
-}
-
-/**
- * The uid and groups that `Daemon.user`/`Daemon.group` will give the process
- * ({@link dropPrivileges} sets `initgroups()` for a named user, else only
- * the group), or undefined when they cannot be resolved.
- *
- * @throws {FlagstaffError} `permission` without `--allow-ffi`.
- */
-export function dropTarget(user?: string, group?: string): DropTarget | undefined {
-  const entry = user === undefined ? undefined : lookupUser(user);
-  if (user !== undefined && entry === undefined) return undefined;
-  const gid = group !== undefined ? lookupGroup(group) : entry?.gid;
-  if (gid === undefined) return undefined;
-  const uid = entry?.uid ?? withLibc("look up a user", (c) => c.geteuid());
-  if (entry?.name === undefined) return { uid, gids: [gid] };
-  const name = entry.name;
-  return withLibc("look up a user's groups", (c) => {
-    const gids = new Uint32Array(256);
-    const count = new Int32Array([gids.length]);
-    const found = c.getgrouplist(cString(name), gid, gids, new Uint8Array(count.buffer));
-    const n = found < 0 ? gids.length : new Int32Array(count.buffer)[0];
-    return { uid, gids: [...new Set([gid, ...gids.subarray(0, Math.min(n, gids.length))])] };
-  });
-}
-
-/**
- * Whether `target` may create, rename and remove files in the folder
- * `folder` (write and search permission, by owner, group or other bits), as
- * the kernel would decide for a process with those ids (ACLs aside).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { canWriteFolder } from "./privileges.ts";
- * const dir = await Deno.makeTempDir(); // mode 0700, ours
- * const me = { uid: (await Deno.stat(dir)).uid!, gids: [] };
- * assert.equal(canWriteFolder(dir, me), true);
- * assert.equal(canWriteFolder(dir, { uid: 65534, gids: [65534] }), me.uid === 65534);
- * await Deno.remove(dir);
- * ```
- */
-export function canWriteFolder(folder: string, target: DropTarget): boolean {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(folder);
-  } catch {
-    return false;
-  }
-  if (!info.isDirectory || info.mode === null) return false;
-  if (target.uid === 0) return true;
-  const mode = info.mode;
-  const bits = info.uid === target.uid
-    ? (mode >> 6) & 7
-    : target.gids.includes(info.gid ?? -1)
-    ? (mode >> 3) & 7
-    : mode & 7;
-  return (bits & 3) === 3;
-}
-
-/**
- * Whether `target` may open the existing regular file `path` for writing
- * (owner, group or other write bit, as the kernel decides; ACLs aside).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { canWriteFile } from "./privileges.ts";
- * const file = await Deno.makeTempFile(); // mode 0600, ours
- * assert.equal(canWriteFile(file, { uid: 65534, gids: [65534] }), (await Deno.stat(file)).uid === 65534);
- * await Deno.remove(file);
- * ```
- */
-export function canWriteFile(path: string, target: DropTarget): boolean {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch {
-    return false;
-  }
-  if (!info.isFile || info.mode === null) return false;
-  if (target.uid === 0) return true;
-  const mode = info.mode;
-  const bits = info.uid === target.uid
-    ? (mode >> 6) & 7
-    : target.gids.includes(info.gid ?? -1)
-    ? (mode >> 3) & 7
-    : mode & 7;
-  return (bits & 2) === 2;
 }

@@ -17,7 +17,8 @@
 
 import { delay } from "../core/delay.ts";
 import { FlagstaffError } from "../core/errors.ts";
-import { type FlockHolder, type OpenPidfile, openPidfile } from "./pidfile.ts";
+import type { FlockHolder } from "./flock.ts";
+import { type OpenPidfile, openPidfile } from "./open_pidfile.ts";
 
 /** LSB `status` exit code for a service that is not running. */
 export const EXIT_NOT_RUNNING = 3;

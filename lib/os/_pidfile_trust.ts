@@ -1,0 +1,155 @@
+/**
+ * Which pidfile flagstaff trusts, and the errors of the pidfile modules.
+ *
+ * A pidfile's folder may be one other users can write to, and Deno's file
+ * API follows symbolic links and blocks on FIFOs, so an existing pidfile is
+ * opened through libc (`safe_file.ts`, `--allow-ffi`) by {@link openExisting}:
+ * never through a link, never blocking, and only a regular file. As root, a
+ * pidfile another user could change is refused outright, as
+ * `start-stop-daemon(8)` does: that user could otherwise write any pid into
+ * it, and `flagstaff stop` as root would signal it ({@link folderDistrust},
+ * {@link fileDistrust}).
+ *
+ * Private to `pidfile.ts`, `open_pidfile.ts`, `pidfile_locks.ts` and
+ * `_start_lock.ts`.
+ *
+ * @module
+ */
+
+import { basename, dirname, resolve } from "node:path";
+import { type FileStat, fstatFd } from "./file_stat.ts";
+import { ENOENT, OsError } from "./os_error.ts";
+import { effectiveUid } from "./own_file.ts";
+import {
+  closeFd,
+  NotRegularFileError,
+  O_RDONLY,
+  openFolder,
+  openRegularFile,
+} from "./safe_file.ts";
+import { type ErrorCode, FlagstaffError } from "../core/errors.ts";
+
+/** Code for a pidfile that cannot be created, read, removed or trusted (exit 1). */
+export const PIDFILE_ERROR: ErrorCode = "pidfile";
+
+/** The OS's words from a Deno error: `no such file or directory (os error 2)`. */
+export function osMessage(error: unknown): string {
+  if (error instanceof OsError) return error.reason;
+  const message = error instanceof Error ? error.message : String(error);
+  const text = /^.*?\(os error \d+\)/.exec(message)?.[0] ?? message;
+  return `${text.charAt(0).toLowerCase()}${text.slice(1)}`;
+}
+
+/**
+ * The error for failing to `action` (`"create"`, `"read"`, `"remove"`) the
+ * pidfile `path`: `permission` naming the flags when one is missing, a
+ * {@link FlagstaffError} as it is, else `pidfile` with the OS's words.
+ */
+export function pidfileError(action: string, path: string, error: unknown): FlagstaffError {
+  if (
+    error instanceof Deno.errors.NotCapable ||
+    (error instanceof FlagstaffError && error.code === "permission")
+  ) {
+    return new FlagstaffError(
+      "permission",
+      `Cannot ${action} pidfile "${path}": run deno with --allow-read, --allow-write and --allow-ffi`,
+      { cause: error },
+    );
+  }
+  if (error instanceof FlagstaffError) return error;
+  return new FlagstaffError(
+    PIDFILE_ERROR,
+    `Cannot ${action} pidfile "${path}": ${osMessage(error)}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/** The error for a pidfile flagstaff must not trust. */
+export function refusal(path: string, why: string): FlagstaffError {
+  return new FlagstaffError(PIDFILE_ERROR, `Refusing pidfile "${path}": ${why}`);
+}
+
+/** Why `stat`, the pidfile's folder, lets a user other than root replace the pidfile; or undefined. */
+export function folderDistrust(
+  folder: string,
+  stat: Pick<FileStat, "uid" | "mode">,
+): string | undefined {
+  const where = `its folder "${folder}"`;
+  if (stat.uid !== 0) return `${where} is owned by uid ${stat.uid}, not root`;
+  if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) {
+    return `${where} is writable by group or others (mode ${
+      octal(stat.mode)
+    }) without the sticky bit`;
+  }
+  return undefined;
+}
+
+/** Why `stat`, the pidfile, lets a user other than root change it; or undefined. */
+export function fileDistrust(stat: Pick<FileStat, "uid" | "mode">): string | undefined {
+  if (stat.uid !== 0) return `it is owned by uid ${stat.uid}, not root`;
+  if ((stat.mode & 0o022) !== 0) {
+    return `it is writable by group or others (mode ${octal(stat.mode)})`;
+  }
+  return undefined;
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, "0")}`;
+}
+
+/** Root's advice after a trust refusal. */
+export const ROOT_ADVICE =
+  "another user could make root signal any process (keep it in a root-owned folder such as /run/NAME/)";
+
+/**
+ * As root: throws when the folder of `path` can be written by another user.
+ * Errors opening the folder are left to whoever creates the file.
+ */
+export function checkFolderAsRoot(path: string): void {
+  const folder = resolve(dirname(path));
+  let fd: number;
+  try {
+    fd = openFolder(folder);
+  } catch (error) {
+    if (error instanceof OsError) return;
+    throw error;
+  }
+  try {
+    const why = folderDistrust(folder, fstatFd(fd));
+    if (why) throw refusal(path, `${why}: ${ROOT_ADVICE}`);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/**
+ * Opens the existing pidfile at `path` for reading, safely: never a link,
+ * never blocking; only a regular file, and as root only one no other user can
+ * change. Returns undefined when nothing is there.
+ */
+export function openExisting(
+  path: string,
+  dirFd?: number,
+): { fd: number; stat: FileStat } | undefined {
+  let opened: { fd: number; stat: FileStat };
+  try {
+    opened = openRegularFile(dirFd === undefined ? path : basename(path), O_RDONLY, { dirFd });
+  } catch (error) {
+    if (error instanceof OsError && error.errno === ENOENT) return undefined;
+    if (error instanceof NotRegularFileError) {
+      const never = error.type === "symlink" ? " (flagstaff never follows one)" : "";
+      throw refusal(path, `${error.reason}${never}`);
+    }
+    throw error;
+  }
+  if (effectiveUid() === 0) {
+    const why = fileDistrust(opened.stat);
+    if (why) {
+      closeFd(opened.fd);
+      throw refusal(path, `${why}: ${ROOT_ADVICE}`);
+    }
+  }
+  return opened;
+}
