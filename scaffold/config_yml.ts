@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `etc/NAME.yml`. */
 export function configYml(vars: TemplateVars): string {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `tests/controller_test.ts`. */
 export function controllerTest(vars: TemplateVars): string {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `controller.ts`. */
 export function controller(vars: TemplateVars): string {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `deno.json`. */
 export function denoJson(vars: TemplateVars): string {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `.gitignore`: the compiled binary and local log files; `deno.lock` is committed. */
 export function gitignore(_vars: TemplateVars): string {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `actions/hello.ts`. */
 export function helloAction(vars: TemplateVars): string {

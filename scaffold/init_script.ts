@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `etc/NAME.initd`. */
 export function initScript(vars: TemplateVars): string {

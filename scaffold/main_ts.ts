@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `main.ts`. */
 export function mainTs(vars: TemplateVars): string {

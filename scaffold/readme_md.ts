@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `README.md`. */
 export function readme(vars: TemplateVars): string {

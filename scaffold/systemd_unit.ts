@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { TemplateVars } from "./mod.ts";
+import type { TemplateVars } from "./_legacy.ts";
 
 /** Renders `etc/NAME.service`. */
 export function systemdUnit(vars: TemplateVars): string {
