@@ -23,6 +23,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".ts": "application/typescript",
   ".js": "text/javascript",
   ".json": "application/json",
+  // `flagstaff new`'s templates, imported as text; GitHub's raw files come as text/plain too.
+  ".tmpl": "text/plain; charset=utf-8",
 };
 
 /** This repository on a loopback HTTP server, and a child environment that runs from it. */
@@ -157,6 +159,45 @@ Deno.test("flagstaff from a URL fetches a controller from there (--allow-net): o
       `run again with the --allow-net flag\n`,
   );
 });
+
+/** Every file under `dir` (relative path → text), as `new` wrote it. */
+async function readTree(dir: string, prefix = ""): Promise<Record<string, string>> {
+  const tree: Record<string, string> = {};
+  for await (const entry of Deno.readDir(`${dir}/${prefix}`)) {
+    const path = `${prefix}${entry.name}`;
+    if (entry.isDirectory) Object.assign(tree, await readTree(dir, `${path}/`));
+    else tree[path] = await Deno.readTextFile(`${dir}/${path}`);
+  }
+  return tree;
+}
+
+for (const standalone of [false, true]) {
+  const mode = standalone ? " (FLAGSTAFF_STANDALONE=1)" : "";
+  Deno.test(`deno run <URL>/main.ts new writes the project a local flagstaff writes, importing flagstaff from the URL${mode}`, async () => {
+    await using repo = await serveRepo();
+    const options = repo.options();
+    const env = { ...options.env, ...(standalone ? { FLAGSTAFF_STANDALONE: "1" } : {}) };
+    const remote = await runCli(["new", "clock", "--dir", "remote"], { ...options, env });
+    assert.equal(remote.code, 0, remote.stderr);
+    assert.ok(remote.stdout.startsWith(`Created clock in ${repo.cwd}/remote:\n`), remote.stdout);
+    for (const path of ["/scaffold/mod.ts", "/scaffold/templates/etc/NAME.yml.tmpl"]) {
+      assert.ok(repo.requests.includes(path), `${path} was fetched over HTTP`);
+    }
+    const flagstaff = `${repo.url}lib/mod.ts`;
+    const local = await runCli(["new", "clock", "--dir", "local", "--flagstaff", flagstaff], {
+      cwd: repo.cwd,
+      env: standalone ? { FLAGSTAFF_STANDALONE: "1" } : {},
+    });
+    assert.equal(local.code, 0, local.stderr);
+    const written = await readTree(`${repo.cwd}/remote`);
+    assert.deepEqual(written, await readTree(`${repo.cwd}/local`));
+    assert.match(
+      written["deps.ts"],
+      new RegExp(`^export \\{ start \\} from "${flagstaff}";$`, "m"),
+    );
+    assert.equal((await Deno.stat(`${repo.cwd}/remote/etc/clock.initd`)).mode! & 0o777, 0o755);
+  });
+}
 
 Deno.test("deno install -g <URL>/main.ts gives a working flagstaff command", async () => {
   await using repo = await serveRepo();

@@ -3,8 +3,9 @@
  * mode"): `main.ts` calling `start()`, a `Controller` subclass, an example
  * action with its test, a config with every section and key, a systemd unit,
  * an init script, a test that runs the app, a README. The templates are
- * TypeScript string modules in `scaffold/`, imported statically, so `new`
- * works from a checkout, from a URL and in a compiled binary alike.
+ * files in `scaffold/templates/` with `{{name}}`-style placeholders, imported
+ * as text by `scaffold/mod.ts` (statically), so `new` works from a checkout,
+ * from a URL and in a compiled binary alike.
  *
  * The project imports flagstaff's `lib/mod.ts` by a full URL, since it has
  * no import map: by default the URL this flagstaff was loaded from (a
@@ -53,9 +54,10 @@ import { VERSION } from "../core/version.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PROJECT_NAME_PATTERN } from "./_project.ts";
- * console.assert(PROJECT_NAME_PATTERN.test("my-app"));
- * console.assert(!PROJECT_NAME_PATTERN.test("My.App"));
+ * assert.ok(PROJECT_NAME_PATTERN.test("my-app"));
+ * assert.ok(!PROJECT_NAME_PATTERN.test("My.App"));
  * ```
  */
 export const PROJECT_NAME_PATTERN: RegExp = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -109,13 +111,13 @@ const RELEASE_MOD_URL =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkProjectName } from "./_project.ts";
  * checkProjectName("my-app");
- * try {
- *   checkProjectName("MyApp");
- * } catch (error) {
- *   console.assert((error as Error).message.startsWith('Invalid project name "MyApp": '));
- * }
+ * assert.throws(() => checkProjectName("MyApp"), {
+ *   code: "usage",
+ *   message: /^Invalid project name "MyApp": it must start with a lowercase letter/,
+ * });
  * ```
  */
 export function checkProjectName(name: string): void {
@@ -144,8 +146,9 @@ export function checkProjectName(name: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultFlagstaffUrl } from "./_project.ts";
- * console.assert(defaultFlagstaffUrl().endsWith("/lib/mod.ts"));
+ * assert.match(defaultFlagstaffUrl(), /\/lib\/mod\.ts$/);
  * ```
  */
 export function defaultFlagstaffUrl(): string {
@@ -164,11 +167,12 @@ export function defaultFlagstaffUrl(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newProject } from "./_project.ts";
  * const parent = await Deno.makeTempDir();
  * const project = await newProject("clock", { dir: `${parent}/clock` });
- * console.assert(project.files.includes("etc/clock.yml"));
- * console.assert((await Deno.readTextFile(`${project.dir}/main.ts`)).includes("start("));
+ * assert.ok(project.files.includes("etc/clock.yml"));
+ * assert.match(await Deno.readTextFile(`${project.dir}/main.ts`), /await start\(AppController, \{/);
  * await Deno.remove(parent, { recursive: true });
  * ```
  */

@@ -93,7 +93,7 @@ export async function readConfig(context: CommandContext): Promise<Config> {
  * @throws {FlagstaffError} `config_invalid` naming the file and why.
  */
 export async function trustConfig(file: string): Promise<void> {
-  const { codeTrustProblem } = await import("../runtime/loader.ts");
+  const { codeTrustProblem } = await import("../runtime/code_trust.ts");
   const { resolve } = await import("node:path");
   const path = resolve(file);
   if (!(await Deno.lstat(path).then(() => true, () => false))) return;

@@ -9,7 +9,7 @@
  *
  * The same rows drive the validator, the README's Configuration table (see
  * {@link keyDocs}; `tests/readme_test.ts` compares them) and the commented
- * config `flagstaff new` writes (`scaffold/config_yml.ts`).
+ * config `flagstaff new` writes (`scaffold/config_keys.ts`).
  *
  * Every problem is reported through a {@link Report} with the key path it is
  * about; the caller turns the path into file, line and column.

@@ -19,7 +19,8 @@ import {
 } from "./action.ts";
 import type { Config } from "../config/config.ts";
 import { FlagstaffError } from "../core/errors.ts";
-import { codeTrustProblem, importModule, resolveModule, untrustedCodeError } from "./loader.ts";
+import { codeTrustProblem, untrustedCodeError } from "./code_trust.ts";
+import { importModule, resolveModule } from "./loader.ts";
 
 /** One known action. */
 export interface ActionSource {
