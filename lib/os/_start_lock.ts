@@ -19,6 +19,7 @@
 import { basename, dirname, join } from "node:path";
 import { type FileStat, pathNames } from "./file_stat.ts";
 import { tryFlock } from "./flock.ts";
+import { EAGAIN } from "./_libc.ts";
 import { OsError } from "./os_error.ts";
 import { effectiveUid, notOwnFile } from "./own_file.ts";
 import { closeFd, NotRegularFileError, O_CREAT, O_RDONLY, openRegularFile } from "./safe_file.ts";
@@ -56,6 +57,11 @@ export async function withStartLock<T>(path: string, waitMs: number, fn: () => T
       if (error instanceof NotRegularFileError) {
         throw refusal(path, `its lock file "${lockPath}": ${error.reason}`);
       }
+      // Its holder removed it and another starter made a new one while we opened it.
+      if (error instanceof OsError && error.errno === EAGAIN) {
+        replaced(path, lockPath, attempt);
+        continue;
+      }
       if (error instanceof OsError) {
         throw new FlagstaffError(
           PIDFILE_ERROR,
@@ -67,6 +73,11 @@ export async function withStartLock<T>(path: string, waitMs: number, fn: () => T
     }
     const { fd, stat } = opened;
     try {
+      // Its holder removed it between our open and our stat (no link left): start over.
+      if (stat.nlink === 0) {
+        replaced(path, lockPath, attempt);
+        continue;
+      }
       const why = notOwnFile(stat, effectiveUid());
       if (why) throw refusal(path, `its lock file "${lockPath}": ${why}`);
       while (!tryFlock(fd, true)) {
@@ -82,12 +93,7 @@ export async function withStartLock<T>(path: string, waitMs: number, fn: () => T
       }
       // Its holder removed it before letting go: take the one that has the name now.
       if (!pathNames(lockPath, stat)) {
-        if (attempt >= MAX_ATTEMPTS) {
-          throw new FlagstaffError(
-            PIDFILE_ERROR,
-            `Cannot create pidfile "${path}": its lock file "${lockPath}" was replaced ${MAX_ATTEMPTS} times`,
-          );
-        }
+        replaced(path, lockPath, attempt);
         continue;
       }
       try {
@@ -103,4 +109,13 @@ export async function withStartLock<T>(path: string, waitMs: number, fn: () => T
       closeFd(fd);
     }
   }
+}
+
+/** The lock file was replaced while we opened or waited for it: throws after {@link MAX_ATTEMPTS}. */
+function replaced(path: string, lockPath: string, attempt: number): void {
+  if (attempt < MAX_ATTEMPTS) return;
+  throw new FlagstaffError(
+    PIDFILE_ERROR,
+    `Cannot create pidfile "${path}": its lock file "${lockPath}" was replaced ${MAX_ATTEMPTS} times`,
+  );
 }
