@@ -16,7 +16,7 @@
  * | `levelname`, `levelno` | `TRACE` 5, `DEBUG` 10, `INFO` 20, `WARNING` 30, `ERROR` 40, `CRITICAL` 50 (LogTape `fatal`) |
  * | `name` | the category joined with dots; the root category `[]` is `root` |
  * | `message` | the message, values shown with `Deno.inspect` (strings as they are) |
- * | `pathname`, `filename`, `module`, `lineno` | LogTape's `sourceLocation` of the logging call (its logger must capture it: {@link usesSourceLocation}); Python's `(unknown file)` and `0` without one |
+ * | `pathname`, `filename`, `module`, `lineno` | LogTape's `sourceLocation` of the logging call (its logger must capture it: `captureSourceLocation`); Python's `(unknown file)` and `0` without one |
  * | `funcName` | the calling function, from V8's call sites (LogTape records no function name); `<anonymous>` for an unnamed one, `(unknown function)` outside a logging call |
  * | `process`, `thread` | `Deno.pid` (on Linux the main thread's id is the process id) |
  * | `processName`, `threadName` | `flagstaff`, `MainThread` |
@@ -28,7 +28,7 @@
  */
 
 import type { LogRecord, TextFormatter } from "../deps.ts";
-import { LOG_LEVELS, PYTHON_LEVEL_NAMES, PYTHON_LEVEL_NUMBERS } from "./_levels.ts";
+import { LOG_LEVELS, PYTHON_LEVEL_NAMES, PYTHON_LEVEL_NUMBERS } from "./_tables.ts";
 import { checkStrftime, strftime } from "./_strftime.ts";
 
 /** Every `LogRecord` field a format may name, with the kind of value it holds. */
@@ -52,8 +52,8 @@ const FIELDS: Readonly<Record<string, "text" | "integer" | "float">> = {
   threadName: "text",
 };
 
-/** The fields taken from LogTape's `LogRecord.sourceLocation`. */
-const LOCATION_FIELDS = ["filename", "lineno", "module", "pathname"];
+/** The fields taken from LogTape's `LogRecord.sourceLocation`: a logger must capture it for them. */
+export const LOCATION_FIELDS = ["filename", "lineno", "module", "pathname"];
 
 /** One `%(field)…` conversion of a format string. */
 export interface Conversion {
@@ -329,24 +329,6 @@ function callerName(): string {
   const outermost = sites.findLastIndex((site) => LOGTAPE_FILE.test(site.getFileName() ?? ""));
   const caller = outermost < 0 ? undefined : sites[outermost + 1];
   return caller === undefined ? "(unknown function)" : caller.getFunctionName() || "<anonymous>";
-}
-
-/**
- * Whether a format shows where the logging call was made, so that its
- * loggers must capture LogTape's `sourceLocation` (`captureSourceLocation`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { usesSourceLocation } from "./_python_format.ts";
- * assert.equal(usesSourceLocation("%(name)s L%(lineno)-6d: %(message)s"), true);
- * assert.equal(usesSourceLocation("%(funcName)s %(message)s"), false);
- * ```
- */
-export function usesSourceLocation(format: string): boolean {
-  return parsePythonFormat(format).parts.some((part) =>
-    typeof part !== "string" && LOCATION_FIELDS.includes(part.field)
-  );
 }
 
 /**

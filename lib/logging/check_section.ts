@@ -11,14 +11,12 @@
 import { describeValue } from "../core/errors.ts";
 import {
   categoryOf,
-  entriesOf,
   HANDLER_CLASSES,
   HELPER_DEFAULTS,
-  isMap,
   META_CATEGORY,
+  parseLevel,
   STREAMS,
-} from "./_defaults.ts";
-import { parseLevel } from "./_levels.ts";
+} from "./_tables.ts";
 import { parsePythonFormat } from "./_python_format.ts";
 import { checkStrftime } from "./_strftime.ts";
 
@@ -36,6 +34,10 @@ import { checkStrftime } from "./_strftime.ts";
 export type ReportIssue = (keyPath: (string | number)[], message: string) => void;
 
 type Path = (string | number)[];
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 
 /** What checks share while one section is checked: the report, and the names defined so far. */
 interface Context {
@@ -193,7 +195,12 @@ const LOGGER: Table = {
 /** A map of named things; `each` checks one, after `define` has recorded its name. */
 function named(what: string, each?: Check, define?: (context: Context) => Set<string>): Check {
   return (value, path, context) => {
-    const entries = entriesOf(value);
+    // An empty list counts as an empty map, as helper's documented `formatters: []`.
+    const entries = isMap(value)
+      ? Object.entries(value)
+      : Array.isArray(value) && value.length === 0
+      ? []
+      : undefined;
     if (entries === undefined) {
       return context.report(path, `expected a map of ${what}, got ${describeValue(value)}`);
     }

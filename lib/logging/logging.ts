@@ -1,66 +1,43 @@
 /**
  * The `Logging` config section: Python's `logging.config.dictConfig` shape,
- * as helper uses it, applied to LogTape.
+ * as helper uses it, applied to LogTape. The section's types are in
+ * `section.ts`, its check in `check_section.ts`, the sinks in `_sinks.ts`,
+ * the %-formats in `_python_format.ts`; this module applies it.
  *
- * A helper config ports with no edits. As in helper, the section is laid over
- * helper's built-in defaults, name by name: the formatter `verbose`, the
- * handler `console` (stderr, `debug_only`), the logger `helper` at `INFO` to
- * `console` (only when the section has no `root`: a `root` with handlers would
- * otherwise print the runtime's lines twice), and the root logger at
- * `CRITICAL` with no handlers (its keys are overlaid one by one). The logger
- * name `helper` stands for flagstaff's own logger, `flagstaff`, so
- * `loggers: {helper: …}` configures what the runtime logs.
+ * As in helper, the section is laid over helper's built-in defaults, name by
+ * name (`_tables.ts`), and the logger name `helper` stands for flagstaff's
+ * own logger, `flagstaff`.
  *
  * | dictConfig | LogTape |
  * |---|---|
  * | logger `myapp.db` | category `["myapp", "db"]`; `root` is `[]` |
  * | logger `level` | a level filter on the category, so it applies to records logged there and below, and never to records from children that set their own level: Python's effective level. No level, or `NOTSET`, inherits |
  * | `propagate: false` | `parentSinks: "override"` |
- * | handler | a sink (`_sinks.ts`); its `level` wraps it in a level filter |
- * | formatter | a text formatter compiled from the %-style `format` and `datefmt` (`_python_format.ts`) |
+ * | handler | a sink; its `level` wraps it in a level filter; `debug_only: true` ones exist only in the foreground |
+ * | formatter | a text formatter compiled from the %-style `format` and `datefmt` |
  * | a record no handler takes | Python's "last resort": `WARNING` and up go to stderr as the bare message |
  *
- * Handler classes: `logging.StreamHandler` (`console`; `stream`
- * `ext://sys.stderr` or `ext://sys.stdout`; each line written with
- * `writeSync`, so none is lost or reordered at exit); `logging.FileHandler`
- * (`file`; `filename` relative to the working directory, `mode` `a` or `w`
- * (truncated once every handler has opened, so a failed apply leaves the
- * file alone), `encoding` UTF-8 only, `delay`);
- * `logging.handlers.RotatingFileHandler` (`rotating_file`; also `maxBytes`
- * and `backupCount`: `app.log` rolls over to `app.log.1` … `app.log.N`
- * before a record would make it reach `maxBytes`, counting UTF-8 bytes; with
- * either at 0 it never rolls over); `logging.NullHandler` (`null`).
- * `SysLogHandler` is rejected: Deno reaches a datagram socket only with
- * `--unstable-net`. `debug_only: true` handlers exist only in the foreground.
- * Filters, `incremental: true`, `style` other than `%` and custom factories
- * (`()`) are rejected; `disable_existing_loggers` has no effect. Only
- * handlers that a logger uses are opened. LogTape's own diagnostics (category
- * `["logtape", "meta"]`) go to stderr at `warning` and up.
+ * Only handlers that a logger uses are opened. LogTape's own diagnostics
+ * (category `["logtape", "meta"]`) go to stderr at `warning` and up.
  *
  * @module
  */
 
 import { configure, reset, withFilter } from "../deps.ts";
-import type { LoggerConfig, LogLevel, Sink, TextFormatter } from "../deps.ts";
+import type { LoggerConfig, LogLevel, Sink } from "../deps.ts";
 import { messageOf } from "../core/errors.ts";
 import {
   categoryOf,
-  entriesOf,
   HANDLER_CLASSES,
   HELPER_DEFAULTS,
+  LOG_LEVELS,
   META_CATEGORY,
-} from "./_defaults.ts";
-import { LOG_LEVELS, parseLevel, shiftLevel } from "./_levels.ts";
-import { compilePythonFormat, usesSourceLocation } from "./_python_format.ts";
-import { buildSink, getWriteSyncSink, loadFileSinksFor, type OwnedSink } from "./_sinks.ts";
+  parseLevel,
+} from "./_tables.ts";
+import { compilePythonFormat, LOCATION_FIELDS } from "./_python_format.ts";
+import { buildSink, type OwnedSink } from "./_sinks.ts";
 import { checkLoggingSection } from "./check_section.ts";
-import type {
-  FormatterSection,
-  HandlerSection,
-  LoggerSection,
-  LoggingSection,
-  RootSection,
-} from "./section.ts";
+import type { FormatterSection, HandlerSection, LoggerSection, LoggingSection } from "./section.ts";
 
 export { checkLoggingSection } from "./check_section.ts";
 export type { ReportIssue } from "./check_section.ts";
@@ -141,40 +118,30 @@ const PYTHON_DEFAULT_FORMAT = "%(message)s";
 /** The format of the console when there is no `Logging` section (and of LogTape's diagnostics). */
 const DEFAULT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s";
 
-/** The section after helper's defaults are laid under it. */
-interface Effective {
-  formatters: Map<string, FormatterSection>;
-  handlers: Map<string, HandlerSection>;
-  /** By LogTape category, joined with dots. */
-  loggers: Map<string, { category: string[]; section: LoggerSection }>;
-  root: RootSection;
-}
+/** A section after helper's defaults are laid under it. */
+type Effective = { [Key in "formatters" | "handlers" | "loggers"]: Record<string, unknown> } & {
+  root: LoggerSection;
+};
 
 /** What applies when there is no `Logging` section: INFO and up to stderr. */
 const NO_SECTION: Effective = {
-  formatters: new Map([["default", { format: DEFAULT_FORMAT }]]),
-  handlers: new Map([["console", { class: "logging.StreamHandler", formatter: "default" }]]),
-  loggers: new Map(),
+  formatters: { default: { format: DEFAULT_FORMAT } },
+  handlers: { console: { class: "console", formatter: "default" } },
+  loggers: {},
   root: { level: "INFO", handlers: ["console"] },
 };
 
-/** Lays a section over helper's defaults, as helper 2.5.0's `Config.logging` does. */
+/**
+ * Lays a section over helper's defaults, name by name, as helper 2.5.0's
+ * `Config.logging` does. helper's default `helper` logger writes to
+ * `console`; a section that gives `root` handlers of its own would print the
+ * runtime's lines twice, so that logger only applies to sections without `root`.
+ */
 function overlayHelperDefaults(section: LoggingSection): Effective {
-  const loggers: Effective["loggers"] = new Map();
-  // helper's default `helper` logger writes to `console`; a section that gives
-  // `root` handlers of its own would print the runtime's lines twice, so the
-  // default logger only applies to sections without `root` (helper's style).
-  const defaults = section.root === undefined ? Object.entries(HELPER_DEFAULTS.loggers) : [];
-  for (const [name, logger] of [...defaults, ...entriesOf(section.loggers) ?? []]) {
-    const category = categoryOf(name);
-    loggers.set(category.join("."), { category, section: logger as LoggerSection });
-  }
-  const overlay = <T>(defaults: Record<string, T>, own: unknown) =>
-    new Map([...Object.entries(defaults), ...(entriesOf(own) ?? []) as [string, T][]]);
   return {
-    formatters: overlay(HELPER_DEFAULTS.formatters, section.formatters),
-    handlers: overlay(HELPER_DEFAULTS.handlers, section.handlers),
-    loggers,
+    formatters: { ...HELPER_DEFAULTS.formatters, ...section.formatters },
+    handlers: { ...HELPER_DEFAULTS.handlers, ...section.handlers },
+    loggers: { ...section.root === undefined && HELPER_DEFAULTS.loggers, ...section.loggers },
     root: { ...HELPER_DEFAULTS.root, ...section.root },
   };
 }
@@ -246,45 +213,39 @@ async function applyNow(
       throw new Error(`Invalid Logging section: ${issues[0]}${more}`);
     }
   }
-  const verbosity = options.verbosity ?? 0;
-  const shift = (level: unknown) => {
+  // A config level, shifted by -v/-q; undefined for none or NOTSET.
+  const levelOf = (level: unknown) => {
     const parsed = parseLevel(level ?? 0);
-    return parsed ? shiftLevel(parsed, verbosity) : undefined;
+    if (!parsed) return undefined;
+    const index = LOG_LEVELS.indexOf(parsed) - Math.trunc(options.verbosity ?? 0);
+    return LOG_LEVELS[Math.min(LOG_LEVELS.length - 1, Math.max(0, index))];
   };
   const effective = section === undefined ? NO_SECTION : overlayHelperDefaults(section);
-  const isFile = (handler: HandlerSection) => HANDLER_CLASSES[handler.class].endsWith("file");
+  const handlers = effective.handlers as Record<string, HandlerSection>;
   const used = (names: string[] = []) =>
-    names.filter((name) => {
-      const handler = effective.handlers.get(name)!;
-      return (options.foreground || !handler.debug_only) &&
-        !(options.withoutFiles && isFile(handler));
-    });
-  const plans: LoggerPlan[] = [{
+    names.filter((name) =>
+      (options.foreground || !handlers[name].debug_only) &&
+      !(options.withoutFiles && HANDLER_CLASSES[handlers[name].class].endsWith("file"))
+    );
+  const plans = new Map<string, LoggerPlan>([["", {
     category: [],
-    level: shift(effective.root.level ?? "WARNING") ?? "trace",
+    level: levelOf(effective.root.level ?? "WARNING") ?? "trace",
     handlers: used(effective.root.handlers),
     propagate: true,
-  }];
-  for (const { category, section: logger } of effective.loggers.values()) {
-    plans.push({
+  }]]);
+  for (const [name, logger] of Object.entries(effective.loggers as Record<string, LoggerSection>)) {
+    const category = categoryOf(name);
+    plans.set(category.join("."), {
       category,
-      level: shift(logger.level),
+      level: levelOf(logger.level),
       handlers: used(logger.handlers),
       propagate: logger.propagate ?? true,
     });
   }
-  const handlerNames = new Set(plans.flatMap((plan) => plan.handlers));
-  const formats = [...handlerNames].map((name) => {
-    const formatter = effective.formatters.get(effective.handlers.get(name)!.formatter ?? "");
-    return {
-      format: formatter?.format ?? PYTHON_DEFAULT_FORMAT,
-      datefmt: formatter?.datefmt ?? undefined,
-    };
-  });
-  await loadFileSinksFor([...handlerNames].map((name) => effective.handlers.get(name)!));
 
   const sinks: Record<string, OwnedSink> = {};
   const truncate: string[] = [];
+  let capturesLocation = false;
   const closeSinks = () => {
     for (const sink of Object.values(sinks)) {
       try {
@@ -295,12 +256,17 @@ async function applyNow(
     }
   };
   try {
-    [...handlerNames].forEach((name, index) => {
-      const handler = effective.handlers.get(name)!;
+    for (const name of new Set([...plans.values()].flatMap((plan) => plan.handlers))) {
+      const handler = handlers[name];
+      const formatter = effective.formatters[handler.formatter ?? ""] as
+        | FormatterSection
+        | undefined;
+      const format = formatter?.format ?? PYTHON_DEFAULT_FORMAT;
+      capturesLocation ||= LOCATION_FIELDS.some((field) => format.includes(`%(${field})`));
+      const compiled = compilePythonFormat(format, { datefmt: formatter?.datefmt ?? undefined });
       let sink: OwnedSink;
       try {
-        const { format, datefmt } = formats[index];
-        sink = buildSink(name, handler, compilePythonFormat(format, { datefmt }), {
+        sink = await buildSink(name, handler, compiled, {
           prepareFile: options.prepareFile,
           truncate,
         });
@@ -310,9 +276,9 @@ async function applyNow(
           cause: error,
         });
       }
-      const level = shift(handler.level);
+      const level = levelOf(handler.level);
       sinks[`handler:${name}`] = level ? withFilter(sink, level) : sink;
-    });
+    }
     for (const path of truncate) {
       try {
         Deno.truncateSync(path, 0);
@@ -326,38 +292,37 @@ async function applyNow(
     closeSinks();
     throw error;
   }
-  sinks["flagstaff:stderr"] = getWriteSyncSink("stderr", compilePythonFormat(DEFAULT_FORMAT));
-  sinks["flagstaff:last-resort"] = getLastResortSink(plans);
+  const stderr = (format: string) =>
+    buildSink("stderr", { class: "console" }, compilePythonFormat(format), { truncate });
+  sinks["flagstaff:stderr"] = await stderr(DEFAULT_FORMAT);
+  sinks["flagstaff:last-resort"] = getLastResortSink(
+    [...plans.values()],
+    await stderr(PYTHON_DEFAULT_FORMAT),
+  );
+  const loggers = [...plans.values()].map((plan): LoggerConfig<string, string> => ({
+    category: plan.category,
+    sinks: [
+      ...plan.handlers.map((name) => `handler:${name}`),
+      // Python's last resort takes a record that meets no handler on its way up.
+      ...plan.handlers.length === 0 && (plan.category.length === 0 || !plan.propagate)
+        ? ["flagstaff:last-resort"]
+        : [],
+    ],
+    parentSinks: plan.propagate ? "inherit" : "override",
+    ...plan.level && { filters: [`level:${plan.level}`] },
+  }));
+  // LogTape records where each logging call was made (for %(lineno)d and the like) only when asked.
+  loggers[0].captureSourceLocation = capturesLocation;
+  loggers.push({
+    category: META_CATEGORY,
+    sinks: ["flagstaff:stderr"],
+    parentSinks: "override",
+    filters: ["level:warning"],
+    lowestLevel: "warning",
+  });
   try {
-    await configure({
-      reset: true,
-      sinks,
-      filters: Object.fromEntries(LOG_LEVELS.map((level) => [`level:${level}`, level])),
-      loggers: [
-        ...plans.map((plan): LoggerConfig<string, string> => ({
-          category: plan.category,
-          sinks: [
-            ...plan.handlers.map((name) => `handler:${name}`),
-            // Python's last resort takes a record that meets no handler on its way up.
-            ...plan.handlers.length === 0 && (plan.category.length === 0 || !plan.propagate)
-              ? ["flagstaff:last-resort"]
-              : [],
-          ],
-          parentSinks: plan.propagate ? "inherit" : "override",
-          ...plan.level && { filters: [`level:${plan.level}`] },
-          // LogTape records where each logging call was made only when a format shows it.
-          ...plan.category.length === 0 &&
-            { captureSourceLocation: formats.some(({ format }) => usesSourceLocation(format)) },
-        })),
-        {
-          category: META_CATEGORY,
-          sinks: ["flagstaff:stderr"],
-          parentSinks: "override",
-          filters: ["level:warning"],
-          lowestLevel: "warning",
-        },
-      ],
-    });
+    const filters = Object.fromEntries(LOG_LEVELS.map((level) => [`level:${level}`, level]));
+    await configure({ reset: true, sinks, filters, loggers });
   } catch (error) {
     closeSinks();
     throw new Error(`Cannot apply logging: ${messageOf(error)}`, { cause: error });
@@ -368,9 +333,8 @@ async function applyNow(
  * Python's last resort: `WARNING` and up, as the bare message to stderr, for
  * a record whose way up (stopping at `propagate: false`) meets no handler.
  */
-function getLastResortSink(plans: readonly LoggerPlan[]): Sink {
+function getLastResortSink(plans: readonly LoggerPlan[], write: Sink): Sink {
   const byCategory = new Map(plans.map((plan) => [JSON.stringify(plan.category), plan]));
-  const write = getWriteSyncSink("stderr", compilePythonFormat(PYTHON_DEFAULT_FORMAT));
   return (record) => {
     if (LOG_LEVELS.indexOf(record.level) < LOG_LEVELS.indexOf("warning")) return;
     for (let length = record.category.length; length >= 0; length--) {
