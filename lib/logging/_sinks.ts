@@ -15,11 +15,22 @@ import type { HandlerSection, RotatingFileHandlerSection } from "./section.ts";
 /** A sink that may hold a file open. */
 export type OwnedSink = Sink & Partial<Disposable>;
 
+/** What {@link buildSink} needs besides the handler. */
+export interface BuildSinkOptions {
+  /** Makes each line, with its newline. */
+  formatter: TextFormatter;
+  /** Checks a log file's path right before it is opened; throws to refuse it. Default: none. */
+  prepareFile?: (path: string) => void;
+  /** Where paths to truncate once every sink is built (`mode: w`, no `delay`) are pushed. */
+  truncate: string[];
+}
+
 /** `@logtape/file`, loaded by the first file handler (see `loadFileSinks`). */
 let fileSinks: Awaited<ReturnType<typeof loadFileSinks>> | undefined;
 
 /**
- * Builds the sink of one handler (`name` is for messages). A stream handler
+ * Builds the sink of one handler (`name` is for messages), writing lines
+ * made by `options.formatter`. A stream handler
  * writes each line with `writeSync` to the stream looked up at each call, so
  * that no line is lost or reordered at exit. A file handler calls
  * `prepareFile(path)` right before its file is opened. Without `delay` the
@@ -39,7 +50,8 @@ let fileSinks: Awaited<ReturnType<typeof loadFileSinks>> | undefined;
  * import { buildSink } from "./_sinks.ts";
  * const dir = await Deno.makeTempDir();
  * const prepared: string[] = [];
- * const sink = await buildSink("late", { class: "file", filename: `${dir}/a.log`, delay: true }, (record) => `${record.message[0]}\n`, {
+ * const sink = await buildSink("late", { class: "file", filename: `${dir}/a.log`, delay: true }, {
+ *   formatter: (record) => `${record.message[0]}\n`,
  *   prepareFile: (path) => prepared.push(path),
  *   truncate: [],
  * });
@@ -54,9 +66,9 @@ let fileSinks: Awaited<ReturnType<typeof loadFileSinks>> | undefined;
 export async function buildSink(
   name: string,
   handler: HandlerSection,
-  formatter: TextFormatter,
-  options: { prepareFile?: (path: string) => void; truncate: string[] },
+  options: BuildSinkOptions,
 ): Promise<OwnedSink> {
+  const { formatter } = options;
   const kind = HANDLER_CLASSES[handler.class];
   if (kind === "null") return () => {};
   if (kind === "stream") {

@@ -266,7 +266,8 @@ async function applyNow(
       const compiled = compilePythonFormat(format, { datefmt: formatter?.datefmt ?? undefined });
       let sink: OwnedSink;
       try {
-        sink = await buildSink(name, handler, compiled, {
+        sink = await buildSink(name, handler, {
+          formatter: compiled,
           prepareFile: options.prepareFile,
           truncate,
         });
@@ -293,7 +294,7 @@ async function applyNow(
     throw error;
   }
   const stderr = (format: string) =>
-    buildSink("stderr", { class: "console" }, compilePythonFormat(format), { truncate });
+    buildSink("stderr", { class: "console" }, { formatter: compilePythonFormat(format), truncate });
   sinks["flagstaff:stderr"] = await stderr(DEFAULT_FORMAT);
   sinks["flagstaff:last-resort"] = getLastResortSink(
     [...plans.values()],

@@ -239,6 +239,17 @@ Deno.test("`checkLoggingSection()` reports every kind of problem with its key pa
   assert.match(issues[4][1], /^unknown directive "%Q" \(supported: /);
 });
 
+Deno.test("`checkLoggingSection()` names a Python % directive flagstaff does not support, at its format key", () => {
+  assert.deepEqual(
+    issuesOf({ formatters: { hex: { format: "%(levelno)#x %(created)e %(message)s" } } }),
+    ["%(levelno)#x", "%(created)e"].map((directive) => [
+      "formatters.hex.format",
+      `"${directive}" is not supported: flagstaff takes %(field)s, %(field)d and %(field)f, ` +
+      "with the flags -, 0 and space, a width and a precision",
+    ]),
+  );
+});
+
 Deno.test("`checkLoggingSection()` never throws, whatever it is given", () => {
   const odd = [null, undefined, 3, "x", [], [1], { a: null }, [{}], true];
   for (const value of odd) {
