@@ -180,19 +180,17 @@ Deno.test("`checkLoggingSection()` reports every kind of problem with its key pa
     incremental: true,
     handler: {},
   });
+  // Unknown keys first, then each map's keys in the order its table lists them.
   assert.deepEqual(issues, [
-    ["version", "expected 1, got 2"],
-    ["filters.quiet", "filters are not supported; use a logger or handler level instead"],
-    ["disable_existing_loggers", 'expected true or false, got "yes"'],
-    ["incremental", "expected false, got true (incremental configuration is not supported)"],
     [
       "handler",
       'unknown key "handler" (expected: version, formatters, filters, handlers, loggers, root, ' +
       "disable_existing_loggers, incremental)",
     ],
-    ["formatters.bad.format", issues[5][1]],
+    ["version", "expected 1, got 2"],
+    ["formatters.bad.format", issues[2][1]],
     ["formatters.bad.format", '"%(name)d" needs a number, but field "name" is text'],
-    ["formatters.bad.datefmt", issues[7][1]],
+    ["formatters.bad.datefmt", issues[4][1]],
     ["formatters.bad.style", 'expected "%", got "{" (only %-style formats are supported)'],
     ["formatters.bad.validate", 'expected true or false, got "yes"'],
     [
@@ -200,6 +198,7 @@ Deno.test("`checkLoggingSection()` reports every kind of problem with its key pa
       'unknown key "fmt" (expected: format, datefmt, style, validate, class)',
     ],
     ["formatters.other.class", 'expected "logging.Formatter", got "my.Formatter"'],
+    ["filters.quiet", "filters are not supported; use a logger or handler level instead"],
     ["handlers.noclass", 'missing key "class"'],
     ["handlers.file.formatter", 'formatter "missing" is not defined'],
     ["handlers.file", 'missing key "filename"'],
@@ -227,15 +226,28 @@ Deno.test("`checkLoggingSection()` reports every kind of problem with its key pa
       "loggers.app.qualname",
       'unknown key "qualname" (expected: level, handlers, filters, propagate)',
     ],
-    ["loggers.app.propagate", 'expected true or false, got "no"'],
     ["loggers.app.handlers.0", 'handler "nowhere" is not defined'],
     ["loggers.app.handlers.1", "expected a handler name, got 3"],
+    ["loggers.app.propagate", 'expected true or false, got "no"'],
     ["loggers.plain", "expected a map, got nothing"],
     ["root.level", 'expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, NOTSET, got "LOUD"'],
     ["root.handlers", 'expected a list of handler names, got "console"'],
+    ["disable_existing_loggers", 'expected true or false, got "yes"'],
+    ["incremental", "expected false, got true (incremental configuration is not supported)"],
   ]);
-  assert.match(issues[5][1], /^unknown field "nope" in "%\(nope\)s" \(supported: /);
-  assert.match(issues[7][1], /^unknown directive "%Q" \(supported: /);
+  assert.match(issues[2][1], /^unknown field "nope" in "%\(nope\)s" \(supported: /);
+  assert.match(issues[4][1], /^unknown directive "%Q" \(supported: /);
+});
+
+Deno.test("`checkLoggingSection()` names a Python % directive flagstaff does not support, at its format key", () => {
+  assert.deepEqual(
+    issuesOf({ formatters: { hex: { format: "%(levelno)#x %(created)e %(message)s" } } }),
+    ["%(levelno)#x", "%(created)e"].map((directive) => [
+      "formatters.hex.format",
+      `"${directive}" is not supported: flagstaff takes %(field)s, %(field)d and %(field)f, ` +
+      "with the flags -, 0 and space, a width and a precision",
+    ]),
+  );
 });
 
 Deno.test("`checkLoggingSection()` never throws, whatever it is given", () => {
