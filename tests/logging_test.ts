@@ -3,7 +3,7 @@
  * write what they name, and a bad section on reload keeps the old logging.
  */
 import assert from "node:assert/strict";
-import { spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
 const HELPER_DOC_CONFIG = new URL("./fixtures/helper/configuration.yml", import.meta.url).pathname;
@@ -128,4 +128,26 @@ Logging:
   assert.equal(result.code, 0);
   assert.match(await Deno.readTextFile(log), /INFO flagstaff.runtime: Stopped app\n$/);
   assert.doesNotMatch(result.stdout, /greeting=two/);
+});
+
+Deno.test("a Python conversion flagstaff does not take is a config error naming line and key", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml": `Signals:
+  usr1: [{print: hi}]
+Logging:
+  formatters:
+    hex:
+      format: '%(levelno)#x %(message)s'
+  handlers:
+    console: {class: logging.StreamHandler, formatter: hex}
+  root: {level: INFO, handlers: [console]}
+`,
+  });
+  const result = await runCli(["check", "-c", `${dir.path}/app.yml`]);
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stderr,
+    /line 6, column 15, key "Logging\.formatters\.hex\.format": "%\(levelno\)#x" is not supported: flagstaff takes %\(field\)s, %\(field\)d and %\(field\)f/,
+  );
 });
