@@ -132,6 +132,8 @@ export interface ConfigValidation {
 /**
  * The config used when no file is given: every key at its default.
  *
+ * @returns A frozen config with no `file`, every section at its defaults and no Logging section.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -154,6 +156,8 @@ export function defaultConfig(): Config {
  * Reads and validates a config file.
  *
  * @param file The config file; relative to the working directory.
+ * @param options `allowEmpty` (default true): whether a file with no content means every default.
+ * @returns The frozen config; its paths are resolved against the file's folder.
  * @throws {ConfigError} `config_not_found` when the file is missing or
  *   unreadable, `config_invalid` for YAML or schema errors (every one of
  *   them), an unknown `Daemon.user` or `Daemon.group`, or an empty file when
@@ -185,6 +189,8 @@ export async function loadConfig(file: string, options: LoadConfigOptions = {}):
  * check can go on to the controller and the actions.
  *
  * @param file The config file; relative to the working directory.
+ * @param options As {@link loadConfig}.
+ * @returns The best-effort config (use it only when `issues` is empty) and every problem found.
  * @throws {ConfigError} `config_not_found` when the file is missing or
  *   unreadable; `config_invalid` when it is not UTF-8.
  * @throws {FlagstaffError} `permission` as {@link loadConfig}.
@@ -217,6 +223,10 @@ export async function validateConfigFile(
 /**
  * Validates config text. `file` names it in errors and anchors relative paths.
  *
+ * @param text The YAML text.
+ * @param file The file it came from (absolute, or relative to the working directory).
+ * @param options As {@link loadConfig}.
+ * @returns The frozen config.
  * @throws {ConfigError} listing every problem found, as {@link loadConfig}.
  * @throws {FlagstaffError} `permission` as {@link loadConfig}.
  *
@@ -248,6 +258,11 @@ export async function parseConfig(
  * the text in issues and anchors relative paths (its folder; the working
  * directory when `file` is empty).
  *
+ * @param text The YAML text.
+ * @param file The file it came from, or `""` for none.
+ * @param options As {@link loadConfig}.
+ * @returns The best-effort config (wrong values left at their defaults; use it
+ *   only when `issues` is empty) and every problem, sorted by line and column.
  * @throws {FlagstaffError} `permission` without `--allow-ffi` when the text
  *   names a `Daemon.user` or `Daemon.group` to look up.
  *

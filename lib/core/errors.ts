@@ -92,7 +92,13 @@ export class FlagstaffError extends Error {
   /** The stable code, a key of {@link ERROR_CODES}. */
   readonly code: ErrorCode;
 
-  /** Creates an error with a code and a sentence-case message. */
+  /**
+   * Creates an error with a code and a sentence-case message.
+   *
+   * @param code A key of {@link ERROR_CODES}; it decides the exit code.
+   * @param message What went wrong, naming the file, key or argument, values quoted.
+   * @param options `cause`: the underlying error, kept as `Error.cause`.
+   */
   constructor(code: ErrorCode, message: string, options: FlagstaffErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = "FlagstaffError";
@@ -119,7 +125,12 @@ export interface ConfigIssue {
   message: string;
 }
 
-/** Formats one issue as `line 12, column 3, key "Daemon.pidfile": expected …`. */
+/**
+ * Formats one issue as `line 12, column 3, key "Daemon.pidfile": expected …`.
+ *
+ * @param issue The issue; its line, column and key are left out when 0 or empty.
+ * @returns One line of text, without the file's name.
+ */
 export function formatIssue(issue: ConfigIssue): string {
   const parts: string[] = [];
   if (issue.line > 0) parts.push(`line ${issue.line}, column ${issue.column}`);
@@ -146,7 +157,12 @@ export class ConfigError extends FlagstaffError {
   /** Every problem found, in file order. */
   readonly issues: readonly ConfigIssue[];
 
-  /** Creates the error from one or more issues (all from one file). */
+  /**
+   * Creates the error from one or more issues (all from one file).
+   *
+   * @param issues Every problem found, in file order; at least one.
+   * @param options `code`: `config_invalid` (the default) or `config_not_found`; `cause`.
+   */
   constructor(issues: readonly ConfigIssue[], options: FlagstaffErrorOptions & {
     code?: "config_invalid" | "config_not_found";
   } = {}) {

@@ -129,14 +129,30 @@ export class Action implements ActionInstance {
   /** The context given at construction (its `signal` fires on stop). */
   readonly context: ActionContext;
 
-  /** The runtime constructs actions; the context is kept as {@link context}. */
+  /**
+   * The runtime constructs actions; the context is kept as {@link context}.
+   *
+   * @param context The action's context for its whole life (logger, config, output, `close()`).
+   */
   constructor(context: ActionContext) {
     this.context = context;
   }
 
-  /** Called once with the string arguments. */
+  /**
+   * Called once with the string arguments, before signals are listened to. A
+   * throw is a start-up error naming the action (exit 2).
+   *
+   * @param _args The words given after the action's name, as strings, checked
+   *   against {@link Action.arguments} already.
+   */
   setUp(..._args: string[]): void | Promise<void> {}
-  /** Called on each delivery of the signal. */
+  /**
+   * Called on each delivery of the signal (or due schedule). A throw is logged
+   * with the action's name; the other actions still run.
+   *
+   * @param _context This run's context: `trigger`, `signal` (fires on stop and at the action's
+   *   `timeout`), `logger`, `config`, `out`, `close()`.
+   */
   run(_context: ActionContext): void | Promise<void> {}
   /** Called once when the action closes, is removed, or the process stops. */
   tearDown(): void | Promise<void> {}

@@ -97,6 +97,9 @@ export interface SystemPlatform {
  * helper's `system_platform`, as a value: what the app runs on. Needs no
  * permission.
  *
+ * @returns The operating system and CPU (`Deno.build`), the runtime ("Deno")
+ *   with its and V8's versions, and whether it runs as a compiled binary.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -154,7 +157,11 @@ export const ATTACH: unique symbol = Symbol.for("flagstaff.attach") as never;
  * ```
  */
 export class InvalidStateError extends FlagstaffError {
-  /** Creates the error for `value`. */
+  /**
+   * Creates the error for `value`.
+   *
+   * @param value What was given as a state; shown in the message, JSON-quoted.
+   */
   constructor(value: unknown) {
     super(
       "invalid_state",
@@ -275,6 +282,8 @@ export class Controller<Args = AppArgs> {
    * `active` or `sleeping` again. Returns false, and logs, when helper's rules
    * forbid the transition (e.g. leaving `stopping`).
    *
+   * @param state The state to enter, a {@link State} key: `"idle"`, `"active"`, `"sleeping"`, …
+   * @returns True when the state changed (or already was `state`), false when the transition is forbidden.
    * @throws {InvalidStateError} for a name that is not a state.
    */
   setState(state: State): boolean {
@@ -293,6 +302,8 @@ export class Controller<Args = AppArgs> {
    * Optional: an app's own loop, run once after `setup()` instead of the
    * `process()` schedule. `signal` fires on stop; when `run()` returns, the app
    * stops (cleanup, exit 0). Signals still reload and call hooks meanwhile.
+   *
+   * @param signal Fires when a stop is requested: return soon after.
    */
   run?(signal: AbortSignal): void | Promise<void>;
   /** Called once on stop, after the unit in flight has finished. */
