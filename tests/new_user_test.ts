@@ -191,7 +191,7 @@ Deno.test("start(): the app's own options, description, usage and epilog, typed 
   assert.match(help.stdout, /^Usage: myapp \[--port N\] \[options\]\n\nmyapp serves things\n/);
   assert.match(help.stdout, /See https:\/\/example\.test\/myapp for more\.\n$/);
   const runHelp = await runCli(["run", "--help"], { main, cwd: dir.path });
-  assert.match(runHelp.stdout, /-p, --port <integer> +port to serve on \(default: "8080"\)/);
+  assert.match(runHelp.stdout, /-p, --port <integer> +port to serve on \(default: 8080\)/);
   assert.match(runHelp.stdout, /--mode <name> +mode to run in/);
   assert.match(runHelp.stdout, /--verbose_app +say more in the app/);
 

@@ -122,6 +122,30 @@ Deno.test("README's library-mode example type-checks and runs in a user's own fo
   assert.equal((await app.finished()).code, 0);
 });
 
+Deno.test("README's app command-line example: typed options, help texts, platform", async () => {
+  const serve = blocks("ts").find((b) => b.startsWith("// serve.ts"))!;
+  await using dir = await userFolder({ "serve.ts": serve });
+  await denoCheck(dir.path, "serve.ts");
+  const main = `${dir.path}/serve.ts`;
+  await using app = spawnCli(["-p", "9000"], { cwd: dir.path, main });
+  await app.waitFor(
+    `INFO serve: port 9000, mode undefined, on ${Deno.build.os} (Deno ${Deno.version.deno})`,
+  );
+  await app.signal("TERM");
+  assert.equal((await app.finished()).code, 0);
+  const help = await runCli(["--help"], { cwd: dir.path, main });
+  assert.match(help.stdout, /^Answers on a port until TERM$/m);
+  assert.match(help.stdout, /\nSignals: HUP reloads the config, TERM stops\.\n$/);
+  const runHelp = await runCli(["run", "--help"], { cwd: dir.path, main });
+  assert.match(runHelp.stdout, /^ {2}-p, --port <integer> +port to serve on \(default: 8080\)$/m);
+  const bad = await runCli(["-p", "x"], { cwd: dir.path, main });
+  assert.equal(bad.code, 2);
+  assert.equal(
+    bad.stderr,
+    'error: Option "--port" takes a whole number, got "x" (see "serve --help")\n',
+  );
+});
+
 Deno.test("README lists every config key the code accepts", () => {
   // The first table of the Configuration section, one row per key (or group of keys).
   const section = README.slice(README.indexOf("\n## Configuration\n"));

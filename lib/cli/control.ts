@@ -30,7 +30,7 @@ export const STOP_SPEC: CommandSpec = {
       long: "timeout",
       value: "seconds",
       description: "how long to wait for it to stop",
-      defaultText: '"10"',
+      defaultText: "10",
     },
     { long: "force", description: "send KILL when the timeout runs out" },
   ],

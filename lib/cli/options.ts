@@ -72,9 +72,12 @@ export function appOptionSpecs(options: AppOptions = {}): OptionSpec[] {
     short: spec.short,
     value: spec.type === "boolean" ? undefined : spec.value ?? spec.type,
     description: spec.description,
+    // Text quoted, numbers as they are: (default: "fast"), (default: 8080).
     defaultText: spec.default === undefined || spec.type === "boolean"
       ? undefined
-      : JSON.stringify(String(spec.default)),
+      : spec.type === "string"
+      ? JSON.stringify(String(spec.default))
+      : String(spec.default),
   }));
 }
 
