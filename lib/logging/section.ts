@@ -10,23 +10,11 @@
  * A level: a Python name (`DEBUG`, `INFO`, `WARNING`/`WARN`, `ERROR`,
  * `CRITICAL`/`FATAL`, `NOTSET`) or a LogTape one (`trace` … `fatal`), in any
  * case, or a Python level number from 0 to 50.
- *
- * @example
- * ```ts
- * import type { LoggingLevel } from "./logging.ts";
- * const levels: LoggingLevel[] = ["INFO", "warning", 40];
- * ```
  */
 export type LoggingLevel = string | number;
 
 /**
  * A formatter: a Python %-style `format` and a `strftime` `datefmt`.
- *
- * @example
- * ```ts
- * import type { FormatterSection } from "./logging.ts";
- * const verbose: FormatterSection = { format: "%(levelname) -10s %(asctime)s %(message)s", datefmt: "%H:%M:%S" };
- * ```
  */
 export interface FormatterSection {
   /** The line layout: `%(field)s`, `d` or `f` with flags `-`, `0`, space, width, precision. Default: `%(message)s`. */
@@ -43,12 +31,6 @@ export interface FormatterSection {
 
 /**
  * What every handler may set.
- *
- * @example
- * ```ts
- * import type { HandlerCommon } from "./logging.ts";
- * const common: HandlerCommon = { level: "INFO", formatter: "verbose", debug_only: true };
- * ```
  */
 export interface HandlerCommon {
   /** Lowest level the handler writes. Default: every level. */
@@ -63,12 +45,6 @@ export interface HandlerCommon {
 
 /**
  * A handler writing to stderr or stdout.
- *
- * @example
- * ```ts
- * import type { StreamHandlerSection } from "./logging.ts";
- * const console: StreamHandlerSection = { class: "logging.StreamHandler", stream: "ext://sys.stdout" };
- * ```
  */
 export interface StreamHandlerSection extends HandlerCommon {
   /** The handler class. */
@@ -79,12 +55,6 @@ export interface StreamHandlerSection extends HandlerCommon {
 
 /**
  * What both file handlers take.
- *
- * @example
- * ```ts
- * import type { FileOptions } from "./logging.ts";
- * const options: FileOptions = { filename: "app.log", mode: "a", encoding: "utf-8" };
- * ```
  */
 export interface FileOptions {
   /** The log file, relative to the working directory. */
@@ -99,12 +69,6 @@ export interface FileOptions {
 
 /**
  * A handler appending to a file.
- *
- * @example
- * ```ts
- * import type { FileHandlerSection } from "./logging.ts";
- * const file: FileHandlerSection = { class: "logging.FileHandler", filename: "/var/log/app.log" };
- * ```
  */
 export interface FileHandlerSection extends HandlerCommon, FileOptions {
   /** The handler class. */
@@ -113,14 +77,6 @@ export interface FileHandlerSection extends HandlerCommon, FileOptions {
 
 /**
  * A handler writing to a file that rolls over at a size.
- *
- * @example
- * ```ts
- * import type { RotatingFileHandlerSection } from "./logging.ts";
- * const rotating: RotatingFileHandlerSection = {
- *   class: "logging.handlers.RotatingFileHandler", filename: "app.log", maxBytes: 1_048_576, backupCount: 5,
- * };
- * ```
  */
 export interface RotatingFileHandlerSection extends HandlerCommon, FileOptions {
   /** The handler class. */
@@ -133,12 +89,6 @@ export interface RotatingFileHandlerSection extends HandlerCommon, FileOptions {
 
 /**
  * A handler that drops every record.
- *
- * @example
- * ```ts
- * import type { NullHandlerSection } from "./logging.ts";
- * const drop: NullHandlerSection = { class: "logging.NullHandler" };
- * ```
  */
 export interface NullHandlerSection extends HandlerCommon {
   /** The handler class. */
@@ -147,12 +97,6 @@ export interface NullHandlerSection extends HandlerCommon {
 
 /**
  * One handler of the `handlers` map.
- *
- * @example
- * ```ts
- * import type { HandlerSection } from "./logging.ts";
- * const handler: HandlerSection = { class: "console", formatter: "verbose" };
- * ```
  */
 export type HandlerSection =
   | StreamHandlerSection
@@ -162,12 +106,6 @@ export type HandlerSection =
 
 /**
  * A named logger of the `loggers` map.
- *
- * @example
- * ```ts
- * import type { LoggerSection } from "./logging.ts";
- * const helper: LoggerSection = { level: "INFO", handlers: ["console"], propagate: true };
- * ```
  */
 export interface LoggerSection {
   /** Lowest level logged here and below. Default: the parent's (Python's `NOTSET`). */
@@ -184,28 +122,12 @@ export interface LoggerSection {
  * The root logger: where every record ends up unless a logger stops it. Its
  * `level` defaults to `CRITICAL`, as helper's; `propagate` is accepted
  * (helper's defaults have it) and ignored.
- *
- * @example
- * ```ts
- * import type { RootSection } from "./logging.ts";
- * const root: RootSection = { level: "WARNING", handlers: ["console"] };
- * ```
  */
 export type RootSection = LoggerSection;
 
 /**
  * The validated `Logging` section. Empty lists stand for empty maps, as
  * helper's documented `formatters: []`.
- *
- * @example
- * ```ts
- * import type { LoggingSection } from "./logging.ts";
- * const section: LoggingSection = {
- *   version: 1,
- *   handlers: { file: { class: "logging.FileHandler", filename: "app.log" } },
- *   loggers: { helper: { level: "INFO", handlers: ["file"] } },
- * };
- * ```
  */
 export interface LoggingSection {
   /** Must be 1 when given. */
