@@ -13,9 +13,7 @@
  */
 export type LoggingLevel = string | number;
 
-/**
- * A formatter: a Python %-style `format` and a `strftime` `datefmt`.
- */
+/** A formatter: a Python %-style `format` and a `strftime` `datefmt`. */
 export interface FormatterSection {
   /** The line layout: `%(field)s`, `d` or `f` with flags `-`, `0`, space, width, precision. Default: `%(message)s`. */
   format?: string;
@@ -29,9 +27,7 @@ export interface FormatterSection {
   class?: "logging.Formatter";
 }
 
-/**
- * What every handler may set.
- */
+/** What every handler may set. */
 export interface HandlerCommon {
   /** Lowest level the handler writes. Default: every level. */
   level?: LoggingLevel;
@@ -43,9 +39,7 @@ export interface HandlerCommon {
   debug_only?: boolean;
 }
 
-/**
- * A handler writing to stderr or stdout.
- */
+/** A handler writing to stderr or stdout. */
 export interface StreamHandlerSection extends HandlerCommon {
   /** The handler class. */
   class: "logging.StreamHandler" | "console";
@@ -53,9 +47,7 @@ export interface StreamHandlerSection extends HandlerCommon {
   stream?: string;
 }
 
-/**
- * What both file handlers take.
- */
+/** What both file handlers take. */
 export interface FileOptions {
   /** The log file, relative to the working directory. */
   filename: string;
@@ -67,17 +59,13 @@ export interface FileOptions {
   delay?: boolean;
 }
 
-/**
- * A handler appending to a file.
- */
+/** A handler appending to a file. */
 export interface FileHandlerSection extends HandlerCommon, FileOptions {
   /** The handler class. */
   class: "logging.FileHandler" | "file";
 }
 
-/**
- * A handler writing to a file that rolls over at a size.
- */
+/** A handler writing to a file that rolls over at a size. */
 export interface RotatingFileHandlerSection extends HandlerCommon, FileOptions {
   /** The handler class. */
   class: "logging.handlers.RotatingFileHandler" | "rotating_file";
@@ -87,26 +75,20 @@ export interface RotatingFileHandlerSection extends HandlerCommon, FileOptions {
   backupCount?: number;
 }
 
-/**
- * A handler that drops every record.
- */
+/** A handler that drops every record. */
 export interface NullHandlerSection extends HandlerCommon {
   /** The handler class. */
   class: "logging.NullHandler" | "null";
 }
 
-/**
- * One handler of the `handlers` map.
- */
+/** One handler of the `handlers` map. */
 export type HandlerSection =
   | StreamHandlerSection
   | FileHandlerSection
   | RotatingFileHandlerSection
   | NullHandlerSection;
 
-/**
- * A named logger of the `loggers` map.
- */
+/** A named logger of the `loggers` map. */
 export interface LoggerSection {
   /** Lowest level logged here and below. Default: the parent's (Python's `NOTSET`). */
   level?: LoggingLevel;
