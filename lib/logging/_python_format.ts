@@ -65,46 +65,30 @@ export function parsePythonFormat(
 ): { parts: (string | Conversion)[]; problems: string[] } {
   const parts: (string | Conversion)[] = [];
   const problems: string[] = [];
-  let literal = "";
-  let index = 0;
-  while (index < format.length) {
-    const percent = format.indexOf("%", index);
-    literal += format.slice(index, percent < 0 ? undefined : percent);
-    if (percent < 0) break;
-    index = percent + 2;
-    if (format[percent + 1] === "%") {
-      literal += "%";
-      continue;
-    }
-    if (format[percent + 1] !== "(") {
-      const found = index <= format.length ? `"${format.slice(percent, index)}"` : `"%" at the end`;
-      problems.push(`expected "%(field)s" or "%%" at offset ${percent}, got ${found}`);
-      index = percent + 1;
-      continue;
-    }
-    const close = format.indexOf(")", index);
-    if (close < 0) {
-      problems.push(`expected ")" after "${format.slice(percent)}"`);
-      break;
-    }
-    const field = format.slice(index, close);
-    // Python's whole grammar, so that an unsupported directive is named in full.
-    const [spec, flags, width, precision, length, type] =
-      /^([-0 +#]*)(\d+|\*)?(?:\.(\d*|\*))?([hlL]?)(.)?/su.exec(format.slice(close + 1))!;
-    const text = format.slice(percent, close + 1 + spec.length);
-    index = close + 1 + spec.length;
-    if (type === undefined || !"sradiuoxXeEfFgGc".includes(type)) {
-      const found = type === undefined ? "the end of the format" : `"${type}"`;
-      problems.push(
-        `expected a conversion type (one of s, d, f) after "${
-          text.slice(0, text.length - (type?.length ?? 0))
-        }", got ${found}`,
-      );
+  let end = 0;
+  // Python's whole grammar, so that an unsupported directive is named in full; `other` is the
+  // rest of what follows a `%` that is no `%(field)…`.
+  for (
+    const match of format.matchAll(
+      /%(?:\(([^)]*)\)([-0 +#]*)(\d+|\*)?(?:\.(\d*|\*))?([hlL]?)(.?)|(\(.*|.?))/gsu,
+    )
+  ) {
+    const [text, field, flags, width, precision, length, type, other] = match;
+    parts.push(format.slice(end, match.index));
+    end = match.index + text.length;
+    if (other === "%") parts.push("%");
+    else if (other?.startsWith("(")) problems.push(`expected ")" after "${text}"`);
+    else if (other !== undefined) {
+      const found = other ? `"${text}"` : `"%" at the end`;
+      problems.push(`expected "%(field)s" or "%%" at offset ${match.index}, got ${found}`);
+    } else if (!type || !"sradiuoxXeEfFgGc".includes(type)) {
+      const found = type ? `"${type}"` : "the end of the format";
+      const before = text.slice(0, text.length - type.length);
+      problems.push(`expected a conversion type (one of s, d, f) after "${before}", got ${found}`);
     } else if (!FIELDS.includes(field)) {
-      const supported = FIELDS.join(", ");
-      problems.push(`unknown field "${field}" in "${text}" (supported: ${supported})`);
+      problems.push(`unknown field "${field}" in "${text}" (supported: ${FIELDS.join(", ")})`);
     } else if (
-      !"sdf".includes(type) || /[+#hlL*]/.test(`${flags}${length}${width ?? ""}${precision ?? ""}`)
+      !"sdf".includes(type) || /[+#hlL*]/.test(flags + length + (width ?? "") + (precision ?? ""))
     ) {
       problems.push(
         `"${text}" is not supported: flagstaff takes %(field)s, %(field)d and %(field)f, ` +
@@ -113,8 +97,6 @@ export function parsePythonFormat(
     } else if (type !== "s" && !NUMBER_FIELDS.includes(field)) {
       problems.push(`"${text}" needs a number, but field "${field}" is text`);
     } else {
-      if (literal) parts.push(literal);
-      literal = "";
       parts.push({
         field,
         flags,
@@ -124,8 +106,8 @@ export function parsePythonFormat(
       });
     }
   }
-  if (literal) parts.push(literal);
-  return { parts, problems };
+  parts.push(format.slice(end));
+  return { parts: parts.filter((part) => part !== ""), problems };
 }
 
 /**
@@ -152,19 +134,14 @@ export function formatConversion(conversion: Conversion, value: string | number)
   return " ".repeat(padding) + sign + body;
 }
 
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS = [
-  ...["January", "February", "March", "April", "May", "June", "July", "August"],
-  ...["September", "October", "November", "December"],
-];
 const pad = (value: number, width = 2) => String(value).padStart(width, "0");
 
 /** The `strftime` directives a `datefmt` may use, each rendering local time. */
 const DIRECTIVES: Readonly<Record<string, (date: Date) => string>> = {
-  a: (date) => DAYS[date.getDay()].slice(0, 3),
-  A: (date) => DAYS[date.getDay()],
-  b: (date) => MONTHS[date.getMonth()].slice(0, 3),
-  B: (date) => MONTHS[date.getMonth()],
+  a: (date) => date.toLocaleString("en-US", { weekday: "short" }),
+  A: (date) => date.toLocaleString("en-US", { weekday: "long" }),
+  b: (date) => date.toLocaleString("en-US", { month: "short" }),
+  B: (date) => date.toLocaleString("en-US", { month: "long" }),
   d: (date) => pad(date.getDate()),
   e: (date) => String(date.getDate()).padStart(2, " "),
   f: (date) => pad(date.getMilliseconds() * 1000, 6),

@@ -121,7 +121,7 @@ Deno.test("`parsePythonFormat()` reads helper's format with space flags and widt
   assert.deepEqual(problems, []);
   assert.deepEqual(parts[0], { field: "levelname", flags: " -", width: 10, type: "s" });
   assert.deepEqual(parts[4], { field: "process", flags: "-", width: 6, type: "d" });
-  assert.equal(parts.at(-1), " 100%");
+  assert.deepEqual(parts.slice(-2), [" 100", "%"]);
 });
 
 Deno.test("`parsePythonFormat()` reports every problem with what was found", () => {
