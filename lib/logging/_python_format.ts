@@ -31,13 +31,6 @@
 import type { LogRecord, TextFormatter } from "../deps.ts";
 import { LOG_LEVELS, PYTHON_LEVEL_NAMES } from "./_tables.ts";
 
-/** The `LogRecord` fields a format may name; those of {@link NUMBER_FIELDS} hold numbers. */
-const FIELDS = [
-  ...["asctime", "created", "filename", "funcName", "levelname", "levelno", "lineno", "message"],
-  ...["module", "msecs", "name", "pathname", "process", "processName", "threadName"],
-];
-const NUMBER_FIELDS = ["created", "levelno", "lineno", "msecs", "process"];
-
 /** The fields taken from LogTape's `LogRecord.sourceLocation`: a logger must capture it for them. */
 export const LOCATION_FIELDS = ["filename", "lineno", "module", "pathname"];
 
@@ -85,8 +78,10 @@ export function parsePythonFormat(
       const found = type ? `"${type}"` : "the end of the format";
       const before = text.slice(0, text.length - type.length);
       problems.push(`expected a conversion type (one of s, d, f) after "${before}", got ${found}`);
-    } else if (!FIELDS.includes(field)) {
-      problems.push(`unknown field "${field}" in "${text}" (supported: ${FIELDS.join(", ")})`);
+    } else if (!Object.hasOwn(FIELDS, field)) {
+      problems.push(
+        `unknown field "${field}" in "${text}" (supported: ${Object.keys(FIELDS).join(", ")})`,
+      );
     } else if (
       !"sdf".includes(type) || /[+#hlL*]/.test(flags + length + (width ?? "") + (precision ?? ""))
     ) {
@@ -191,8 +186,10 @@ function inspect(value: unknown): string {
   return Deno.inspect(value, { colors: false, breakLength: Infinity });
 }
 
-/** Where the logging call was made, as Python's `LogRecord` names it; Python's values when unknown. */
-function locationOf({ sourceLocation }: LogRecord): Record<string, string | number> {
+/** The file of the logging call, as Python's `LogRecord` names it; `(unknown file)` when unknown. */
+function locationOf(
+  { sourceLocation }: LogRecord,
+): Record<"pathname" | "filename" | "module", string> {
   let pathname = sourceLocation?.file ?? "(unknown file)";
   try {
     if (pathname.startsWith("file:")) pathname = decodeURIComponent(new URL(pathname).pathname);
@@ -201,7 +198,7 @@ function locationOf({ sourceLocation }: LogRecord): Record<string, string | numb
   }
   const filename = pathname.slice(pathname.lastIndexOf("/") + 1);
   const module = filename.replace(/(?<=.)\.[^.]*$/, "");
-  return { pathname, filename, module, lineno: sourceLocation?.line ?? 0 };
+  return { pathname, filename, module };
 }
 
 /**
@@ -225,6 +222,32 @@ function callerName(): string {
   const caller = outermost < 0 ? undefined : sites[outermost + 1];
   return caller === undefined ? "(unknown function)" : caller.getFunctionName() || "<anonymous>";
 }
+
+/** Each `LogRecord` field a format may name, read from a LogTape record. */
+const FIELDS: Readonly<Record<string, (record: LogRecord, datefmt?: string) => string | number>> = {
+  asctime: ({ timestamp }, datefmt) =>
+    datefmt === undefined
+      ? `${strftime(new Date(timestamp), "%Y-%m-%d %H:%M:%S")},${pad(timestamp % 1000, 3)}`
+      : strftime(new Date(timestamp), datefmt),
+  created: (record) => record.timestamp / 1000,
+  filename: (record) => locationOf(record).filename,
+  funcName: callerName,
+  levelname: (record) => PYTHON_LEVEL_NAMES[LOG_LEVELS.indexOf(record.level)],
+  levelno: (record) => Math.max(5, LOG_LEVELS.indexOf(record.level) * 10),
+  lineno: (record) => record.sourceLocation?.line ?? 0,
+  message: (record) =>
+    record.message.map((part, index) =>
+      index % 2 === 0 || typeof part === "string" ? String(part) : inspect(part)
+    ).join(""),
+  module: (record) => locationOf(record).module,
+  msecs: (record) => record.timestamp % 1000,
+  name: (record) => record.category.length === 0 ? "root" : record.category.join("."),
+  pathname: (record) => locationOf(record).pathname,
+  process: () => Deno.pid,
+  processName: () => "flagstaff",
+  threadName: () => "MainThread",
+};
+const NUMBER_FIELDS = ["created", "levelno", "lineno", "msecs", "process"];
 
 /**
  * Compiles a Python logging format and optional `strftime` `datefmt` (for
@@ -251,35 +274,9 @@ export function compilePythonFormat(format: string, datefmt?: string): TextForma
   const { parts, problems } = parsePythonFormat(format);
   if (datefmt !== undefined) problems.push(...checkStrftime(datefmt));
   if (problems.length > 0) throw new TypeError(`Invalid log format "${format}": ${problems[0]}`);
-  const fields = new Set(parts.flatMap((part) => typeof part === "string" ? [] : [part.field]));
-  const usesLocation = LOCATION_FIELDS.some((field) => fields.has(field));
   return (record: LogRecord): string => {
-    const date = new Date(record.timestamp);
-    const level = LOG_LEVELS.indexOf(record.level);
-    const values: Record<string, string | number> = {
-      created: record.timestamp / 1000,
-      msecs: date.getMilliseconds(),
-      levelname: PYTHON_LEVEL_NAMES[level],
-      levelno: Math.max(5, level * 10),
-      name: record.category.length === 0 ? "root" : record.category.join("."),
-      process: Deno.pid,
-      processName: "flagstaff",
-      threadName: "MainThread",
-      ...usesLocation && locationOf(record),
-    };
-    if (fields.has("asctime")) {
-      values.asctime = datefmt === undefined
-        ? `${strftime(date, "%Y-%m-%d %H:%M:%S")},${pad(date.getMilliseconds(), 3)}`
-        : strftime(date, datefmt);
-    }
-    if (fields.has("message")) {
-      values.message = record.message.map((part, index) =>
-        index % 2 === 0 || typeof part === "string" ? String(part) : inspect(part)
-      ).join("");
-    }
-    if (fields.has("funcName")) values.funcName = callerName();
     let line = parts.map((part) =>
-      typeof part === "string" ? part : formatConversion(part, values[part.field])
+      typeof part === "string" ? part : formatConversion(part, FIELDS[part.field](record, datefmt))
     ).join("");
     const error = record.properties.error;
     if (error instanceof Error && !record.message.includes(error)) line += `\n${inspect(error)}`;
