@@ -22,13 +22,6 @@ import { checkStrftime, parsePythonFormat } from "./_python_format.ts";
 /**
  * Receives one problem of a `Logging` section. `keyPath` is relative to the
  * section, e.g. `["handlers", "file", "class"]`.
- *
- * @example
- * ```ts
- * import type { ReportIssue } from "./check_section.ts";
- * const issues: string[] = [];
- * const report: ReportIssue = (keyPath, message) => issues.push(`${keyPath.join(".")}: ${message}`);
- * ```
  */
 export type ReportIssue = (keyPath: (string | number)[], message: string) => void;
 
@@ -201,17 +194,14 @@ function logger(seen: Map<string, string>): Check {
     if (category === META_CATEGORY.join(".")) {
       context.report(path, `logger "${name}" is reserved for LogTape's own diagnostics`);
     }
-    checkMap(value, LOGGER, path, context);
+    map(LOGGER)(value, path, context);
   };
 }
 
 /** The section's own keys, in the order they are checked. */
 const SECTION: Table = {
   version: is((value) => value === 1, "1"),
-  formatters: named(
-    "formatters",
-    (value, path, context) => checkMap(value, FORMATTER, path, context),
-  ),
+  formatters: named("formatters", map(FORMATTER)),
   filters: named(
     "filters",
     (_value, path, { report }) =>
@@ -230,7 +220,7 @@ const SECTION: Table = {
     );
   }),
   loggers: (value, path, context) => named("loggers", logger(new Map()))(value, path, context),
-  root: (value, path, context) => checkMap(value, LOGGER, path, context),
+  root: map(LOGGER),
   disable_existing_loggers: boolean,
   incremental: (value, path, context) =>
     value === true
@@ -240,6 +230,11 @@ const SECTION: Table = {
       )
       : boolean(value, path, context),
 };
+
+/** A check of a map against a table. */
+function map(table: Table): Check {
+  return (value, path, context) => checkMap(value, table, path, context);
+}
 
 /**
  * Checks a map against a table. `unknownKeys` is added to each unknown key's
