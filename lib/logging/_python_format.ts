@@ -34,17 +34,16 @@ import { LOG_LEVELS, PYTHON_LEVEL_NAMES } from "./_tables.ts";
 /** The fields taken from LogTape's `LogRecord.sourceLocation`: a logger must capture it for them. */
 export const LOCATION_FIELDS = ["filename", "lineno", "module", "pathname"];
 
-/** One `%(field)…` conversion of a format string. */
+/**
+ * One `%(field)…` conversion: its flags (any of `-`, `0`, space), width, and
+ * precision (digits after the point for `f`, minimum digits for `d`, maximum
+ * characters for `s`).
+ */
 export interface Conversion {
-  /** The field between the parentheses. */
   field: string;
-  /** The flags, any of `-`, `0`, ` `. */
   flags: string;
-  /** Minimum width in characters; none when absent. */
   width?: number;
-  /** Digits after the point (`f`), minimum digits (`d`) or maximum characters (`s`). */
   precision?: number;
-  /** The conversion type. */
   type: "s" | "d" | "f";
 }
 

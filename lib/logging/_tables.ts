@@ -39,12 +39,9 @@ export function parseLevel(level: unknown): LogLevel | null | undefined {
     const name = level.toUpperCase();
     return Object.hasOwn(LEVEL_NAMES, name) ? LEVEL_NAMES[name] : undefined;
   }
-  if (!Number.isInteger(level) || (level as number) < 0 || (level as number) > 50) return undefined;
-  return level === 0
-    ? null
-    : (level as number) <= 5
-    ? "trace"
-    : LOG_LEVELS[Math.ceil((level as number) / 10)];
+  const number = Number.isInteger(level) ? level as number : -1;
+  if (number < 0 || number > 50) return undefined;
+  return number === 0 ? null : LOG_LEVELS[number <= 5 ? 0 : Math.ceil(number / 10)];
 }
 
 /** The handler classes, by every name they go by. */

@@ -1,12 +1,8 @@
 /**
- * The `Logging` config section: Python's `logging.config.dictConfig` shape,
- * as helper uses it, applied to LogTape. The section's types are in
- * `section.ts`, its check in `check_section.ts`, the sinks in `_sinks.ts`,
- * the %-formats in `_python_format.ts`; this module applies it.
- *
- * As in helper, the section is laid over helper's built-in defaults, name by
- * name (`_tables.ts`), and the logger name `helper` stands for flagstaff's
- * own logger, `flagstaff`.
+ * The `Logging` config section (Python's `logging.config.dictConfig` shape,
+ * `section.ts`) applied to LogTape. As in helper, the section is laid over
+ * helper's built-in defaults, name by name, and the logger name `helper`
+ * stands for flagstaff's own logger, `flagstaff`.
  *
  * | dictConfig | LogTape |
  * |---|---|
@@ -196,9 +192,11 @@ async function applyNow(
 ): Promise<void> {
   if (section !== undefined) {
     const issues: string[] = [];
-    checkLoggingSection(section, (keyPath, message) => {
-      issues.push(keyPath.length ? `key "${keyPath.join(".")}": ${message}` : message);
-    });
+    checkLoggingSection(
+      section,
+      (keyPath, message) =>
+        issues.push(keyPath.length ? `key "${keyPath.join(".")}": ${message}` : message),
+    );
     if (issues.length > 0) {
       const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
       throw new Error(`Invalid Logging section: ${issues[0]}${more}`);
