@@ -1,7 +1,7 @@
 /**
- * The sinks that handlers become: stderr or stdout written with `writeSync`,
- * files through `@logtape/file` (opened at once, or on the first record for
- * `delay: true`), and nothing for `NullHandler`.
+ * The sinks that handlers become: stderr or stdout, files through
+ * `@logtape/file` (opened at once, or on the first record for `delay: true`),
+ * and nothing for `NullHandler`.
  *
  * @module
  */
@@ -9,11 +9,26 @@
 import { loadFileSinks } from "../deps.ts";
 import type { Sink, TextFormatter } from "../deps.ts";
 import { messageOf } from "../core/errors.ts";
-import { HANDLER_CLASSES, STREAMS } from "./_tables.ts";
+import { handlerKind, STREAMS } from "./_tables.ts";
 import type { HandlerSection, RotatingFileHandlerSection } from "./section.ts";
 
 /** A sink that may hold a file open. */
 export type OwnedSink = Sink & Partial<Disposable>;
+
+/**
+ * A sink writing each line with `writeSync` to the stream looked up at each
+ * call, so that no line is lost or reordered at exit.
+ */
+export function streamSink(stream: "stdout" | "stderr", formatter: TextFormatter): Sink {
+  const encoder = new TextEncoder();
+  return (record) => {
+    const bytes = encoder.encode(formatter(record));
+    const target = stream === "stdout" ? Deno.stdout : Deno.stderr;
+    for (let written = 0; written < bytes.length;) {
+      written += target.writeSync(bytes.subarray(written));
+    }
+  };
+}
 
 /** What {@link buildSink} needs besides the handler. */
 export interface BuildSinkOptions {
@@ -25,24 +40,16 @@ export interface BuildSinkOptions {
   truncate: string[];
 }
 
-/** `@logtape/file`, loaded by the first file handler (see `loadFileSinks`). */
-let fileSinks: Awaited<ReturnType<typeof loadFileSinks>> | undefined;
-
 /**
- * Builds the sink of one handler (`name` is for messages), writing lines
- * made by `options.formatter`. A stream handler
- * writes each line with `writeSync` to the stream looked up at each call, so
- * that no line is lost or reordered at exit. A file handler calls
- * `prepareFile(path)` right before its file is opened. Without `delay` the
- * file is opened now, and this rejects with what opening throws; a file to
- * truncate (`mode: w`) is pushed onto `truncate`, for the caller to truncate
- * once every sink is built. With `delay` the file is opened (and truncated)
- * on the first record; while that fails, each record throws a one-line error
- * naming the handler and file, which LogTape's meta logger prints to stderr.
- *
- * `@logtape/file`'s `lazy` option does not serve `delay`: it runs no hook
- * before the open (where `prepareFile` must run), the rotating sink lacks it,
- * and its error would not name the handler.
+ * Builds the sink of one handler (`name` is for messages). A file handler
+ * calls `prepareFile(path)` right before its file is opened. Without `delay`
+ * the file is opened now, and this rejects with what opening throws; a file
+ * to truncate (`mode: w`) is pushed onto `truncate`, for the caller to
+ * truncate once every sink is built. With `delay` the file is opened (and
+ * truncated) on the first record; while that fails, each record throws a
+ * one-line error naming the handler and file, which LogTape's meta logger
+ * prints to stderr. (`@logtape/file`'s `lazy` runs no hook before its open,
+ * and its rotating sink has none.)
  *
  * @example
  * ```ts
@@ -66,44 +73,36 @@ let fileSinks: Awaited<ReturnType<typeof loadFileSinks>> | undefined;
 export async function buildSink(
   name: string,
   handler: HandlerSection,
-  options: BuildSinkOptions,
+  { formatter, prepareFile, truncate }: BuildSinkOptions,
 ): Promise<OwnedSink> {
-  const { formatter } = options;
-  const kind = HANDLER_CLASSES[handler.class];
+  const kind = handlerKind(handler.class);
   if (kind === "null") return () => {};
   if (kind === "stream") {
-    const stream = STREAMS[("stream" in handler && handler.stream) || "stderr"];
-    const encoder = new TextEncoder();
-    return (record) => {
-      const bytes = encoder.encode(formatter(record));
-      const target = stream === "stdout" ? Deno.stdout : Deno.stderr;
-      for (let written = 0; written < bytes.length;) {
-        written += target.writeSync(bytes.subarray(written));
-      }
-    };
+    return streamSink(STREAMS[("stream" in handler && handler.stream) || "stderr"], formatter);
   }
-  const { getFileSink, getRotatingFileSink } = fileSinks ??= await loadFileSinks();
+  const { getFileSink, getRotatingFileSink } = await loadFileSinks();
   const { filename: path, mode, delay, maxBytes = 0, backupCount = 0 } =
     handler as RotatingFileHandlerSection;
-  // Python opens a rotating file in append mode whenever maxBytes is set.
-  const truncate = mode === "w" && !(kind === "rotating_file" && maxBytes > 0);
+  const rotates = kind === "rotating_file" && maxBytes > 0;
   const open = (): OwnedSink => {
-    options.prepareFile?.(path);
+    prepareFile?.(path);
     const unbuffered = { formatter, bufferSize: 0, flushInterval: 0 };
-    return kind === "rotating_file" && maxBytes > 0 && backupCount > 0
+    return rotates && backupCount > 0
       // Python rolls over when the file would reach maxBytes; LogTape when it would exceed it.
       ? getRotatingFileSink(path, { ...unbuffered, maxSize: maxBytes - 1, maxFiles: backupCount })
       : getFileSink(path, unbuffered);
   };
+  // Python opens a rotating file in append mode whenever maxBytes is set.
+  const truncates = mode === "w" && !rotates;
   if (!delay) {
-    if (truncate) options.truncate.push(path);
+    if (truncates) truncate.push(path);
     return open();
   }
   let inner: OwnedSink | undefined;
   const sink: OwnedSink = (record) => {
     try {
-      if (inner === undefined && truncate) {
-        options.prepareFile?.(path);
+      if (inner === undefined && truncates) {
+        prepareFile?.(path);
         Deno.truncateSync(path, 0);
       }
       inner ??= open();

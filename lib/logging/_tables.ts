@@ -9,31 +9,16 @@ import type { LogLevel } from "../deps.ts";
 import type { FormatterSection, HandlerSection, LoggerSection } from "./section.ts";
 
 /** LogTape's levels, lowest first. */
-export const LOG_LEVELS: readonly LogLevel[] = [
-  "trace",
-  "debug",
-  "info",
-  "warning",
-  "error",
-  "fatal",
-];
+export const LOG_LEVELS: LogLevel[] = ["trace", "debug", "info", "warning", "error", "fatal"];
 
-/** Python's `levelname` of each level in {@link LOG_LEVELS} (LogTape's `fatal` is `CRITICAL`). */
+/** Python's `levelname` of each of {@link LOG_LEVELS}; its `levelno` is 5, 10, 20 … 50. */
 export const PYTHON_LEVEL_NAMES = ["TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
-
-/** Python's `levelno` of each level in {@link LOG_LEVELS}. */
-export const PYTHON_LEVEL_NUMBERS = [5, 10, 20, 30, 40, 50];
 
 /** Level names a config may use, upper-cased; `null` is `NOTSET`. */
 const LEVEL_NAMES: Readonly<Record<string, LogLevel | null>> = {
+  ...Object.fromEntries(LOG_LEVELS.map((level, index) => [PYTHON_LEVEL_NAMES[index], level])),
   NOTSET: null,
-  TRACE: "trace",
-  DEBUG: "debug",
-  INFO: "info",
   WARN: "warning",
-  WARNING: "warning",
-  ERROR: "error",
-  CRITICAL: "fatal",
   FATAL: "fatal",
 };
 
@@ -54,12 +39,9 @@ export function parseLevel(level: unknown): LogLevel | null | undefined {
     const name = level.toUpperCase();
     return Object.hasOwn(LEVEL_NAMES, name) ? LEVEL_NAMES[name] : undefined;
   }
-  if (!Number.isInteger(level) || (level as number) < 0 || (level as number) > 50) return undefined;
-  return level === 0
-    ? null
-    : (level as number) <= 5
-    ? "trace"
-    : LOG_LEVELS[Math.ceil((level as number) / 10)];
+  const number = Number.isInteger(level) ? level as number : -1;
+  if (number < 0 || number > 50) return undefined;
+  return number === 0 ? null : LOG_LEVELS[number <= 5 ? 0 : Math.ceil(number / 10)];
 }
 
 /** The handler classes, by every name they go by. */
@@ -75,6 +57,13 @@ export const HANDLER_CLASSES: Readonly<
   "logging.NullHandler": "null",
   null: "null",
 };
+
+/** The kind of a handler `class`, or undefined when it is not one. */
+export function handlerKind(className: unknown): (typeof HANDLER_CLASSES)[string] | undefined {
+  return typeof className === "string" && Object.hasOwn(HANDLER_CLASSES, className)
+    ? HANDLER_CLASSES[className]
+    : undefined;
+}
 
 /** A `StreamHandler`'s `stream` values. */
 export const STREAMS: Readonly<Record<string, "stdout" | "stderr">> = {

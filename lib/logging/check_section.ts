@@ -2,8 +2,7 @@
  * Validation of the `Logging` section, driven by one table per kind of map
  * (the section, a formatter, each handler class, a logger): each key with
  * the check of its value. A map's unknown keys are reported first, then its
- * keys in table order; the table's order is also the order that "expected:"
- * lists them in.
+ * keys in table order, which is also the order "expected:" lists them in.
  *
  * @module
  */
@@ -12,34 +11,23 @@ import { describeValue } from "../core/errors.ts";
 import {
   categoryOf,
   HANDLER_CLASSES,
+  handlerKind,
   HELPER_DEFAULTS,
   META_CATEGORY,
   parseLevel,
   STREAMS,
 } from "./_tables.ts";
-import { parsePythonFormat } from "./_python_format.ts";
-import { checkStrftime } from "./_strftime.ts";
+import { checkStrftime, parsePythonFormat } from "./_python_format.ts";
 
 /**
  * Receives one problem of a `Logging` section. `keyPath` is relative to the
  * section, e.g. `["handlers", "file", "class"]`.
- *
- * @example
- * ```ts
- * import type { ReportIssue } from "./check_section.ts";
- * const issues: string[] = [];
- * const report: ReportIssue = (keyPath, message) => issues.push(`${keyPath.join(".")}: ${message}`);
- * ```
  */
 export type ReportIssue = (keyPath: (string | number)[], message: string) => void;
 
 type Path = (string | number)[];
 
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** What checks share while one section is checked: the report, and the names defined so far. */
+/** What the checks of one section share: the report, and the names it defines. */
 interface Context {
   report: ReportIssue;
   formatters: Set<string>;
@@ -52,6 +40,10 @@ type Check = (value: unknown, path: Path, context: Context) => void;
 /** A map's keys, in order, each with its check; `"required"` keys must be present. */
 type Table = Readonly<Record<string, Check | readonly [Check, "required"]>>;
 
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** A check that reports `expected …, got …` when `test` fails. */
 function is(test: (value: unknown) => boolean, expected: string): Check {
   return (value, path, { report }) => {
@@ -59,22 +51,28 @@ function is(test: (value: unknown) => boolean, expected: string): Check {
   };
 }
 
+/** A string whose `problems` are each reported at its path. */
+function text(expected: string, problems: (value: string) => string[]): Check {
+  return (value, path, context) => {
+    is((value) => typeof value === "string", expected)(value, path, context);
+    if (typeof value === "string") {
+      for (const problem of problems(value)) context.report(path, problem);
+    }
+  };
+}
+
 const boolean = is((value) => typeof value === "boolean", "true or false");
 const count = is(
-  (value) => Number.isSafeInteger(value) && (value as number) >= 0,
+  (value) => Number.isSafeInteger(value) && Number(value) >= 0,
   "a whole number, 0 or more",
 );
 
 const level: Check = (value, path, { report }) => {
   if (parseLevel(value) !== undefined) return;
-  report(
-    path,
-    typeof value === "number"
-      ? `expected a level number from 0 to 50, got ${value}`
-      : `expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, NOTSET, got ${
-        describeValue(value)
-      }`,
-  );
+  const expected = typeof value === "number"
+    ? "a level number from 0 to 50"
+    : "one of DEBUG, INFO, WARNING, ERROR, CRITICAL, NOTSET";
+  report(path, `expected ${expected}, got ${describeValue(value)}`);
 };
 
 const filterList: Check = (value, path, { report }) => {
@@ -86,16 +84,6 @@ const filterList: Check = (value, path, { report }) => {
     )
   );
 };
-
-/** A string checked by `problems`, each reported at `path`. */
-function text(expected: string, problems: (value: string) => string[]): Check {
-  return (value, path, { report }) => {
-    if (typeof value !== "string") {
-      return report(path, `expected ${expected}, got ${describeValue(value)}`);
-    }
-    for (const problem of problems(value)) report(path, problem);
-  };
-}
 
 const FORMATTER: Table = {
   format: text("a format string", (format) => parsePythonFormat(format).problems),
@@ -111,17 +99,17 @@ const FORMATTER: Table = {
 };
 
 const HANDLER_CLASS: Check = (value, path, { report }) => {
-  if (typeof value === "string" && Object.hasOwn(HANDLER_CLASSES, value)) return;
-  if (value === "logging.handlers.SysLogHandler" || value === "syslog") {
-    return report(
-      path,
-      `handler class "${value}" is not supported: Deno reaches the syslog socket only with ` +
+  if (handlerKind(value)) return;
+  report(
+    path,
+    value === "logging.handlers.SysLogHandler" || value === "syslog"
+      ? `handler class "${value}" is not supported: Deno reaches the syslog socket only with ` +
         `--unstable-net; use "logging.StreamHandler" (under systemd, stderr goes to the journal) ` +
-        `or "logging.FileHandler"`,
-    );
-  }
-  const supported = Object.keys(HANDLER_CLASSES).join(", ");
-  report(path, `unknown handler class ${describeValue(value)} (supported: ${supported})`);
+        `or "logging.FileHandler"`
+      : `unknown handler class ${describeValue(value)} (supported: ${
+        Object.keys(HANDLER_CLASSES).join(", ")
+      })`,
+  );
 };
 
 const COMMON: Table = {
@@ -161,21 +149,6 @@ const HANDLERS: Readonly<Record<string, Table>> = {
   null: COMMON,
 };
 
-const handler: Check = (value, path, context) => {
-  const className = isMap(value) ? value.class : undefined;
-  const kind = typeof className === "string" && Object.hasOwn(HANDLER_CLASSES, className)
-    ? HANDLER_CLASSES[className]
-    : undefined;
-  // Unknown keys are reported only once the class, and so its keys, are known.
-  checkMap(
-    value,
-    kind ? HANDLERS[kind] : COMMON,
-    path,
-    context,
-    kind ? ` for "${className}"` : null,
-  );
-};
-
 const LOGGER: Table = {
   level,
   handlers: (value, path, { report, handlers }) => {
@@ -192,62 +165,62 @@ const LOGGER: Table = {
   propagate: boolean,
 };
 
-/** A map of named things; `each` checks one, after `define` has recorded its name. */
-function named(what: string, each?: Check, define?: (context: Context) => Set<string>): Check {
+/** A map of named things (an empty list counts as an empty map, as helper's `formatters: []`). */
+function named(what: string, each: Check): Check {
   return (value, path, context) => {
-    // An empty list counts as an empty map, as helper's documented `formatters: []`.
-    const entries = isMap(value)
-      ? Object.entries(value)
-      : Array.isArray(value) && value.length === 0
-      ? []
-      : undefined;
-    if (entries === undefined) {
+    if (!isMap(value) && !(Array.isArray(value) && value.length === 0)) {
       return context.report(path, `expected a map of ${what}, got ${describeValue(value)}`);
     }
-    for (const [name] of entries) define?.(context).add(name);
-    for (const [name, item] of entries) each?.(item, [...path, name], context);
+    for (const [name, item] of Object.entries(value)) each(item, [...path, name], context);
   };
 }
 
-const loggers: Check = (value, path, context) => {
-  const categories = new Map<string, string>();
-  named("loggers", (logger, loggerPath, context) => {
-    const name = loggerPath.at(-1) as string;
-    if (name.split(".").includes("")) {
-      return context.report(loggerPath, `expected a dotted logger name, got "${name}"`);
-    }
+/** A logger: its name, then its keys. */
+function logger(seen: Map<string, string>): Check {
+  return (value, path, context) => {
+    const name = String(path.at(-1));
     const category = categoryOf(name).join(".");
-    const other = categories.get(category);
-    if (other !== undefined) {
+    if (name.split(".").includes("")) {
+      return context.report(path, `expected a dotted logger name, got "${name}"`);
+    }
+    if (seen.has(category)) {
+      const other = seen.get(category);
       context.report(
-        loggerPath,
+        path,
         `"${name}" and "${other}" name the same logger, "${category}"; keep one`,
       );
     }
-    categories.set(category, name);
+    seen.set(category, name);
     if (category === META_CATEGORY.join(".")) {
-      context.report(loggerPath, `logger "${name}" is reserved for LogTape's own diagnostics`);
+      context.report(path, `logger "${name}" is reserved for LogTape's own diagnostics`);
     }
-    checkMap(logger, LOGGER, loggerPath, context);
-  })(value, path, context);
-};
+    map(LOGGER)(value, path, context);
+  };
+}
 
-/** The section's own keys, in the order they are checked: names are defined before use. */
+/** The section's own keys, in the order they are checked. */
 const SECTION: Table = {
   version: is((value) => value === 1, "1"),
-  formatters: named(
-    "formatters",
-    (value, path, context) => checkMap(value, FORMATTER, path, context),
-    (c) => c.formatters,
-  ),
+  formatters: named("formatters", map(FORMATTER)),
   filters: named(
     "filters",
     (_value, path, { report }) =>
       report(path, "filters are not supported; use a logger or handler level instead"),
   ),
-  handlers: named("handlers", handler, (context) => context.handlers),
-  loggers,
-  root: (value, path, context) => checkMap(value, LOGGER, path, context),
+  handlers: named("handlers", (value, path, context) => {
+    const className = isMap(value) ? value.class : undefined;
+    const kind = handlerKind(className);
+    // Unknown keys are reported only once the class, and so its keys, are known.
+    checkMap(
+      value,
+      kind ? HANDLERS[kind] : COMMON,
+      path,
+      context,
+      kind ? ` for "${className}"` : null,
+    );
+  }),
+  loggers: (value, path, context) => named("loggers", logger(new Map()))(value, path, context),
+  root: map(LOGGER),
   disable_existing_loggers: boolean,
   incremental: (value, path, context) =>
     value === true
@@ -257,6 +230,11 @@ const SECTION: Table = {
       )
       : boolean(value, path, context),
 };
+
+/** A check of a map against a table. */
+function map(table: Table): Check {
+  return (value, path, context) => checkMap(value, table, path, context);
+}
 
 /**
  * Checks a map against a table. `unknownKeys` is added to each unknown key's
@@ -311,11 +289,11 @@ function checkMap(
  * ```
  */
 export function checkLoggingSection(section: unknown, report: ReportIssue): void {
-  const context: Context = {
-    report,
-    formatters: new Set(Object.keys(HELPER_DEFAULTS.formatters)),
-    handlers: new Set(Object.keys(HELPER_DEFAULTS.handlers)),
-  };
+  const namesIn = (key: "formatters" | "handlers") =>
+    new Set([
+      ...Object.keys(HELPER_DEFAULTS[key]),
+      ...isMap(section) && isMap(section[key]) ? Object.keys(section[key]) : [],
+    ]);
   const isStrayFormatter = (value: unknown) =>
     isMap(value) && Object.hasOwn(value, "format") &&
     Object.keys(value).every((key) => Object.hasOwn(FORMATTER, key));
@@ -326,5 +304,9 @@ export function checkLoggingSection(section: unknown, report: ReportIssue): void
       ),
     )
     : section;
-  checkMap(kept, SECTION, [], context);
+  checkMap(kept, SECTION, [], {
+    report,
+    formatters: namesIn("formatters"),
+    handlers: namesIn("handlers"),
+  });
 }

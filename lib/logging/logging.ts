@@ -1,12 +1,8 @@
 /**
- * The `Logging` config section: Python's `logging.config.dictConfig` shape,
- * as helper uses it, applied to LogTape. The section's types are in
- * `section.ts`, its check in `check_section.ts`, the sinks in `_sinks.ts`,
- * the %-formats in `_python_format.ts`; this module applies it.
- *
- * As in helper, the section is laid over helper's built-in defaults, name by
- * name (`_tables.ts`), and the logger name `helper` stands for flagstaff's
- * own logger, `flagstaff`.
+ * The `Logging` config section (Python's `logging.config.dictConfig` shape,
+ * `section.ts`) applied to LogTape. As in helper, the section is laid over
+ * helper's built-in defaults, name by name, and the logger name `helper`
+ * stands for flagstaff's own logger, `flagstaff`.
  *
  * | dictConfig | LogTape |
  * |---|---|
@@ -28,14 +24,14 @@ import type { LoggerConfig, LogLevel, Sink } from "../deps.ts";
 import { messageOf } from "../core/errors.ts";
 import {
   categoryOf,
-  HANDLER_CLASSES,
+  handlerKind,
   HELPER_DEFAULTS,
   LOG_LEVELS,
   META_CATEGORY,
   parseLevel,
 } from "./_tables.ts";
 import { compilePythonFormat, LOCATION_FIELDS } from "./_python_format.ts";
-import { buildSink, type OwnedSink } from "./_sinks.ts";
+import { buildSink, type OwnedSink, streamSink } from "./_sinks.ts";
 import { checkLoggingSection } from "./check_section.ts";
 import type { FormatterSection, HandlerSection, LoggerSection, LoggingSection } from "./section.ts";
 
@@ -56,15 +52,7 @@ export type {
   StreamHandlerSection,
 } from "./section.ts";
 
-/**
- * How to apply the `Logging` section.
- *
- * @example
- * ```ts
- * import type { LoggingOptions } from "./logging.ts";
- * const options: LoggingOptions = { foreground: true, verbosity: 1 };
- * ```
- */
+/** How to apply the `Logging` section. */
 export interface LoggingOptions {
   /** True in the foreground; handlers with `debug_only: true` exist only then. */
   foreground: boolean;
@@ -102,9 +90,8 @@ export interface LoggingOptions {
  * ```
  */
 export function reopensInFolder(handler: unknown): "create" | "rotate" | undefined {
-  if (typeof handler !== "object" || handler === null) return undefined;
-  const h = handler as Record<string, unknown>;
-  const kind = typeof h.class === "string" ? HANDLER_CLASSES[h.class] : undefined;
+  const h = (handler ?? {}) as Record<string, unknown>;
+  const kind = handlerKind(h.class);
   if (kind === "rotating_file" && Number(h.maxBytes) > 0 && Number(h.backupCount) > 0) {
     return "rotate";
   }
@@ -205,9 +192,11 @@ async function applyNow(
 ): Promise<void> {
   if (section !== undefined) {
     const issues: string[] = [];
-    checkLoggingSection(section, (keyPath, message) => {
-      issues.push(keyPath.length ? `key "${keyPath.join(".")}": ${message}` : message);
-    });
+    checkLoggingSection(
+      section,
+      (keyPath, message) =>
+        issues.push(keyPath.length ? `key "${keyPath.join(".")}": ${message}` : message),
+    );
     if (issues.length > 0) {
       const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
       throw new Error(`Invalid Logging section: ${issues[0]}${more}`);
@@ -225,7 +214,7 @@ async function applyNow(
   const used = (names: string[] = []) =>
     names.filter((name) =>
       (options.foreground || !handlers[name].debug_only) &&
-      !(options.withoutFiles && HANDLER_CLASSES[handlers[name].class].endsWith("file"))
+      !(options.withoutFiles && handlerKind(handlers[name].class)?.endsWith("file"))
     );
   const plans = new Map<string, LoggerPlan>([["", {
     category: [],
@@ -263,7 +252,7 @@ async function applyNow(
         | undefined;
       const format = formatter?.format ?? PYTHON_DEFAULT_FORMAT;
       capturesLocation ||= LOCATION_FIELDS.some((field) => format.includes(`%(${field})`));
-      const compiled = compilePythonFormat(format, { datefmt: formatter?.datefmt ?? undefined });
+      const compiled = compilePythonFormat(format, formatter?.datefmt ?? undefined);
       let sink: OwnedSink;
       try {
         sink = await buildSink(name, handler, {
@@ -293,12 +282,10 @@ async function applyNow(
     closeSinks();
     throw error;
   }
-  const stderr = (format: string) =>
-    buildSink("stderr", { class: "console" }, { formatter: compilePythonFormat(format), truncate });
-  sinks["flagstaff:stderr"] = await stderr(DEFAULT_FORMAT);
+  sinks["flagstaff:stderr"] = streamSink("stderr", compilePythonFormat(DEFAULT_FORMAT));
   sinks["flagstaff:last-resort"] = getLastResortSink(
     [...plans.values()],
-    await stderr(PYTHON_DEFAULT_FORMAT),
+    streamSink("stderr", compilePythonFormat(PYTHON_DEFAULT_FORMAT)),
   );
   const loggers = [...plans.values()].map((plan): LoggerConfig<string, string> => ({
     category: plan.category,

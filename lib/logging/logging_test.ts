@@ -157,7 +157,7 @@ Deno.test("`checkLoggingSection()` reports every kind of problem with its key pa
     version: 2,
     filters: { quiet: { name: "x" } },
     formatters: {
-      bad: { format: "%(nope)s %(name)d", datefmt: "%Q", style: "{", validate: "yes" },
+      bad: { format: "%(nope)s %(name)d", datefmt: "%j", style: "{", validate: "yes" },
       other: { fmt: "%(message)s", class: "my.Formatter" },
     },
     handlers: {
@@ -236,7 +236,7 @@ Deno.test("`checkLoggingSection()` reports every kind of problem with its key pa
     ["incremental", "expected false, got true (incremental configuration is not supported)"],
   ]);
   assert.match(issues[2][1], /^unknown field "nope" in "%\(nope\)s" \(supported: /);
-  assert.match(issues[4][1], /^unknown directive "%Q" \(supported: /);
+  assert.match(issues[4][1], /^unknown directive "%j" \(supported: /);
 });
 
 Deno.test("`checkLoggingSection()` names a Python % directive flagstaff does not support, at its format key", () => {

@@ -10,24 +10,10 @@
  * A level: a Python name (`DEBUG`, `INFO`, `WARNING`/`WARN`, `ERROR`,
  * `CRITICAL`/`FATAL`, `NOTSET`) or a LogTape one (`trace` … `fatal`), in any
  * case, or a Python level number from 0 to 50.
- *
- * @example
- * ```ts
- * import type { LoggingLevel } from "./logging.ts";
- * const levels: LoggingLevel[] = ["INFO", "warning", 40];
- * ```
  */
 export type LoggingLevel = string | number;
 
-/**
- * A formatter: a Python %-style `format` and a `strftime` `datefmt`.
- *
- * @example
- * ```ts
- * import type { FormatterSection } from "./logging.ts";
- * const verbose: FormatterSection = { format: "%(levelname) -10s %(asctime)s %(message)s", datefmt: "%H:%M:%S" };
- * ```
- */
+/** A formatter: a Python %-style `format` and a `strftime` `datefmt`. */
 export interface FormatterSection {
   /** The line layout: `%(field)s`, `d` or `f` with flags `-`, `0`, space, width, precision. Default: `%(message)s`. */
   format?: string;
@@ -41,15 +27,7 @@ export interface FormatterSection {
   class?: "logging.Formatter";
 }
 
-/**
- * What every handler may set.
- *
- * @example
- * ```ts
- * import type { HandlerCommon } from "./logging.ts";
- * const common: HandlerCommon = { level: "INFO", formatter: "verbose", debug_only: true };
- * ```
- */
+/** What every handler may set. */
 export interface HandlerCommon {
   /** Lowest level the handler writes. Default: every level. */
   level?: LoggingLevel;
@@ -61,15 +39,7 @@ export interface HandlerCommon {
   debug_only?: boolean;
 }
 
-/**
- * A handler writing to stderr or stdout.
- *
- * @example
- * ```ts
- * import type { StreamHandlerSection } from "./logging.ts";
- * const console: StreamHandlerSection = { class: "logging.StreamHandler", stream: "ext://sys.stdout" };
- * ```
- */
+/** A handler writing to stderr or stdout. */
 export interface StreamHandlerSection extends HandlerCommon {
   /** The handler class. */
   class: "logging.StreamHandler" | "console";
@@ -77,15 +47,7 @@ export interface StreamHandlerSection extends HandlerCommon {
   stream?: string;
 }
 
-/**
- * What both file handlers take.
- *
- * @example
- * ```ts
- * import type { FileOptions } from "./logging.ts";
- * const options: FileOptions = { filename: "app.log", mode: "a", encoding: "utf-8" };
- * ```
- */
+/** What both file handlers take. */
 export interface FileOptions {
   /** The log file, relative to the working directory. */
   filename: string;
@@ -97,31 +59,13 @@ export interface FileOptions {
   delay?: boolean;
 }
 
-/**
- * A handler appending to a file.
- *
- * @example
- * ```ts
- * import type { FileHandlerSection } from "./logging.ts";
- * const file: FileHandlerSection = { class: "logging.FileHandler", filename: "/var/log/app.log" };
- * ```
- */
+/** A handler appending to a file. */
 export interface FileHandlerSection extends HandlerCommon, FileOptions {
   /** The handler class. */
   class: "logging.FileHandler" | "file";
 }
 
-/**
- * A handler writing to a file that rolls over at a size.
- *
- * @example
- * ```ts
- * import type { RotatingFileHandlerSection } from "./logging.ts";
- * const rotating: RotatingFileHandlerSection = {
- *   class: "logging.handlers.RotatingFileHandler", filename: "app.log", maxBytes: 1_048_576, backupCount: 5,
- * };
- * ```
- */
+/** A handler writing to a file that rolls over at a size. */
 export interface RotatingFileHandlerSection extends HandlerCommon, FileOptions {
   /** The handler class. */
   class: "logging.handlers.RotatingFileHandler" | "rotating_file";
@@ -131,44 +75,20 @@ export interface RotatingFileHandlerSection extends HandlerCommon, FileOptions {
   backupCount?: number;
 }
 
-/**
- * A handler that drops every record.
- *
- * @example
- * ```ts
- * import type { NullHandlerSection } from "./logging.ts";
- * const drop: NullHandlerSection = { class: "logging.NullHandler" };
- * ```
- */
+/** A handler that drops every record. */
 export interface NullHandlerSection extends HandlerCommon {
   /** The handler class. */
   class: "logging.NullHandler" | "null";
 }
 
-/**
- * One handler of the `handlers` map.
- *
- * @example
- * ```ts
- * import type { HandlerSection } from "./logging.ts";
- * const handler: HandlerSection = { class: "console", formatter: "verbose" };
- * ```
- */
+/** One handler of the `handlers` map. */
 export type HandlerSection =
   | StreamHandlerSection
   | FileHandlerSection
   | RotatingFileHandlerSection
   | NullHandlerSection;
 
-/**
- * A named logger of the `loggers` map.
- *
- * @example
- * ```ts
- * import type { LoggerSection } from "./logging.ts";
- * const helper: LoggerSection = { level: "INFO", handlers: ["console"], propagate: true };
- * ```
- */
+/** A named logger of the `loggers` map. */
 export interface LoggerSection {
   /** Lowest level logged here and below. Default: the parent's (Python's `NOTSET`). */
   level?: LoggingLevel;
@@ -184,28 +104,12 @@ export interface LoggerSection {
  * The root logger: where every record ends up unless a logger stops it. Its
  * `level` defaults to `CRITICAL`, as helper's; `propagate` is accepted
  * (helper's defaults have it) and ignored.
- *
- * @example
- * ```ts
- * import type { RootSection } from "./logging.ts";
- * const root: RootSection = { level: "WARNING", handlers: ["console"] };
- * ```
  */
 export type RootSection = LoggerSection;
 
 /**
  * The validated `Logging` section. Empty lists stand for empty maps, as
  * helper's documented `formatters: []`.
- *
- * @example
- * ```ts
- * import type { LoggingSection } from "./logging.ts";
- * const section: LoggingSection = {
- *   version: 1,
- *   handlers: { file: { class: "logging.FileHandler", filename: "app.log" } },
- *   loggers: { helper: { level: "INFO", handlers: ["file"] } },
- * };
- * ```
  */
 export interface LoggingSection {
   /** Must be 1 when given. */
