@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { delay } from "../lib/core/delay.ts";
-import { spawnCli } from "./_helpers.ts";
+import { eventually, spawnCli } from "./_helpers.ts";
 
 /** Tries to reach Deno's inspector until stopped; resolves with what it found, if anything. */
 function attacker(): { stop(): Promise<string | undefined>; tries(): number } {
@@ -66,8 +66,19 @@ Deno.test("USR1 under deno run opens no debugger a local user can attach to", as
 });
 
 Deno.test("USR1 opens no debugger even when another process held 9229 at start and let go", async () => {
-  // Another holder (another flagstaff, a developer's debugger) at flagstaff's start.
-  let holder: Deno.Listener | undefined = Deno.listen({ hostname: "127.0.0.1", port: 9229 });
+  // Another holder (another flagstaff, a developer's debugger) at flagstaff's start. Another
+  // flagstaff under `deno run` on this machine may hold it now: wait for our turn.
+  let holder: Deno.Listener | undefined = await eventually(
+    "127.0.0.1:9229 to be free",
+    () => {
+      try {
+        return Deno.listen({ hostname: "127.0.0.1", port: 9229 });
+      } catch (error) {
+        if (error instanceof Deno.errors.AddrInUse) return undefined;
+        throw error;
+      }
+    },
+  );
   const started = performance.now();
   try {
     await using app = spawnCli(["run", "--usr1", "print", "x"]);
