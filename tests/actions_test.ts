@@ -20,40 +20,6 @@ async function burst(signal: string, pid: number, count: number): Promise<void> 
   assert.equal(code, 0, `kill -${signal} x${count}`);
 }
 
-Deno.test("flagman's README session: order, print_once closing, tear-down on TERM", async () => {
-  await using app = spawnCli([
-    "--usr1",
-    "print",
-    "a fun message",
-    "--usr1",
-    "print",
-    "another message",
-    "--usr2",
-    "print_once",
-    "will be printed once",
-  ]);
-  await app.waitFor(/^init\ninit\ninit\n/, { stream: "stdout" });
-  await app.waitFor("Running 3 action(s); waiting for signals", { stream: "stderr" });
-  await app.signal("USR1");
-  await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
-  await app.signal("USR2");
-  await app.waitFor("will be printed once\ncleanup\n", { stream: "stdout" });
-  await app.waitFor(/Action "print_once" \(usr2 #1\) closed: Only print once/, {
-    stream: "stderr",
-  });
-  await app.signal("USR1");
-  await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
-  await app.signal("TERM");
-  const result = await app.finished();
-  assert.equal(result.code, 0, result.stderr);
-  assert.equal(
-    result.stdout,
-    "init\ninit\ninit\na fun message\nanother message\nwill be printed once\ncleanup\n" +
-      "a fun message\nanother message\ncleanup\ncleanup\n",
-  );
-  assert.doesNotMatch(result.stderr, /at .*print_once/, "closing is not an error: no traceback");
-});
-
 Deno.test("when every action has closed: exit 1, or 0 with --successful-empty", async () => {
   for (const [flags, code] of [[[], 1], [["--successful-empty"], 0]] as const) {
     await using app = spawnCli(["run", ...flags, "--usr2", "print_once", "bye"]);
@@ -98,12 +64,6 @@ Deno.test("a wrong argument count names the action and what it takes, exit 2", a
     assert.equal(result.stderr, `error: ${message}\n`);
     assert.equal(result.stdout, "");
   }
-});
-
-Deno.test("no actions and no controller is a usage error, exit 2", async () => {
-  const result = await runCli(["run"]);
-  assert.equal(result.code, 2);
-  assert.match(result.stderr, /^error: No actions configured and no controller: /);
 });
 
 /** A gate on loopback: `requested` resolves when its URL is fetched, which waits for `open()`. */

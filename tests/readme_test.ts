@@ -139,22 +139,43 @@ Deno.test("README lists every config key the code accepts", () => {
   assert.deepEqual(documented, code, "README rows = lib/config tables (key, type, unit, …)");
 });
 
-Deno.test("README's flagman one-liner behaves as described", async () => {
+Deno.test("README's flagman one-liner behaves as flagman's session: order, print_once closing, tear-down on TERM", async () => {
   const line = blocks("sh").map((b) => b.trim()).find((b) =>
     b.startsWith("flagstaff --usr1 print")
   )!;
   const argv = [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).slice(1);
+  assert.deepEqual(argv, [
+    "--usr1",
+    "print",
+    "a fun message",
+    "--usr1",
+    "print",
+    "another message",
+    "--usr2",
+    "print_once",
+    "will be printed once",
+  ]);
   await using app = spawnCli(argv);
-  await app.waitFor("init\ninit\ninit\n", { stream: "stdout" });
-  await app.waitFor("Running 3 action(s)", { stream: "stderr" });
+  await app.waitFor(/^init\ninit\ninit\n/, { stream: "stdout" });
+  await app.waitFor("Running 3 action(s); waiting for signals", { stream: "stderr" });
   await app.signal("USR1");
   await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
   await app.signal("USR2");
   await app.waitFor("will be printed once\ncleanup\n", { stream: "stdout" });
+  await app.waitFor(/Action "print_once" \(usr2 #1\) closed: Only print once/, {
+    stream: "stderr",
+  });
+  await app.signal("USR1");
+  await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
   await app.signal("TERM");
   const result = await app.finished();
-  assert.equal(result.code, 0);
-  assert.match(result.stdout, /cleanup\ncleanup\n$/);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    "init\ninit\ninit\na fun message\nanother message\nwill be printed once\ncleanup\n" +
+      "a fun message\nanother message\ncleanup\ncleanup\n",
+  );
+  assert.doesNotMatch(result.stderr, /at .*print_once/, "closing is not an error: no traceback");
 });
 
 Deno.test("README's Signals/Actions config and its greet action run as shown", async () => {
