@@ -26,12 +26,14 @@ export interface OutputTailOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OutputTail } from "./_output_tail.ts";
  * const tail = new OutputTail({ maxLines: 2 });
  * tail.write("stdout", "one\ntwo\nthr");
  * tail.write("stderr", "oops\n");
  * tail.write("stdout", "ee\n");
- * console.assert(tail.lines.join("|") === "oops|three" && tail.total === 4);
+ * assert.deepEqual(tail.lines, ["oops", "three"]);
+ * assert.equal(tail.total, 4);
  * ```
  */
 export class OutputTail {

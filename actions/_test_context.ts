@@ -55,11 +55,15 @@ function render(template: string, properties: Record<string, unknown> = {}): str
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createTestContext } from "./_test_context.ts";
  * const context = createTestContext();
  * context.out.write("hi\n");
  * context.logger.info("n is {n}", { n: 1 });
- * console.assert(context.output === "hi\n" && context.logs[0] === "info: n is 1");
+ * context.close("done");
+ * assert.equal(context.output, "hi\n");
+ * assert.deepEqual(context.logs, ["info: n is 1"]);
+ * assert.deepEqual(context.closed, ["done"]);
  * ```
  */
 export function createTestContext(options: TestContextOptions = {}): TestContext {

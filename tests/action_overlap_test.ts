@@ -6,14 +6,14 @@
  * does not fire at once.
  */
 import assert from "node:assert/strict";
-import { spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { DEADLINE_MS, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const FIXTURES = new URL("./fixtures/actions/", import.meta.url).pathname;
 
 /**
  * An action that ignores its signal: each run prints `stubborn start N`, then
- * waits until the file `release` exists, then prints `stubborn end N`.
- * Tear-down prints `stubborn down`. With `closeAtStart`, a run closes the action as it starts.
+ * waits until the file `release` exists, then prints `stubborn end N`; at
+ * the test's deadline it gives up and throws. Tear-down prints `stubborn down`. With `closeAtStart`, a run closes the action as it starts.
  */
 function stubborn(release: string, closeAtStart = false): string {
   return `export default class {
@@ -25,8 +25,10 @@ function stubborn(release: string, closeAtStart = false): string {
     const n = ++this.#runs;
     context.out.write(\`stubborn start \${n}\\n\`);
     ${closeAtStart ? 'context.close("done");' : ""}
+    const deadline = Date.now() + ${DEADLINE_MS};
     while (true) {
       try { Deno.statSync(${JSON.stringify(release)}); break; } catch { /* not yet */ }
+      if (Date.now() > deadline) throw new Error("stubborn: no release file within the deadline");
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     context.out.write(\`stubborn end \${n}\\n\`);

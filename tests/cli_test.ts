@@ -20,9 +20,11 @@ Deno.test("flagstaff --help lists the commands and exits 0", async () => {
   assert.match(result.stdout, /^Usage: flagstaff \[command\] \[options\] /);
   assert.match(result.stdout, /\n {2}run +run the controller/);
   assert.match(result.stdout, /\n {2}check +load and validate/);
-  // The implicit run and the action flags are shown too.
-  assert.match(result.stdout, /Without a command, flagstaff runs/);
+  // The implicit run and the action flags are shown too (a new user's first questions).
+  assert.match(result.stdout, /Without a command, flagstaff runs: "flagstaff -c app.yml"/);
   assert.match(result.stdout, /\n {2}--usr1 <action> \[words\.\.\.\] +add an action for SIGUSR1/);
+  assert.match(result.stdout, /--usr2 <action> \[words\.\.\.\] +add an action for SIGUSR2/);
+  assert.match(result.stdout, /-l, --list +list every known action/);
   assert.equal(result.stderr, "");
 });
 

@@ -4,7 +4,7 @@
  * PID namespace.
  */
 import assert from "node:assert/strict";
-import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { DEADLINE_MS, fileMatching, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
 const IS_ROOT = Deno.uid() === 0;
@@ -20,20 +20,6 @@ ${extra.daemon ?? ""}Logging:
   handlers: {file: {class: file, filename: ${dir}/app.log, formatter: plain}}
   root: {level: INFO, handlers: [file]}
 `;
-}
-
-/** Reads the log until `pattern` shows up (the daemon has no stdout to wait on). */
-async function waitForLog(file: string, pattern: RegExp): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const text = await Deno.readTextFile(file).catch(() => "");
-    if (pattern.test(text)) return text;
-    // A file has no readiness to wait on: poll it briefly.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.fail(
-    `${file} never matched ${pattern}:\n${await Deno.readTextFile(file).catch(() => "")}`,
-  );
 }
 
 Deno.test("--daemon: ready handshake, status, reload, stop, and the pidfile is gone", async () => {
@@ -54,11 +40,11 @@ Deno.test("--daemon: ready handshake, status, reload, stop, and the pidfile is g
 
     const reload = await runCli(["reload", "-c", config]);
     assert.deepEqual([reload.code, reload.stdout], [0, `sent SIGHUP to pid ${pid}\n`]);
-    await waitForLog(`${dir.path}/app.log`, /INFO flagstaff.runtime: Config reloaded from/);
+    await fileMatching(`${dir.path}/app.log`, /INFO flagstaff.runtime: Config reloaded from/);
 
     const usr2 = await runCli(["signal", "-c", config, "USR2"]);
     assert.deepEqual([usr2.code, usr2.stdout], [0, `sent SIGUSR2 to pid ${pid}\n`]);
-    await waitForLog(`${dir.path}/app.log`, /calling onSigusr2\(\)/);
+    await fileMatching(`${dir.path}/app.log`, /calling onSigusr2\(\)/);
   } finally {
     const stop = await runCli(["stop", "-c", config]);
     assert.deepEqual([stop.code, stop.stdout, stop.stderr], [0, `stopped pid ${pid}\n`, ""]);
@@ -82,28 +68,22 @@ Deno.test("--daemon: ready handshake, status, reload, stop, and the pidfile is g
 
 Deno.test("--daemon: a start-up error reaches the parent and the errors file, with the child's exit code", async () => {
   await using dir = await tempDir();
-  // The app is named after its config file; its errors file goes to the first writable of
-  // /var/log, /var/tmp, /tmp: a unique name, removed afterwards.
-  const name = `flagstaff_test_${crypto.randomUUID().slice(0, 8)}`;
+  // The app is named after its config file. Its errors file goes to the first writable folder of
+  // FLAGSTAFF_ERRORS_DIRS (by default /var/log, /var/tmp, /tmp): the test's own folder here.
+  const name = "myapp";
   await writeFiles(dir.path, {
     [`${name}.yml`]: appConfig(dir.path, { application: "  setup_throws: true\n" }),
     "run/.keep": "",
+    "errors/.keep": "",
   });
-  const setup = await runCli(["run", "-c", `${dir.path}/${name}.yml`, "-d"]);
+  const setup = await runCli(["run", "-c", `${dir.path}/${name}.yml`, "-d"], {
+    env: { FLAGSTAFF_ERRORS_DIRS: `${dir.path}/missing:${dir.path}/errors` },
+  });
   assert.equal(setup.code, 1);
   assert.equal(setup.stderr, "error: setup() failed: setup exploded\n");
-  const errorsFile = (await Promise.all(["/var/log", "/var/tmp", "/tmp"].map(async (folder) => {
-    const file = `${folder}/${name}.errors`;
-    return await Deno.stat(file).then(() => file, () => undefined);
-  }))).find(Boolean);
-  assert.ok(errorsFile, "an errors file was written");
-  try {
-    const text = await Deno.readTextFile(errorsFile);
-    assert.match(text, new RegExp(`${name} Exception \\[\\d{4}-`));
-    assert.match(text, /Error: setup exploded\n\s+at .*probe_controller\.ts/);
-  } finally {
-    await Deno.remove(errorsFile);
-  }
+  const text = await Deno.readTextFile(`${dir.path}/errors/${name}.errors`);
+  assert.match(text, new RegExp(`${name} Exception \\[\\d{4}-`));
+  assert.match(text, /Error: setup exploded\n\s+at .*probe_controller\.ts/);
   const missing = await runCli(["run", "--controller", `${dir.path}/nope.ts`, "-d"]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^error: Cannot load controller ".*nope.ts": Module not found/);
@@ -115,7 +95,7 @@ Deno.test("the pidfile: a second instance is refused; a stale one is replaced", 
   await writeFiles(dir.path, { "app.yml": appConfig(dir.path), "run/.keep": "" });
   {
     await using first = spawnCli(["run", "-c", config]);
-    await waitForLog(`${dir.path}/app.log`, /Running app/);
+    await fileMatching(`${dir.path}/app.log`, /Running app/);
     const second = await runCli(["run", "-c", config]);
     assert.equal(second.code, 2);
     assert.equal(
@@ -131,7 +111,7 @@ Deno.test("the pidfile: a second instance is refused; a stale one is replaced", 
   assert.match(status.stdout, /^not running \(pidfile .* is stale: pid \d+ holds no lock\)\n$/);
   await Deno.writeTextFile(`${dir.path}/run/app.pid`, "garbage");
   await using next = spawnCli(["run", "-c", config]);
-  const log = await waitForLog(`${dir.path}/app.log`, /Replaced stale pidfile/);
+  const log = await fileMatching(`${dir.path}/app.log`, /Replaced stale pidfile/);
   assert.match(log, /Replaced stale pidfile .*app\.pid \(pid unknown no longer runs\)/);
   assert.equal(Number(await Deno.readTextFile(`${dir.path}/run/app.pid`)), next.pid);
   await next.signal("TERM");
@@ -219,7 +199,7 @@ Deno.test({
     await Deno.writeTextFile(`${dir.path}/app.log`, "");
     await new Deno.Command("chown", { args: [`nobody:${group}`, `${dir.path}/app.log`] }).output();
     await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
-    await waitForLog(`${dir.path}/app.log`, /Running as uid \d+, gid \d+/);
+    await fileMatching(`${dir.path}/app.log`, /Running as uid \d+, gid \d+/);
     await app.waitFor("process end 1");
     const status = new TextDecoder().decode(
       (await new Deno.Command("cat", { args: [`/proc/${app.pid}/status`] }).output()).stdout,
@@ -274,8 +254,7 @@ Deno.test({
     let table = "";
     for (let round = 0; round < 200; round++) {
       Deno.kill(inner, "SIGHUP");
-      const output = await outer.waitFor(/exec "ps -eo pid=,stat=,comm=" output \(\d+ lines?\):\n/);
-      assert.ok(output);
+      await outer.waitFor(/exec "ps -eo pid=,stat=,comm=" output \(\d+ lines?\):\n/);
       table = (await outer.waitFor(/(?:^ {2}.*\n)+/m)).trim();
       if (!/sleep/.test(table)) break;
     }
@@ -334,7 +313,9 @@ Deno.test({
     const folder = context.config.application.gate;
     await Deno.writeTextFile(\`\${folder}/waiting\`, String(Deno.pid));
     let go: string | undefined;
+    const deadline = Date.now() + ${DEADLINE_MS};
     while ((go = await Deno.readTextFile(\`\${folder}/go\`).catch(() => undefined)) === undefined) {
+      if (Date.now() > deadline) throw new Error("no go file within the deadline");
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     if (go === "fail") throw new Error("the real failure");
@@ -367,7 +348,7 @@ Daemon:
 `,
       });
       await using parent = spawnCli(["run", "-c", `${folder}/app.yml`, "-d"]);
-      const childPid = Number(await waitForLog(`${folder}/waiting`, /^\d+$/));
+      const childPid = Number(await fileMatching(`${folder}/waiting`, /^\d+$/));
       await using _daemon = killedOnDispose(childPid);
       const attack = await new Deno.Command("setpriv", {
         args: [
@@ -488,7 +469,7 @@ Deno.test("--daemon: Ctrl-C on the waiting parent stops the half-started child, 
   });
   await using parent = spawnCli(["run", "-c", config, "--daemon"]);
   // The child is up far enough to hold its pidfile, and waits in setup() for a gate never opened.
-  await waitForLog(`${dir.path}/app.log`, /Starting app/);
+  await fileMatching(`${dir.path}/app.log`, /Starting app/);
   const pid = Number((await Deno.readTextFile(`${dir.path}/run/app.pid`)).trim());
   assert.ok(pid > 1);
   await using _child = killedOnDispose(pid);

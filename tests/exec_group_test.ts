@@ -5,7 +5,7 @@
  * variables do not reach the program.
  */
 import assert from "node:assert/strict";
-import { spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { eventually, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 /** A process's state letter from `ps` (`S`, `R`, `Z`...), or undefined when there is none. */
 async function processState(pid: number): Promise<string | undefined> {
@@ -127,13 +127,10 @@ Signals:
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
   await app.waitFor("Running 1 action(s)");
   await app.signal("USR2");
-  const deadline = Date.now() + 30_000;
-  let pid = 0;
-  while (!(pid > 1) && Date.now() < deadline) {
-    pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
-    if (!(pid > 1)) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.ok(pid > 1, "the sleep started");
+  const pid = await eventually("the sleep's pid in sleep.pid", async () => {
+    const read = Number((await Deno.readTextFile(pidFile)).trim());
+    return read > 1 ? read : undefined;
+  });
   try {
     // The group ignores TERM and exec's KILL comes 5 s later: the stop deadline (1 s) comes first.
     await app.signal("TERM");
@@ -141,12 +138,10 @@ Signals:
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /Stop timed out after 1 s/);
     // SIGKILL'd and reparented: gone or a zombie within moments.
-    const until = Date.now() + 5_000;
-    let state = await processState(pid);
-    while (state !== undefined && !state.startsWith("Z") && Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      state = await processState(pid);
-    }
+    await eventually(`pid ${pid} to be gone or a zombie`, async () => {
+      const state = await processState(pid);
+      return state === undefined || state.startsWith("Z") ? true : undefined;
+    });
     await assertDead(pid);
   } finally {
     killLeftover(pid);

@@ -3,27 +3,10 @@
  * write what they name, and a bad section on reload keeps the old logging.
  */
 import assert from "node:assert/strict";
-import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { fileMatching, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
 const HELPER_DOC_CONFIG = new URL("./fixtures/helper/configuration.yml", import.meta.url).pathname;
-
-/** Waits until `file` contains `pattern` (the process under test writes it). */
-async function waitForFile(
-  file: string,
-  pattern: RegExp,
-  app: { waitFor(p: RegExp): Promise<string> },
-) {
-  // The file sink writes each record before the next line is printed to stdout,
-  // so waiting on the probe's stdout tick is enough; then read.
-  await app.waitFor(/process end \d+/);
-  for (let i = 0; i < 100; i++) {
-    const text = await Deno.readTextFile(file).catch(() => "");
-    if (pattern.test(text)) return text;
-    await app.waitFor(/process end \d+/);
-  }
-  assert.fail(`${file} never matched ${pattern}`);
-}
 
 Deno.test("a ported helper Logging section writes the file it names", async () => {
   await using dir = await tempDir();
@@ -58,7 +41,7 @@ Logging:
 `,
   });
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
-  const text = await waitForFile(log, /Running app: process\(\) every 0.05 s/, app);
+  const text = await fileMatching(log, /Running app: process\(\) every 0.05 s/);
   const pid = app.pid;
   assert.match(
     text,
@@ -110,13 +93,12 @@ Logging:
 `;
   await writeFiles(dir.path, { "app.yml": config(log, "one") });
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
-  await waitForFile(log, /Running app/, app);
+  await fileMatching(log, /Running app/);
   await Deno.writeTextFile(`${dir.path}/app.yml`, config(`${dir.path}/no/such/dir/app.log`, "two"));
   await app.signal("HUP");
-  const text = await waitForFile(
+  const text = await fileMatching(
     log,
     /ERROR flagstaff.runtime: Reload failed, keeping the running config: /,
-    app,
   );
   assert.match(
     text,

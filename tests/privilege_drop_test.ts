@@ -6,7 +6,7 @@
  * rotation. Real processes, a real second user (`nobody`).
  */
 import assert from "node:assert/strict";
-import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { fileMatching, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const IS_ROOT = Deno.uid?.() === 0 ||
   new TextDecoder().decode(new Deno.Command("id", { args: ["-u"] }).outputSync().stdout).trim() ===
@@ -72,9 +72,7 @@ Logging:
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`, "--usr2", "print", "x"]);
   await app.waitFor("init", { stream: "stdout" });
   // Ready: the pidfile and the log file exist.
-  while (!(await Deno.readTextFile(`${dir.path}/app.log`).catch(() => "")).includes("Running")) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await fileMatching(`${dir.path}/app.log`, /Running/);
   assert.equal((await Deno.stat(`${dir.path}/app.pid`)).mode! & 0o777, 0o600);
   assert.equal((await Deno.stat(`${dir.path}/app.log`)).mode! & 0o777, 0o600);
   await app.signal("TERM");
@@ -147,18 +145,10 @@ Deno.test({
     );
     await app.signal("HUP");
     // From the reload on, flagstaff logs to the new file.
-    while (
-      !(await Deno.readTextFile(`${dir.path}/logs/app.log`).catch(() => "")).includes("reloaded")
-    ) {
-      assert.doesNotMatch(app.stderr, /Reload failed/);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await fileMatching(`${dir.path}/logs/app.log`, /reloaded/);
+    assert.doesNotMatch(app.stderr, /Reload failed/);
     await app.signal("USR1");
-    let text = "";
-    while (!text.includes("hello after reload")) {
-      text = await Deno.readTextFile(`${dir.path}/logs/app.log`).catch(() => "");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await fileMatching(`${dir.path}/logs/app.log`, /hello after reload/);
     await app.signal("TERM");
     assert.equal((await app.finished()).code, 0);
   },
@@ -217,11 +207,7 @@ Signals:
     // Without an attack the file is created by nobody, after the drop.
     await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
     await app.waitFor("init", { stream: "stdout" });
-    while (
-      !(await Deno.readTextFile(`${dir.path}/logs/app.log`).catch(() => "")).includes("Running")
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await fileMatching(`${dir.path}/logs/app.log`, /Running/);
     assert.equal(String((await Deno.stat(`${dir.path}/logs/app.log`)).uid), NOBODY_UID);
     await app.signal("TERM");
     assert.equal((await app.finished()).code, 0);

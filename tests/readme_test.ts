@@ -163,48 +163,68 @@ Deno.test("README lists every config key the code accepts", () => {
   assert.deepEqual(documented, code, "README rows = lib/config tables (key, type, unit, …)");
 });
 
-Deno.test("README's flagman one-liner behaves as described", async () => {
+Deno.test("README's flagman one-liner behaves as flagman's session: order, print_once closing, tear-down on TERM", async () => {
   const line = blocks("sh").map((b) => b.trim()).find((b) =>
     b.startsWith("flagstaff --usr1 print")
   )!;
   const argv = [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).slice(1);
+  assert.deepEqual(argv, [
+    "--usr1",
+    "print",
+    "a fun message",
+    "--usr1",
+    "print",
+    "another message",
+    "--usr2",
+    "print_once",
+    "will be printed once",
+  ]);
   await using app = spawnCli(argv);
-  await app.waitFor("init\ninit\ninit\n", { stream: "stdout" });
-  await app.waitFor("Running 3 action(s)", { stream: "stderr" });
+  await app.waitFor(/^init\ninit\ninit\n/, { stream: "stdout" });
+  await app.waitFor("Running 3 action(s); waiting for signals", { stream: "stderr" });
   await app.signal("USR1");
   await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
   await app.signal("USR2");
   await app.waitFor("will be printed once\ncleanup\n", { stream: "stdout" });
+  await app.waitFor(/Action "print_once" \(usr2 #1\) closed: Only print once/, {
+    stream: "stderr",
+  });
+  await app.signal("USR1");
+  await app.waitFor("a fun message\nanother message\n", { stream: "stdout" });
   await app.signal("TERM");
   const result = await app.finished();
-  assert.equal(result.code, 0);
-  assert.match(result.stdout, /cleanup\ncleanup\n$/);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    "init\ninit\ninit\na fun message\nanother message\nwill be printed once\ncleanup\n" +
+      "a fun message\nanother message\ncleanup\ncleanup\n",
+  );
+  assert.doesNotMatch(result.stderr, /at .*print_once/, "closing is not an error: no traceback");
 });
 
 Deno.test("README's Signals/Actions config and its greet action run as shown", async () => {
   const greet = blocks("ts").find((b) => b.startsWith("// greet.ts"))!;
   const config = blocks("yaml").find((b) => b.startsWith("# actions.yml"))!;
-  const touched = "/tmp/flagstaff-usr1";
-  await Deno.remove(touched).catch(() => {});
   await using dir = await userFolder({ "greet.ts": greet, "actions.yml": config });
+  // exec runs in flagstaff's working directory, the user's folder here.
+  const touched = `${dir.path}/usr1.stamp`;
   await denoCheck(dir.path, "greet.ts");
   const check = await runCli(["check", "-c", "actions.yml"], { cwd: dir.path });
   assert.equal(check.code, 0, check.stderr);
   assert.match(
     check.stdout,
-    /^usr1: print "hi"; exec "touch" "\/tmp\/flagstaff-usr1" \(timeout 5 s\); greet "world"$/m,
+    /^usr1: print "hi"; exec "touch" "usr1\.stamp" \(timeout 5 s\); greet "world"$/m,
   );
   await using app = spawnCli(["run", "-c", "actions.yml"], { cwd: dir.path });
   await app.waitFor("Running 5 action(s)");
   await app.signal("USR1");
   await app.waitFor("hi\nhello world (SIGUSR1)\n", { stream: "stdout" });
-  assert.ok((await Deno.stat(touched)).isFile);
+  assert.ok((await Deno.stat(touched)).isFile, "touched in the working directory");
   await app.signal("HUP");
   await app.waitFor(/Config reloaded from/);
   await app.waitFor(/INFO flagstaff.action.log: reloaded/);
   await app.signal("TERM");
   assert.equal((await app.finished()).code, 0);
-  await Deno.remove(touched);
 });
 
 Deno.test("`deno task demo` runs the demo: ticks, answers HUP and USR2, stops on TERM", async () => {

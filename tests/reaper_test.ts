@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { delay } from "../lib/core/delay.ts";
-import { type CliProcess, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { type CliProcess, eventually, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 /** How many orphans the test leaves to PID 1. */
@@ -67,11 +67,13 @@ Deno.test({
     Deno.kill(inner, "SIGUSR1");
     await outer.waitFor(/exec "sh \S+\/spawn\.sh" exited with code 0/);
     // Each `sleep` starts a moment after its subshell exits: wait until all run.
-    let counts = await census(inner);
-    while (counts.sleeps < ORPHANS) {
-      assert.equal(counts.zombies, 0, "no zombie before the orphans exit");
-      counts = await census(inner);
-    }
+    let zombiesSeen = 0;
+    let counts = await eventually(`${ORPHANS} orphaned sleeps`, async () => {
+      const now = await census(inner);
+      zombiesSeen = Math.max(zombiesSeen, now.zombies);
+      return now.sleeps >= ORPHANS ? now : undefined;
+    });
+    assert.equal(zombiesSeen, 0, "no zombie before the orphans exit");
     assert.deepEqual(counts, { zombies: 0, sleeps: ORPHANS });
 
     Deno.kill(inner, "SIGUSR2");

@@ -37,6 +37,9 @@ class Proc implements AsyncDisposable {
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #out = "";
   readonly #pump: Promise<void>;
+  /** Called on each chunk of stdout and at its end. */
+  readonly #waiters = new Set<() => void>();
+  #ended = false;
 
   constructor(argv: readonly string[]) {
     this.child = new Deno.Command(argv[0], {
@@ -48,7 +51,15 @@ class Proc implements AsyncDisposable {
     this.#stdin = this.child.stdin.getWriter();
     const stdout = this.child.stdout.pipeThrough(new TextDecoderStream());
     this.#pump = (async () => {
-      for await (const chunk of stdout) this.#out += chunk;
+      try {
+        for await (const chunk of stdout) {
+          this.#out += chunk;
+          for (const wake of [...this.#waiters]) wake();
+        }
+      } finally {
+        this.#ended = true;
+        for (const wake of [...this.#waiters]) wake();
+      }
     })();
   }
 
@@ -56,12 +67,31 @@ class Proc implements AsyncDisposable {
     return this.child.pid;
   }
 
-  /** Waits until stdout holds `text` (the process reports, never a sleep). */
+  /**
+   * Waits until stdout holds `text`: woken by each chunk the process writes,
+   * never a sleep; fails when stdout ends first or at {@link HANG_MS}.
+   */
   async waitFor(text: string): Promise<void> {
-    const deadline = Date.now() + HANG_MS;
-    while (!this.#out.includes(text)) {
-      if (Date.now() > deadline) throw new Error(`No "${text}" from pid ${this.pid}: ${this.#out}`);
-      await Promise.race([this.#pump, new Promise((resolve) => setTimeout(resolve, 10))]);
+    const { promise: timedOut, reject } = Promise.withResolvers<never>();
+    const timer = setTimeout(
+      () => reject(new Error(`No "${text}" from pid ${this.pid} in ${HANG_MS} ms: ${this.#out}`)),
+      HANG_MS,
+    );
+    try {
+      while (!this.#out.includes(text)) {
+        if (this.#ended) {
+          throw new Error(`pid ${this.pid} ended its output without "${text}": ${this.#out}`);
+        }
+        const { promise: woken, resolve } = Promise.withResolvers<void>();
+        this.#waiters.add(resolve);
+        try {
+          await Promise.race([woken, timedOut]);
+        } finally {
+          this.#waiters.delete(resolve);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 

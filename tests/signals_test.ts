@@ -11,7 +11,7 @@ import { delay } from "../lib/core/delay.ts";
 import { monotonicUsec } from "../lib/os/notify.ts";
 import { listenNotifySocket } from "../lib/os/notify_listener.ts";
 import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
-import { MAIN, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { DEADLINE_MS, MAIN, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const PROBE = new URL("./fixtures/probe_controller.ts", import.meta.url).pathname;
 // Open libc now: the test sanitizer counts a library first opened inside a test as a leak.
@@ -194,7 +194,9 @@ Deno.test("USR1 and USR2 right after an action's setUp() output are queued, neve
     "actions/slow_setup.ts": `export default class SlowSetup {
   async setUp() {
     console.log("slow setup start");
+    const deadline = Date.now() + ${DEADLINE_MS};
     while (!(await Deno.stat(${JSON.stringify(gate)}).then(() => true, () => false))) {
+      if (Date.now() > deadline) throw new Error("no gate file within the deadline");
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -324,6 +326,9 @@ Deno.test("the stop deadline holds while stderr is blocked (a pipe nobody reads)
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // A hard deadline for the test itself: a process that never starts or never ends fails it
+  // (killed, its stdout ends).
+  let timer = setTimeout(() => child.kill("SIGKILL"), DEADLINE_MS);
   try {
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let out = "";
@@ -332,18 +337,18 @@ Deno.test("the stop deadline holds while stderr is blocked (a pipe nobody reads)
       if (done) throw new Error(`exited early: ${out}`);
       out += value;
     }
+    clearTimeout(timer);
     const sent = performance.now();
     Deno.kill(child.pid, "SIGTERM");
-    // A hard deadline for the test itself: a process that never ends fails it.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
     const status = await child.status;
-    clearTimeout(timer);
     const tookMs = performance.now() - sent;
     assert.equal(status.code, 1);
     // The busy tick would take 8 s, and stderr never drains.
     assert.ok(tookMs < 6000, `took ${Math.round(tookMs)} ms`);
     reader.releaseLock();
   } finally {
+    clearTimeout(timer);
     try {
       child.kill("SIGKILL");
     } catch {
@@ -370,12 +375,14 @@ export default class Busy {
     "app.yml": "Application:\n  controller: ./busy.ts\nDaemon:\n  stop_timeout: 1\n",
   });
   await using app = spawnCli(["run", "-c", `${dir.path}/app.yml`]);
-  // As soon as the TERM listener is installed (SigCgt), before anything else is up.
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
+  // As soon as the TERM listener is installed (SigCgt), before anything else is up: polled
+  // every millisecond (eventually() polls every 10), failing at the deadline.
+  const deadline = Date.now() + DEADLINE_MS;
+  while (true) {
     const status = await Deno.readTextFile(`/proc/${app.pid}/status`).catch(() => "");
     const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
     if (caught && (BigInt(`0x${caught}`) & (1n << 14n)) !== 0n) break;
+    assert.ok(Date.now() < deadline, `pid ${app.pid} never caught SIGTERM`);
     await delay(1);
   }
   const sent = performance.now();

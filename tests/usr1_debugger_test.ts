@@ -10,8 +10,11 @@ import assert from "node:assert/strict";
 import { delay } from "../lib/core/delay.ts";
 import { eventually, spawnCli } from "./_helpers.ts";
 
-/** Tries to reach Deno's inspector until stopped; resolves with what it found, if anything. */
-function attacker(): { stop(): Promise<string | undefined>; tries(): number } {
+/**
+ * Tries to reach Deno's inspector until stopped (or disposed: a failed test
+ * leaves no loop behind); resolves with what it found, if anything.
+ */
+function attacker(): AsyncDisposable & { stop(): Promise<string | undefined>; tries(): number } {
   let running = true;
   let tries = 0;
   let found: string | undefined;
@@ -37,6 +40,10 @@ function attacker(): { stop(): Promise<string | undefined>; tries(): number } {
       return found;
     },
     tries: () => tries,
+    async [Symbol.asyncDispose]() {
+      running = false;
+      await loop;
+    },
   };
 }
 
@@ -53,7 +60,7 @@ Deno.test("USR1 under deno run opens no debugger a local user can attach to", as
   await app.waitFor("Running 1 action(s)");
   // The input: Deno activates its inspector only for a USR1 500 ms or more after start.
   await delay(Math.max(0, 700 - (performance.now() - started)));
-  const probe = attacker();
+  await using probe = attacker();
   await usr1Rounds(app, 10);
   const found = await probe.stop();
   assert.equal(found, undefined, `a debugger answered on 127.0.0.1:9229: ${found}`);
@@ -86,7 +93,7 @@ Deno.test("USR1 opens no debugger even when another process held 9229 at start a
     holder.close();
     holder = undefined;
     await delay(Math.max(0, 700 - (performance.now() - started)));
-    const probe = attacker();
+    await using probe = attacker();
     await usr1Rounds(app, 10);
     const found = await probe.stop();
     assert.equal(found, undefined, `a debugger answered on 127.0.0.1:9229: ${found}`);

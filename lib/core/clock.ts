@@ -16,9 +16,11 @@ export interface Clock {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { monotonicClock } from "./clock.ts";
- * const a = monotonicClock.nowMs();
- * console.assert(monotonicClock.nowMs() >= a);
+ * const before = monotonicClock.nowMs();
+ * await new Promise((resolve) => setTimeout(resolve, 20));
+ * assert.ok(monotonicClock.nowMs() - before >= 10, "it counts milliseconds");
  * ```
  */
 export const monotonicClock: Clock = { nowMs: () => performance.now() };

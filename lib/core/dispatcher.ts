@@ -27,6 +27,7 @@ export interface DispatcherOptions<K extends string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Dispatcher } from "./dispatcher.ts";
  * const ran: string[] = [];
  * const dispatcher = new Dispatcher<string>((key) => { ran.push(key); });
@@ -34,7 +35,7 @@ export interface DispatcherOptions<K extends string> {
  * dispatcher.request("usr1"); // collapses into the queued run
  * dispatcher.request("hup");
  * await dispatcher.drain();
- * console.assert(ran.join() === "usr1,hup");
+ * assert.deepEqual(ran, ["usr1", "hup"]);
  * ```
  */
 export class Dispatcher<K extends string> {

@@ -83,9 +83,12 @@ export interface FlagstaffErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FlagstaffError } from "./errors.ts";
  * const error = new FlagstaffError("usage", 'Unknown signal "USR3"');
- * console.assert(error.exitCode === 2);
+ * assert.equal(error.exitCode, 2);
+ * assert.equal(new FlagstaffError("not_running", "No instance runs").exitCode, 3);
+ * assert.equal(error.message, 'Unknown signal "USR3"');
  * ```
  */
 export class FlagstaffError extends Error {
@@ -144,13 +147,19 @@ export function formatIssue(issue: ConfigIssue): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfigError } from "./errors.ts";
  * const error = new ConfigError([{
  *   file: "app.yml", line: 12, column: 3, key: "Daemon.pidfile",
  *   message: "expected a string, got 42",
  * }]);
- * console.assert(error.message ===
- *   'Cannot load config "app.yml": line 12, column 3, key "Daemon.pidfile": expected a string, got 42');
+ * assert.equal(
+ *   error.message,
+ *   'Cannot load config "app.yml": line 12, column 3, key "Daemon.pidfile": expected a string, got 42',
+ * );
+ * assert.deepEqual([error.code, error.exitCode, error.line, error.key], [
+ *   "config_invalid", 2, 12, "Daemon.pidfile",
+ * ]);
  * ```
  */
 export class ConfigError extends FlagstaffError {

@@ -35,9 +35,10 @@ export interface NextTick {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { intervalMsFromSeconds, MAX_TIMER_MS } from "./schedule.ts";
- * console.assert(intervalMsFromSeconds(0.25) === 250);
- * console.assert(intervalMsFromSeconds(1e12) === MAX_TIMER_MS);
+ * assert.equal(intervalMsFromSeconds(0.25), 250);
+ * assert.equal(intervalMsFromSeconds(1e12), MAX_TIMER_MS);
  * ```
  */
 export function intervalMsFromSeconds(seconds: number): number {
@@ -51,13 +52,15 @@ export function intervalMsFromSeconds(seconds: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nextTick } from "./schedule.ts";
  * const schedule = { originMs: 1000, intervalMs: 100 };
  * // On time: tick 1 ran and finished at 1130, tick 2 is due at 1200.
- * console.assert(nextTick(schedule, 1, 1130).deadlineMs === 1200);
+ * assert.deepEqual(nextTick(schedule, 1, 1130), { index: 2, deadlineMs: 1200, skipped: 0 });
  * // Overrun: tick 1 finished at 1350, so ticks 2 and 3 are skipped.
- * const next = nextTick(schedule, 1, 1350);
- * console.assert(next.index === 4 && next.skipped === 2);
+ * assert.deepEqual(nextTick(schedule, 1, 1350), { index: 4, deadlineMs: 1400, skipped: 2 });
+ * // A deadline exactly at now is due, not missed.
+ * assert.deepEqual(nextTick(schedule, 1, 1300), { index: 3, deadlineMs: 1300, skipped: 1 });
  * ```
  */
 export function nextTick(schedule: Schedule, lastIndex: number, nowMs: number): NextTick {
@@ -73,10 +76,11 @@ export function nextTick(schedule: Schedule, lastIndex: number, nowMs: number): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { timerDelayMs, MAX_TIMER_MS } from "./schedule.ts";
- * console.assert(timerDelayMs(1500, 1000) === 500);
- * console.assert(timerDelayMs(900, 1000) === 0);
- * console.assert(timerDelayMs(1e13, 0) === MAX_TIMER_MS);
+ * assert.equal(timerDelayMs(1500, 1000), 500);
+ * assert.equal(timerDelayMs(900, 1000), 0);
+ * assert.equal(timerDelayMs(1e13, 0), MAX_TIMER_MS);
  * ```
  */
 export function timerDelayMs(deadlineMs: number, nowMs: number): number {
@@ -90,9 +94,9 @@ export function timerDelayMs(deadlineMs: number, nowMs: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rebase } from "./schedule.ts";
- * const rebased = rebase({ originMs: 0, intervalMs: 100 }, 7, 250);
- * console.assert(rebased.originMs === 700 && rebased.intervalMs === 250);
+ * assert.deepEqual(rebase({ originMs: 0, intervalMs: 100 }, 7, 250), { originMs: 700, intervalMs: 250 });
  * ```
  */
 export function rebase(schedule: Schedule, lastIndex: number, intervalMs: number): Schedule {

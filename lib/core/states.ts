@@ -42,8 +42,11 @@ export const TRANSITIONS: Readonly<Record<State, readonly State[]>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isState } from "./states.ts";
- * console.assert(isState("idle") && !isState("paused"));
+ * assert.equal(isState("idle"), true);
+ * assert.equal(isState("paused"), false);
+ * assert.equal(isState("Idle"), false); // a display name is not a state
  * ```
  */
 export function isState(value: unknown): value is State {
@@ -55,9 +58,11 @@ export function isState(value: unknown): value is State {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { canTransition } from "./states.ts";
- * console.assert(canTransition("sleeping", "active"));
- * console.assert(!canTransition("stopping", "active"));
+ * assert.equal(canTransition("sleeping", "active"), true);
+ * assert.equal(canTransition("stopping", "active"), false);
+ * assert.equal(canTransition("stopped", "stopped"), true); // the same state again
  * ```
  */
 export function canTransition(from: State, to: State): boolean {
@@ -69,8 +74,10 @@ export function canTransition(from: State, to: State): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isRunningState } from "./states.ts";
- * console.assert(isRunningState("idle") && !isRunningState("sleeping"));
+ * assert.equal(isRunningState("idle"), true);
+ * assert.equal(isRunningState("sleeping"), false);
  * ```
  */
 export function isRunningState(state: State): boolean {

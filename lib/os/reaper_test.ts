@@ -92,7 +92,9 @@ const spawned = await run(
   \`for i in $(seq \${orphans}); do (sleep 1000 >/dev/null 2>&1 &); done\`,
 );
 let counts = await census();
+const started = performance.now();
 while (counts.sleeps < orphans) {
+  if (performance.now() - started > 30_000) throw new Error(\`only \${counts.sleeps} orphans started\`);
   await delay(20);
   counts = await census();
 }

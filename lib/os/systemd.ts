@@ -43,11 +43,12 @@ function oneLine(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { systemdObserver } from "./systemd.ts";
  * const sent: string[] = [];
  * const observe = systemdObserver({ send: (m) => sent.push(m) > 0, close() {} });
  * observe({ type: "stopping" });
- * console.assert(sent[0] === "STOPPING=1\nSTATUS=Stopping");
+ * assert.deepEqual(sent, ["STOPPING=1\nSTATUS=Stopping"]);
  * ```
  */
 export function systemdObserver(

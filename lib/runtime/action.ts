@@ -106,7 +106,8 @@ export interface ActionClass {
  *
  * @example
  * ```ts
- * import { Action, type ActionContext } from "./action.ts";
+ * import assert from "node:assert/strict";
+ * import { Action, type ActionContext, declaredArguments } from "./action.ts";
  * class Hello extends Action {
  *   static override description = "Prints hello to someone";
  *   static override arguments = [{ name: "who", type: "string" as const, doc: "whom to greet" }];
@@ -118,7 +119,15 @@ export interface ActionClass {
  *     context.out.write(`hello ${this.#who}\n`);
  *   }
  * }
- * console.assert(Hello.arguments[0].name === "who");
+ * // The runtime constructs it with its context, sets it up once, runs it per signal.
+ * const printed: string[] = [];
+ * const context = { out: { write: (text: string) => void printed.push(text) } } as ActionContext;
+ * const hello = new Hello(context);
+ * hello.setUp("world");
+ * hello.run(context);
+ * assert.deepEqual(printed, ["hello world\n"]);
+ * assert.equal(hello.context, context);
+ * assert.deepEqual(declaredArguments(Hello).map((arg) => arg.name), ["who"]);
  * ```
  */
 export class Action implements ActionInstance {
@@ -163,9 +172,12 @@ export class Action implements ActionInstance {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatArguments } from "./action.ts";
  * const text = formatArguments([{ name: "command" }, { name: "args", variadic: true }]);
- * console.assert(text === "(command: string, args...: string)");
+ * assert.equal(text, "(command: string, args...: string)");
+ * assert.equal(formatArguments([{ name: "n", type: "integer", optional: true }]), "(n?: integer)");
+ * assert.equal(formatArguments(), "()");
  * ```
  */
 export function formatArguments(args: readonly ActionArgument[] = []): string {
@@ -183,13 +195,17 @@ export function formatArguments(args: readonly ActionArgument[] = []): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkArguments } from "./action.ts";
- * checkArguments("delay_print", [{ name: "message" }, { name: "delay", type: "integer" }], ["hi", "2"]);
- * try {
- *   checkArguments("print", [{ name: "message" }], []);
- * } catch (error) {
- *   console.assert((error as Error).message === 'Action "print" takes 1 argument (message: string), got none');
- * }
+ * const delayPrint = [{ name: "message" }, { name: "delay", type: "integer" as const }];
+ * checkArguments("delay_print", delayPrint, ["hi", "2"]); // fits: returns, throws nothing
+ * assert.throws(() => checkArguments("print", [{ name: "message" }], []), {
+ *   code: "usage",
+ *   message: 'Action "print" takes 1 argument (message: string), got none',
+ * });
+ * assert.throws(() => checkArguments("delay_print", delayPrint, ["hi", "soon"]), {
+ *   message: 'Action "delay_print": argument "delay" must be an integer, got "soon"',
+ * });
  * ```
  */
 export function checkArguments(
@@ -240,9 +256,16 @@ export function checkArguments(
  *
  * @example
  * ```ts
- * import { declaredArguments } from "./action.ts";
+ * import assert from "node:assert/strict";
+ * import { Action, declaredArguments } from "./action.ts";
  * class Bare { run() {} }
- * console.assert(declaredArguments(Bare as never).length === 0);
+ * // `Bare.arguments` would throw: a strict-mode function's own `arguments` is poisoned.
+ * assert.deepEqual(declaredArguments(Bare as never), []);
+ * class Base extends Action {
+ *   static override arguments = [{ name: "message" }];
+ * }
+ * class Child extends Base {}
+ * assert.deepEqual(declaredArguments(Child), [{ name: "message" }]); // inherited
  * ```
  */
 export function declaredArguments(cls: ActionClass): readonly ActionArgument[] {

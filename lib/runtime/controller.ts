@@ -16,10 +16,20 @@ import type { State, StateName } from "../core/states.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Logger } from "./controller.ts";
+ * import { configure, getLogger, type LogRecord, reset } from "../deps.ts";
  * function report(logger: Logger, n: number): void {
  *   logger.info("processed {n} items", { n });
  * }
+ * const records: LogRecord[] = [];
+ * await configure({
+ *   sinks: { memory: (record) => void records.push(record) },
+ *   loggers: [{ category: "app", sinks: ["memory"], lowestLevel: "info" }],
+ * });
+ * report(getLogger(["app"]), 3); // a LogTape logger is a Logger
+ * await reset();
+ * assert.deepEqual(records.map((r) => [r.level, r.message.join("")]), [["info", "processed 3 items"]]);
  * ```
  */
 export interface Logger {
@@ -182,15 +192,28 @@ export class InvalidStateError extends FlagstaffError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Controller } from "./controller.ts";
+ * import { Runtime } from "./runtime.ts";
+ * import { parseConfig } from "../config/config.ts";
+ * const states: string[] = [];
  * class Counter extends Controller {
  *   ticks = 0;
  *   override process(): void {
  *     this.ticks++;
  *     this.logger.info("tick {n}", { n: this.ticks });
+ *     states.push(`${this.currentState} ${this.ticks}`);
  *   }
  * }
- * console.assert(new Counter().currentState === "Initializing");
+ * const config = await parseConfig("Application:\n  wake_interval: 0.01\n", "counter.yml");
+ * const runtime = new Runtime(Counter, {
+ *   name: "counter",
+ *   config,
+ *   observe: (event) => event.type === "tick" && event.index === 2 && runtime.stop(),
+ * });
+ * assert.equal(await runtime.run(), 0);
+ * // The third tick was in flight when the stop came: it finished first.
+ * assert.deepEqual(states, ["Active 1", "Active 2", "Stop Requested 3"]);
  * ```
  */
 export class Controller<Args = AppArgs> {

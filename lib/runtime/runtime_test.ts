@@ -3,6 +3,8 @@ import { type Config, parseConfig } from "../config/config.ts";
 import { Controller } from "./controller.ts";
 import { Runtime } from "./runtime.ts";
 import type { SignalName, SignalSource } from "../os/signals.ts";
+import { FakeClock } from "../core/_fake_clock.ts";
+import type { RuntimeEvent } from "./runtime_options.ts";
 
 /** A signal source the test fires by hand. */
 class FakeSignals implements SignalSource {
@@ -24,18 +26,23 @@ class FakeSignals implements SignalSource {
   }
 }
 
+/** A config whose ticks come every 10 ms (of the fake clock, in the tests that install one). */
 function config(text = "Application:\n  wake_interval: 0.01\n"): Promise<Config> {
   return parseConfig(text, "");
 }
 
-function until(predicate: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => predicate() ? resolve() : setTimeout(check, 1);
-    check();
-  });
+/** The events a runtime told, as `type` or `type index`. */
+function recorder(): { seen: string[]; observe: (event: RuntimeEvent) => void } {
+  const seen: string[] = [];
+  return {
+    seen,
+    observe: (event) => seen.push(event.type === "tick" ? `tick ${event.index}` : event.type),
+  };
 }
 
 Deno.test("Runtime moves through helper's states and the getters follow", async () => {
+  using clock = FakeClock.install();
+  const events = recorder();
   const seen: string[] = [];
   const signals = new FakeSignals();
   class App extends Controller {
@@ -55,9 +62,12 @@ Deno.test("Runtime moves through helper's states and the getters follow", async 
   const app = new App();
   const runtime = new Runtime(function () {
     return app;
-  } as never, { name: "t", config: await config(), signals });
-  const code = await runtime.run();
-  assert.equal(code, 0);
+  } as never, { name: "t", config: await config(), signals, clock, observe: events.observe });
+  const done = runtime.run();
+  // Tick 0 ran right after setup(); tick 1 waits for the clock.
+  assert.equal(await clock.next(), 10);
+  assert.equal(await done, 0);
+  assert.deepEqual(events.seen, ["ready", "tick 0", "tick 1", "stopping"]);
   assert.deepEqual(seen, [
     "setup Initializing running=true init=true",
     "process Active active=true",
@@ -70,9 +80,10 @@ Deno.test("Runtime moves through helper's states and the getters follow", async 
 });
 
 Deno.test("Runtime sleeps between ticks and setState('idle') pauses process()", async () => {
+  using clock = FakeClock.install();
+  const events = recorder();
   const signals = new FakeSignals();
   let ticks = 0;
-  let sleeping = false;
   class App extends Controller {
     override process(): void {
       ticks++;
@@ -82,18 +93,29 @@ Deno.test("Runtime sleeps between ticks and setState('idle') pauses process()", 
   const app = new App();
   const runtime = new Runtime(function () {
     return app;
-  } as never, { name: "t", config: await config(), signals });
+  } as never, { name: "t", config: await config(), signals, clock, observe: events.observe });
   const done = runtime.run();
-  await until(() => ticks === 1 && app.isSleeping && (sleeping = true));
-  await until(() => app.isIdle);
-  // Idle: several intervals pass without a tick.
-  await new Promise((r) => setTimeout(r, 60));
+  // Tick 0 ran; the runtime sleeps until the timer of tick 1 fires.
+  await clock.armed();
+  assert.deepEqual([ticks, app.currentState], [1, "Sleeping"]);
+  await clock.next(); // tick 1: process() sets idle
+  await clock.armed();
+  assert.deepEqual([ticks, app.currentState], [2, "Idle"]);
+  // Idle: ten intervals pass, each tick skipped.
+  for (let i = 0; i < 10; i++) {
+    await clock.next();
+    await clock.armed();
+  }
   assert.equal(ticks, 2);
+  assert.deepEqual(events.seen, ["ready", "tick 0", "tick 1"]);
   assert.equal(app.setState("sleeping"), true);
-  await until(() => ticks === 3);
+  await clock.next(); // tick 12 runs process() again
+  await clock.armed();
+  assert.equal(ticks, 3);
+  assert.deepEqual(events.seen.slice(3), ["tick 12"]);
   signals.emit("SIGTERM");
   assert.equal(await done, 0);
-  assert.ok(sleeping);
+  assert.equal(clock.nowMs(), 120, "no time passed but the clock's");
 });
 
 Deno.test("Controller.setState() rejects unknown states and forbidden transitions", async () => {
@@ -123,10 +145,11 @@ Deno.test("Controller.setState() rejects unknown states and forbidden transition
 Deno.test("Runtime gives run() an AbortSignal that fires on stop", async () => {
   const signals = new FakeSignals();
   const seen: string[] = [];
+  const running = Promise.withResolvers<void>();
   class Loop extends Controller {
     override async run(signal: AbortSignal): Promise<void> {
       seen.push(`run ${this.currentState}`);
-      setTimeout(() => signals.emit("SIGINT"), 5);
+      running.resolve();
       await new Promise((resolve) => signal.addEventListener("abort", resolve));
       seen.push(`aborted ${this.currentState}`);
     }
@@ -135,11 +158,15 @@ Deno.test("Runtime gives run() an AbortSignal that fires on stop", async () => {
     }
   }
   const runtime = new Runtime(Loop as never, { name: "t", config: await config(), signals });
-  assert.equal(await runtime.run(), 0);
+  const done = runtime.run();
+  await running.promise; // run() is in flight
+  signals.emit("SIGINT");
+  assert.equal(await done, 0);
   assert.deepEqual(seen, ["run Active", "aborted Stop Requested", "cleanup"]);
 });
 
 Deno.test("Runtime appends unhandled errors to the errors file when not in the foreground", async () => {
+  using clock = FakeClock.install();
   const dir = await Deno.makeTempDir();
   try {
     const signals = new FakeSignals();
@@ -156,24 +183,24 @@ Deno.test("Runtime appends unhandled errors to the errors file when not in the f
       signals,
       foreground: false,
       errorsFileDirs: [dir],
+      clock,
     });
-    assert.equal(await runtime.run(), 0);
-    await until(() => {
-      try {
-        return Deno.readTextFileSync(`${dir}/bg.errors`).includes("[END]");
-      } catch {
-        return false;
-      }
-    });
+    const done = runtime.run();
+    await clock.next(); // tick 1 stops it
+    // run() resolves once the errors file is written.
+    assert.equal(await done, 0);
     const text = await Deno.readTextFile(`${dir}/bg.errors`);
     assert.match(text, /bg Exception \[/);
     assert.match(text, /Error: tick failed\n\s+at App.process/);
+    assert.match(text, /\[END\]\n$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("Runtime reload without a config file keeps running", async () => {
+  using clock = FakeClock.install();
+  const events = recorder();
   const signals = new FakeSignals();
   let reloaded = 0;
   let ticks = 0;
@@ -186,9 +213,27 @@ Deno.test("Runtime reload without a config file keeps running", async () => {
       reloaded++;
     }
   }
-  const runtime = new Runtime(App as never, { name: "t", config: await config(), signals });
-  assert.equal(await runtime.run(), 0);
-  assert.equal(reloaded, 0);
+  const runtime = new Runtime(App as never, {
+    name: "t",
+    config: await config(),
+    signals,
+    clock,
+    observe: events.observe,
+  });
+  const done = runtime.run();
+  await clock.next(); // tick 1, after the HUP's reload
+  await clock.next(); // tick 2 stops it
+  assert.equal(await done, 0);
+  assert.equal(reloaded, 0, "no config was reloaded: configurationReloaded() is not called");
+  assert.deepEqual(events.seen, [
+    "ready",
+    "tick 0",
+    "reloading",
+    "reloaded",
+    "tick 1",
+    "tick 2",
+    "stopping",
+  ]);
 });
 
 Deno.test("Runtime refuses a signal the platform cannot deliver only when actions need it", async () => {
@@ -216,12 +261,16 @@ Deno.test("Runtime refuses a signal the platform cannot deliver only when action
   await assert.rejects(() => withActions.run(), /Cannot listen to SIGUSR1 on \w+/);
 
   // Without actions for USR1/USR2 their defaults are skipped and the controller runs.
+  using clock = FakeClock.install();
   let ticks = 0;
   class App extends Controller {
     override process(): void {
       if (++ticks === 2) signals.emit("SIGTERM");
     }
   }
-  const plain = new Runtime(App as never, { name: "t", config: await config(), signals });
-  assert.equal(await plain.run(), 0);
+  const plain = new Runtime(App as never, { name: "t", config: await config(), signals, clock });
+  const done = plain.run();
+  await clock.next();
+  assert.equal(await done, 0);
+  assert.equal(ticks, 2);
 });
