@@ -56,6 +56,7 @@ export type {
   ActionUse,
   ApplicationConfig,
   Config,
+  ConfigSections,
   ConfigValidation,
   DaemonConfig,
   LoadConfigOptions,

@@ -13,6 +13,8 @@
 import assert from "node:assert/strict";
 import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 import * as loader from "../lib/runtime/loader.ts";
+import { integrityProblem } from "../lib/core/integrity.ts";
+import { remoteUrlProblem } from "../lib/core/remote_url.ts";
 import { FlagstaffError } from "../lib/core/errors.ts";
 
 /** An HTTP server whose files (path → body, content type) can change between requests. */
@@ -302,7 +304,7 @@ Deno.test("remoteUrlProblem() allows https: anywhere and http: on loopback only"
       "http://LOCALHOST:9/a.ts",
     ]
   ) {
-    assert.equal(loader.remoteUrlProblem(new URL(ok)), undefined, ok);
+    assert.equal(remoteUrlProblem(new URL(ok)), undefined, ok);
   }
   for (
     const bad of [
@@ -314,7 +316,7 @@ Deno.test("remoteUrlProblem() allows https: anywhere and http: on loopback only"
       "http://127.0.0.1.example.com/a.ts",
     ]
   ) {
-    assert.match(loader.remoteUrlProblem(new URL(bad)) ?? "", /use https:/, bad);
+    assert.match(remoteUrlProblem(new URL(bad)) ?? "", /use https:/, bad);
   }
 });
 
@@ -414,12 +416,12 @@ Deno.test("integrity pins in the config: a malformed pin, a pin on a local path,
 
 Deno.test("integrityProblem() accepts SRI sha256/384/512 pins of the right length only", async () => {
   for (const algorithm of ["sha256", "sha384", "sha512"] as const) {
-    assert.equal(loader.integrityProblem(await sri("", algorithm)), undefined, algorithm);
+    assert.equal(integrityProblem(await sri("", algorithm)), undefined, algorithm);
   }
   for (
     const bad of ["sha256-", "sha256-AAAA", "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=", "sha256 47DE", 42]
   ) {
-    assert.match(loader.integrityProblem(bad) ?? "", /^expected an integrity pin/, String(bad));
+    assert.match(integrityProblem(bad) ?? "", /^expected an integrity pin/, String(bad));
   }
 });
 

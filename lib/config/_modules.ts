@@ -6,7 +6,8 @@
  */
 
 import { describeValue } from "../core/errors.ts";
-import { integrityProblem, remoteUrlProblem } from "../runtime/loader.ts";
+import { integrityProblem } from "../core/integrity.ts";
+import { remoteUrlProblem } from "../core/remote_url.ts";
 import { isNonEmptyString, type KeyKind } from "./schema.ts";
 
 /**

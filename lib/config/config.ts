@@ -50,11 +50,8 @@ import { parseYaml } from "./_yaml.ts";
 import { APPLICATION_KEYS } from "./application.ts";
 import { checkAccounts, checkDropWrites, DAEMON_KEYS } from "./daemon.ts";
 import { isNonEmptyString, isPlainObject, type KeyPath, type Report } from "./schema.ts";
-import { checkSections } from "./sections.ts";
-import { type ActionUse, MIN_TIMEOUT_S } from "./signals.ts";
-import type { ActionSignal } from "../core/signal_table.ts";
-import type { ApplicationConfig } from "./application.ts";
-import type { DaemonConfig } from "./daemon.ts";
+import { checkSections, type ConfigSections } from "./sections.ts";
+import { MIN_TIMEOUT_S } from "./signals.ts";
 
 export { DEFAULT_WAKE_INTERVAL_S } from "./application.ts";
 export type { ApplicationConfig } from "./application.ts";
@@ -63,6 +60,7 @@ export type { DaemonConfig } from "./daemon.ts";
 export type { ActionUse } from "./signals.ts";
 export type { ConfigKeyDoc } from "./schema.ts";
 export { configKeyDocs, SECTIONS } from "./sections.ts";
+export type { ConfigSections } from "./sections.ts";
 export { ACTION_SIGNALS } from "../core/signal_table.ts";
 export type { ActionSignal } from "../core/signal_table.ts";
 
@@ -81,30 +79,10 @@ export const MIN_SECONDS: Readonly<Record<"wake_interval" | "stop_timeout" | "ti
 export const MAX_ALIAS_NODES = 100_000;
 
 /** A validated config; read it through the runtime each time, never cache it. */
-export interface Config {
+export interface Config extends ConfigSections {
   /** Absolute path of the file it was loaded from; undefined for the built-in default. */
   readonly file?: string;
-  /** The `Application` section. */
-  readonly application: ApplicationConfig;
-  /** The `Daemon` section. */
-  readonly daemon: DaemonConfig;
-  /** The `Logging` section; undefined means the console default. */
-  readonly logging?: LoggingSection;
-  /** The `Signals` section: actions per signal, in order. */
-  readonly signals: Readonly<Partial<Record<ActionSignal, readonly ActionUse[]>>>;
-  /**
-   * The `Actions` section: extra action names mapped to their module, as
-   * written: a path (relative to the config file) or URL; or `{module,
-   * integrity}`, a URL with its integrity pin (`sha256-<base64>`, `sha384-…`,
-   * `sha512-…`).
-   */
-  readonly actions: Readonly<
-    Record<string, string | { readonly module: string; readonly integrity?: string }>
-  >;
 }
-
-/** A config's sections, as {@link Config} has them, without the file. */
-type ConfigSections = Omit<Config, "file">;
 
 /** Options for {@link loadConfig}, {@link parseConfig} and {@link validateConfigText}. */
 export interface LoadConfigOptions {

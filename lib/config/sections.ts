@@ -10,7 +10,10 @@ import { describeValue } from "../core/errors.ts";
 import { checkLoggingSection, type LoggingSection } from "../logging/logging.ts";
 import { ACTIONS, checkActions } from "./actions.ts";
 import { APPLICATION, checkApplication } from "./application.ts";
-import type { Config } from "./config.ts";
+import type { ActionSignal } from "../core/signal_table.ts";
+import type { ApplicationConfig } from "./application.ts";
+import type { DaemonConfig } from "./daemon.ts";
+import type { ActionUse } from "./signals.ts";
 import { checkDaemon, DAEMON } from "./daemon.ts";
 import {
   type CheckContext,
@@ -24,8 +27,26 @@ import { checkSignals, SIGNALS } from "./signals.ts";
 /** The sections a config may have, in the order they are documented. */
 export const SECTIONS = ["Application", "Daemon", "Logging", "Signals", "Actions"] as const;
 
-/** Every section of a validated config: a {@link Config} without its file. */
-export type ConfigSections = Omit<Config, "file">;
+/** Every section of a validated config: a `Config` without its file. */
+export interface ConfigSections {
+  /** The `Application` section. */
+  readonly application: ApplicationConfig;
+  /** The `Daemon` section. */
+  readonly daemon: DaemonConfig;
+  /** The `Logging` section; undefined means the console default. */
+  readonly logging?: LoggingSection;
+  /** The `Signals` section: actions per signal, in order. */
+  readonly signals: Readonly<Partial<Record<ActionSignal, readonly ActionUse[]>>>;
+  /**
+   * The `Actions` section: extra action names mapped to their module, as
+   * written: a path (relative to the config file) or URL; or `{module,
+   * integrity}`, a URL with its integrity pin (`sha256-<base64>`, `sha384-…`,
+   * `sha512-…`).
+   */
+  readonly actions: Readonly<
+    Record<string, string | { readonly module: string; readonly integrity?: string }>
+  >;
+}
 
 /** `Logging` is one row in the README: its keys are documented in a section of their own. */
 const LOGGING_DOC: ConfigKeyDoc = {

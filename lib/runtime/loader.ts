@@ -31,8 +31,6 @@ import { codeTrustProblem, untrustedCodeError } from "./code_trust.ts";
 import { importRemote, type RemoteModuleOptions } from "./remote.ts";
 
 // Where `lib/config` and the tests have always found them.
-export { integrityProblem } from "../core/integrity.ts";
-export { remoteUrlProblem } from "../core/remote_url.ts";
 
 let standalone: boolean | undefined;
 
