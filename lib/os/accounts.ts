@@ -158,21 +158,8 @@ export function dropTarget(user?: string, group?: string): DropTarget | undefine
  * ```
  */
 export function canWriteFolder(folder: string, target: DropTarget): boolean {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(folder);
-  } catch {
-    return false;
-  }
-  if (!info.isDirectory || info.mode === null) return false;
-  if (target.uid === 0) return true;
-  const mode = info.mode;
-  const bits = info.uid === target.uid
-    ? (mode >> 6) & 7
-    : target.gids.includes(info.gid ?? -1)
-    ? (mode >> 3) & 7
-    : mode & 7;
-  return (bits & 3) === 3;
+  // Creating and removing entries needs write and search (x) on the folder.
+  return ((accessBits(folder, target, "folder") ?? 0) & 3) === 3;
 }
 
 /**
@@ -189,19 +176,28 @@ export function canWriteFolder(folder: string, target: DropTarget): boolean {
  * ```
  */
 export function canWriteFile(path: string, target: DropTarget): boolean {
+  return ((accessBits(path, target, "file") ?? 0) & 2) === 2;
+}
+
+/**
+ * The rwx bits (`0`–`7`) of `path` that apply to `target`, as the kernel
+ * picks them: the owner's, else the group's when one of its groups owns it,
+ * else the others'; all seven for root. Undefined when `path` cannot be
+ * stat'ed or is not of `kind` (links are followed).
+ */
+function accessBits(path: string, target: DropTarget, kind: "file" | "folder"): number | undefined {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
   } catch {
-    return false;
+    return undefined;
   }
-  if (!info.isFile || info.mode === null) return false;
-  if (target.uid === 0) return true;
+  if (!(kind === "file" ? info.isFile : info.isDirectory) || info.mode === null) return undefined;
+  if (target.uid === 0) return 7;
   const mode = info.mode;
-  const bits = info.uid === target.uid
+  return info.uid === target.uid
     ? (mode >> 6) & 7
     : target.gids.includes(info.gid ?? -1)
     ? (mode >> 3) & 7
     : mode & 7;
-  return (bits & 2) === 2;
 }
