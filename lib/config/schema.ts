@@ -117,6 +117,15 @@ export type OtherKeys =
     readonly row: KeyRow<unknown>;
   };
 
+/** Where {@link checkSection} finds a map of keys, when it is not a section of its own. */
+export interface SectionPlace {
+  /**
+   * The map's path, e.g. `["Schedules", 0]` for an entry of a list checked
+   * by one table; problems are reported under it. Default: `[schema.name]`.
+   */
+  readonly at?: KeyPath;
+}
+
 /** A section's table. */
 export interface SectionSchema {
   /** The section's name: `Daemon`. */
@@ -179,23 +188,24 @@ export type SectionRows<C> = {
 export function checkSection(
   schema: SectionSchema,
   value: unknown,
-  context: Omit<CheckContext, "path" | "section">,
+  context: Omit<CheckContext, "path" | "section"> & SectionPlace,
 ): Record<string, unknown> {
-  const { name, keys, others } = schema;
-  const section = sectionMap(value, name, context.report);
+  const { keys, others } = schema;
+  const base = context.at ?? [schema.name];
+  const section = sectionMap(value, base, context.report);
   const known = Object.keys(keys);
   const out: Record<string, unknown> = {};
   const rowAt = (key: string): KeyRow<unknown> | undefined => {
     if (Object.hasOwn(keys, key)) return keys[key];
     if (others.kind !== "named") return undefined;
     if (others.name.test(key)) return others.row;
-    context.report([name, key], others.nameMessage(key), "key");
+    context.report([...base, key], others.nameMessage(key), "key");
     return undefined;
   };
   // Unknown keys first, then each key's checks, each in the order written.
   if (others.kind === "refused") {
     for (const key of Object.keys(section)) {
-      if (!known.includes(key)) context.report([name, key], others.message(key, known), "key");
+      if (!known.includes(key)) context.report([...base, key], others.message(key, known), "key");
     }
   }
   for (const [key, given] of Object.entries(section)) {
@@ -204,7 +214,7 @@ export function checkSection(
       if (others.kind === "kept") out[key] = given;
       continue;
     }
-    const kept = row.check(given, { ...context, path: [name, key], section }) ?? row.default;
+    const kept = row.check(given, { ...context, path: [...base, key], section }) ?? row.default;
     if (kept !== undefined) out[key] = kept;
   }
   for (const [key, row] of Object.entries(keys)) {
@@ -350,10 +360,14 @@ export const text: KeyKind<string> = {
  * assert.deepEqual(problems, ["expected a map, got a list"]);
  * ```
  */
-export function sectionMap(value: unknown, name: string, report: Report): Record<string, unknown> {
+export function sectionMap(
+  value: unknown,
+  name: string | KeyPath,
+  report: Report,
+): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (isPlainObject(value)) return value;
-  report([name], `expected a map, got ${describeValue(value)}`);
+  report(typeof name === "string" ? [name] : name, `expected a map, got ${describeValue(value)}`);
   return {};
 }
 

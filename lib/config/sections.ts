@@ -1,7 +1,8 @@
 /**
  * The config's top level: its sections, in the order they are documented,
  * each checked by its own table (`application.ts`, `daemon.ts`,
- * `signals.ts`, `actions.ts`) or, for `Logging`, by `lib/logging/`.
+ * `signals.ts`, `schedules.ts`, `actions.ts`) or, for `Logging`, by
+ * `lib/logging/`.
  *
  * @module
  */
@@ -19,10 +20,18 @@ import {
   keyDocs,
   type SectionSchema,
 } from "./schema.ts";
+import { checkSchedules, SCHEDULE_ENTRY } from "./schedules.ts";
 import { checkSignals, SIGNALS } from "./signals.ts";
 
 /** The sections a config may have, in the order they are documented. */
-export const SECTIONS = ["Application", "Daemon", "Logging", "Signals", "Actions"] as const;
+export const SECTIONS = [
+  "Application",
+  "Daemon",
+  "Logging",
+  "Signals",
+  "Schedules",
+  "Actions",
+] as const;
 
 /** Every section of a validated config: a {@link Config} without its file. */
 export type ConfigSections = Omit<Config, "file">;
@@ -43,6 +52,7 @@ const TABLES: readonly (SectionSchema | ConfigKeyDoc)[] = [
   DAEMON,
   LOGGING_DOC,
   SIGNALS,
+  SCHEDULE_ENTRY,
   ACTIONS,
 ];
 
@@ -79,6 +89,7 @@ export function checkSections(
       application: checkApplication(undefined, context),
       daemon: checkDaemon(undefined, context),
       signals: {},
+      schedules: [],
       actions: {},
     };
   }
@@ -102,8 +113,9 @@ export function checkSections(
     logging = sections.Logging as LoggingSection;
   }
   const signals = checkSignals(sections.Signals, context);
+  const schedules = checkSchedules(sections.Schedules, context);
   const actions = checkActions(sections.Actions, context);
-  return { application, daemon, logging, signals, actions };
+  return { application, daemon, logging, signals, schedules, actions };
 }
 
 /**

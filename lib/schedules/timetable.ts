@@ -108,3 +108,30 @@ export function isCatchUpDue(
   const next = timetable.nextAfter(lastRunMs);
   return next !== null && next <= nowMs;
 }
+
+/**
+ * The first `count` run times strictly after `afterMs`, in order; fewer when
+ * the timetable ends.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { everyTimetable } from "./every.ts";
+ * import { nextRunTimes } from "./timetable.ts";
+ * assert.deepEqual(nextRunTimes(everyTimetable({ periodMs: 1000 }), 1500, 3), [2000, 3000, 4000]);
+ * ```
+ */
+export function nextRunTimes(
+  timetable: Pick<Timetable, "nextAfter">,
+  afterMs: number,
+  count: number,
+): number[] {
+  const runs: number[] = [];
+  let at: number | null = afterMs;
+  while (runs.length < count) {
+    at = timetable.nextAfter(at);
+    if (at === null) break;
+    runs.push(at);
+  }
+  return runs;
+}
