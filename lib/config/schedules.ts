@@ -336,3 +336,27 @@ function pairProblems(
   }
   return problems;
 }
+
+/**
+ * The schedules a run has: the config's, each replaced in place by a
+ * command-line schedule of the same name, then the other command-line ones.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mergeSchedules, type ScheduleConfig } from "./schedules.ts";
+ * const of = (name: string, origin: string): ScheduleConfig =>
+ *   ({ name, everyMs: 1000, jitterMs: 0, catchUp: false, run: [], origin });
+ * const merged = mergeSchedules([of("a", "file"), of("b", "file")], [of("b", "cli"), of("c", "cli")]);
+ * assert.deepEqual(merged.map((s) => `${s.name} ${s.origin}`), ["a file", "b cli", "c cli"]);
+ * ```
+ */
+export function mergeSchedules(
+  config: SchedulesConfig,
+  cli: SchedulesConfig,
+): ScheduleConfig[] {
+  const byName = new Map(cli.map((schedule) => [schedule.name, schedule]));
+  const merged = config.map((schedule) => byName.get(schedule.name) ?? schedule);
+  const taken = new Set(config.map((schedule) => schedule.name));
+  return [...merged, ...cli.filter((schedule) => !taken.has(schedule.name))];
+}

@@ -1,6 +1,7 @@
 /**
- * The live actions of a process: per signal, in the order given, each set up
- * once, run on its signal, torn down once. Built whole: when one action
+ * The live actions of a process: per trigger (a signal, or a schedule's
+ * `schedule:<name>`), in the order given, each set up once, run on its
+ * trigger, torn down once. Built whole: when one action
  * cannot be loaded or set up, those already set up are torn down and the
  * build fails, so a reload keeps the old set.
  *
@@ -29,6 +30,7 @@ import {
   checkArguments,
   declaredArguments,
   type RuntimeControl,
+  type TriggerKey,
 } from "./action.ts";
 import { type ActionRegistry, loadSource } from "./action_registry.ts";
 import type { ActionSignal, ActionUse, Config } from "../config/config.ts";
@@ -62,9 +64,12 @@ export interface ActionEnvironment {
   readonly program?: string;
 }
 
+/** Actions per trigger, in the order given. */
+export type ActionUses = Readonly<Partial<Record<TriggerKey, readonly ActionUse[]>>>;
+
 interface Live {
   readonly use: ActionUse;
-  readonly signal: ActionSignal;
+  readonly signal: TriggerKey;
   readonly label: string;
   readonly instance: ActionInstance;
   readonly context: ActionContext;
@@ -97,7 +102,7 @@ interface InFlight {
  * ```
  */
 export class ActionSet {
-  readonly #bySignal = new Map<ActionSignal, Live[]>();
+  readonly #bySignal = new Map<TriggerKey, Live[]>();
   readonly #stopSignal: AbortSignal | undefined;
   #given = 0;
 
@@ -111,12 +116,13 @@ export class ActionSet {
   }
 
   /**
-   * Loads, checks, constructs and sets up every use, in order.
+   * Loads, checks, constructs and sets up every use, in order: the signals'
+   * (HUP, USR1, USR2), then the schedules' in the order given.
    *
    * @throws {FlagstaffError} `usage` naming the action and where it was given.
    */
   static async build(
-    uses: Readonly<Partial<Record<ActionSignal, readonly ActionUse[]>>>,
+    uses: ActionUses,
     registry: ActionRegistry,
     environment: ActionEnvironment,
     options: { fresh?: boolean } = {},
@@ -124,13 +130,17 @@ export class ActionSet {
     const set = new ActionSet(environment.stopSignal);
     const classes = new Map<string, ActionClass>();
     try {
-      for (const signal of ACTION_SIGNAL_NAMES) {
+      const keys: TriggerKey[] = [
+        ...ACTION_SIGNAL_NAMES,
+        ...(Object.keys(uses) as TriggerKey[]).filter((key) => key.startsWith("schedule:")),
+      ];
+      for (const signal of keys) {
         const list = uses[signal];
         if (!list) continue;
         const lives: Live[] = [];
         set.#bySignal.set(signal, lives);
         for (const [i, use] of list.entries()) {
-          const label = `"${use.name}" (${actionKey(signal)} #${i + 1})`;
+          const label = `"${use.name}" (${labelOf(signal)} #${i + 1})`;
           const source = registry.get(use.name);
           if (!source) {
             throw new FlagstaffError(
@@ -174,7 +184,7 @@ export class ActionSet {
   #create(
     cls: ActionClass,
     use: ActionUse,
-    signal: ActionSignal,
+    signal: TriggerKey,
     label: string,
     environment: ActionEnvironment,
   ): Live {
@@ -203,7 +213,7 @@ export class ActionSet {
   }
 
   /** Whether actions were given for `signal` (even if all have closed since). */
-  configured(signal: ActionSignal): boolean {
+  configured(signal: TriggerKey): boolean {
     return this.#bySignal.has(signal);
   }
 
@@ -227,7 +237,7 @@ export class ActionSet {
    * moves on. An action whose timed-out run is still going is skipped, with
    * a warning.
    */
-  async run(signal: ActionSignal): Promise<void> {
+  async run(signal: TriggerKey): Promise<void> {
     for (const live of [...this.#bySignal.get(signal) ?? []]) {
       if (live.state !== "ready") continue;
       if (live.inFlight?.timedOut) {
@@ -380,6 +390,13 @@ export class ActionSet {
     const pending = this.#stopSignal && DEFERRED.get(this.#stopSignal);
     while (pending && pending.size > 0) await Promise.all(pending);
   }
+}
+
+/** How a trigger shows in an action's label: `usr1`, `schedule "backup"`. */
+function labelOf(key: TriggerKey): string {
+  return key.startsWith("schedule:")
+    ? `schedule ${JSON.stringify(key.slice("schedule:".length))}`
+    : actionKey(key as ActionSignal);
 }
 
 /** Seconds since `startMs` on the monotonic clock, to a tenth. */
