@@ -69,6 +69,10 @@ function shownKeys(name: string): Readonly<Record<string, Shown>> {
       notes: ["Keep systemd's TimeoutStopSec above it."],
     },
     "Daemon.detach": { value: "false", off: false },
+    "Daemon.state_dir": {
+      value: `/var/lib/${name}`,
+      notes: ["Under systemd, the unit's StateDirectory= sets it (as $STATE_DIRECTORY)."],
+    },
   };
 }
 
@@ -222,6 +226,22 @@ Signals:
   usr2:
     - hello: world
       timeout: 5
+
+# Actions on a timetable, through the same queue as signals: a due run waits for the unit in
+# flight, and a schedule never overlaps itself (a run that comes due while the last one is
+# queued or running is coalesced into it). Each entry has every (a duration: 90, 30s, 5m, 1h, 1d)
+# or cron (5 fields, 6 with seconds first, or @hourly, @daily, @weekly, @monthly, with an
+# optional timezone: an IANA name; default local time), and run (actions, as in Signals) or
+# signal (hup, usr1, usr2: run that signal's actions as if it had arrived). jitter delays each run
+# by a random time up to that long; catch_up: true runs once at start when a run was missed while
+# the app was down (the last run is kept in Daemon.state_dir). name defaults to "every 5m" or the
+# cron text. \`${name} check -c FILE\` prints each schedule's next three runs. For example:
+Schedules: []
+#  - name: hourly-hello
+#    cron: "@hourly"
+#    jitter: 5m
+#    catch_up: true
+#    run: [{ hello: schedule }]
 
 # More action names, each mapped to a module (a path relative to this file, or a URL) whose
 # default export is an action, loaded at run time, e.g. { extra: ./extra_action.ts }. Actions
