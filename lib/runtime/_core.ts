@@ -41,6 +41,8 @@ export interface ScheduleUnits {
   replace(schedules: readonly ScheduleConfig[]): void;
   /** Cancels every pending tick: nothing fires any more. */
   dispose(): void;
+  /** Resolves when the state file's writes have ended. */
+  flush(): Promise<void>;
 }
 
 /** One life of the controller: `restart` ends one and begins the next. */

@@ -190,6 +190,11 @@ export class ScheduleRunner implements ScheduleUnits {
     this.#changed();
   }
 
+  /** Resolves when the state file's writes have ended (a stop awaits it). */
+  async flush(): Promise<void> {
+    await this.#state?.settled();
+  }
+
   /** Cancels every pending tick: nothing fires any more. */
   dispose(): void {
     this.#disposed = true;

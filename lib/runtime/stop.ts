@@ -91,6 +91,8 @@ async function stopGracefully(core: RuntimeCore): Promise<void> {
     }
     await core.tearDownRetired();
     await core.actions?.tearDownAll();
+    // The last runs recorded (for catch_up) are on disk before the exit.
+    await core.schedules?.flush();
     core.transition("stopped");
     log.info("Stopped {name}", { name: core.name });
     core.end(core.exitCode);

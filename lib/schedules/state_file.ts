@@ -321,6 +321,11 @@ export class ScheduleStateFile {
     return this.#write();
   }
 
+  /** Resolves when every write asked for so far has ended (never rejects). */
+  settled(): Promise<void> {
+    return this.#writing;
+  }
+
   #write(): Promise<void> {
     const write = this.#writing.then(async () => {
       try {
