@@ -47,6 +47,9 @@ import {
 
 const ACTION = "write the schedules' state file";
 
+/** `ENOTDIR`: a part of the path is not a folder (so the file is not there). */
+const ENOTDIR = 20;
+
 /** Why a file or folder was refused or could not be used: `it is a FIFO, not a regular file`. */
 export class FileProblem extends Error {
   /** The reason, for the end of a message. */
@@ -129,7 +132,7 @@ export function ensurePrivateFolder(path: string): void {
  * than you accept to tell a longer file). A link, FIFO, device, socket or
  * folder at the path is refused without being opened for reading.
  *
- * @returns The bytes, or undefined when there is no file.
+ * @returns The bytes, or undefined when there is no file (nor its folder).
  * @throws {FileProblem} naming why it cannot be read.
  *
  * @example
@@ -150,7 +153,9 @@ export function readSmallFile(path: string, maxBytes: number): Uint8Array | unde
   try {
     fd = openRegularFile(path, O_RDONLY).fd;
   } catch (error) {
-    if (error instanceof OsError && error.errno === ENOENT) return undefined;
+    if (error instanceof OsError && (error.errno === ENOENT || error.errno === ENOTDIR)) {
+      return undefined;
+    }
     throw new FileProblem(reasonOf(error), { cause: error });
   }
   try {

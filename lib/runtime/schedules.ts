@@ -238,7 +238,8 @@ export class ScheduleRunner implements ScheduleUnits {
   }
 
   #writeFailed(error: unknown): void {
-    this.#cannotKeepState(error instanceof Error ? error.message : String(error));
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    this.#cannotKeepState(cause instanceof Error ? cause.message : String(cause));
   }
 
   /** Says once that the state cannot be kept: a warning when a schedule catches up. */
@@ -246,7 +247,7 @@ export class ScheduleRunner implements ScheduleUnits {
     if (this.#warned) return;
     this.#warned = true;
     const catchUp = [...this.#running.values()].some(({ schedule }) => schedule.catchUp);
-    const dir = this.#options.stateDir ?? "(none)";
+    const dir = this.#options.stateDir ? JSON.stringify(this.#options.stateDir) : "(none)";
     if (catchUp) {
       log.warn(
         "Cannot keep the schedules' state in {dir}: {reason}. catch_up cannot tell when a " +
