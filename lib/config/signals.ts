@@ -141,7 +141,7 @@ const SIGNAL_ROW: KeyRow<readonly ActionUse[]> = {
   doc: "actions for that signal, in order: `name`, `{name: arg}`, `{name: [args]}`, each with " +
     `an optional \`timeout\` (seconds, ≥ ${MIN_TIMEOUT_S}); arguments are strings as ` +
     "written (`exec: [chmod, 0755, f]` passes `0755`, `print: yes` prints `yes`); an empty or " +
-    "null value means no arguments",
+    "null value means no arguments; `usr1: []` runs nothing on USR1 (it replaces the default)",
 };
 
 const SIGNAL_KEYS = Object.keys(ACTION_SIGNALS);
