@@ -10,6 +10,7 @@
  */
 
 import type { ScheduleConfig } from "../config/schedules.ts";
+import { type LongTimer, setLongTimeout } from "../core/delay.ts";
 import { localTimezone, parseCronLoaded } from "../schedules/calendar.ts";
 import { everyTimetable } from "../schedules/every.ts";
 import { ScheduleSource, type ScheduleSourceOptions } from "../schedules/schedule_source.ts";
@@ -65,6 +66,8 @@ export class ScheduleRunner implements ScheduleUnits {
   readonly #options: ScheduleRunnerOptions;
   readonly #running = new Map<string, Running>();
   #state: ScheduleStateFile | undefined;
+  /** A write of the state file waiting for the turn after the unit's start. */
+  #writeTimer: LongTimer | undefined;
   #warned = false;
   #disposed = false;
 
@@ -126,9 +129,31 @@ export class ScheduleRunner implements ScheduleUnits {
     return this.#running.get(key.slice("schedule:".length))?.schedule;
   }
 
-  /** Records that `schedule`'s unit starts now; a failed write is a warning, once. */
+  /**
+   * Records that `schedule`'s unit starts now; the file is written just
+   * after (the action starts first); a failed write is a warning, once.
+   */
   ran(schedule: ScheduleConfig): void {
-    this.#state?.record(schedule.name, Date.now()).catch((error) => this.#writeFailed(error));
+    this.#state?.remember(schedule.name, Date.now());
+    this.#queueWrite();
+  }
+
+  /**
+   * Writes the state file on a later turn of the event loop: a run's actions
+   * start before the file's system calls, and writes that come together are
+   * one.
+   */
+  #queueWrite(): void {
+    if (!this.#state || this.#writeTimer) return;
+    this.#writeTimer = setLongTimeout(() => this.#writeNow(), 0);
+  }
+
+  #writeNow(): void {
+    this.#writeTimer?.cancel();
+    this.#writeTimer = undefined;
+    // Once stopped, the plan is gone: the file keeps the last next runs written.
+    const write = this.#disposed ? this.#state?.save() : this.#state?.setNextRuns(this.nextRuns());
+    write?.catch((error) => this.#writeFailed(error));
   }
 
   /**
@@ -190,8 +215,9 @@ export class ScheduleRunner implements ScheduleUnits {
     this.#changed();
   }
 
-  /** Resolves when the state file's writes have ended (a stop awaits it). */
+  /** Writes what is pending and resolves when the state file's writes have ended (a stop awaits it). */
   async flush(): Promise<void> {
+    if (this.#writeTimer) this.#writeNow();
     await this.#state?.settled();
   }
 
@@ -234,7 +260,7 @@ export class ScheduleRunner implements ScheduleUnits {
   #changed(): void {
     if (this.#disposed) return;
     this.#core.emit({ type: "schedule", nextRun: this.nextRunText() });
-    this.#state?.setNextRuns(this.nextRuns()).catch((error) => this.#writeFailed(error));
+    this.#queueWrite();
   }
 
   #writeFailed(error: unknown): void {

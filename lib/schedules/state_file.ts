@@ -312,12 +312,29 @@ export class ScheduleStateFile {
   }
 
   /**
+   * Records that `name` ran at `atMs` in memory only: the next write (or
+   * {@link record}, {@link setNextRuns}) puts it on disk.
+   */
+  remember(name: string, atMs: number): void {
+    this.#lastRuns.set(name, atMs);
+  }
+
+  /**
    * Replaces the next runs written for `status` and rewrites the file.
    *
    * @throws {Error} As {@link record}.
    */
   setNextRuns(nextRuns: readonly NextRun[]): Promise<void> {
     this.#nextRuns = nextRuns;
+    return this.#write();
+  }
+
+  /**
+   * Rewrites the file with what is in memory.
+   *
+   * @throws {Error} As {@link record}.
+   */
+  save(): Promise<void> {
     return this.#write();
   }
 
