@@ -117,15 +117,6 @@ export type OtherKeys =
     readonly row: KeyRow<unknown>;
   };
 
-/** Where {@link checkSection} finds a map of keys, when it is not a section of its own. */
-export interface SectionPlace {
-  /**
-   * The map's path, e.g. `["Schedules", 0]` for an entry of a list checked
-   * by one table; problems are reported under it. Default: `[schema.name]`.
-   */
-  readonly at?: KeyPath;
-}
-
 /** A section's table. */
 export interface SectionSchema {
   /** The section's name: `Daemon`. */
@@ -157,7 +148,8 @@ export type SectionRows<C> = {
  * value that is not a map, an unknown or misnamed key, each row's checks.
  * Returns what the config keeps, keys in the order written, then missing
  * keys' defaults in table order: a wrong value is left out or at its default.
- * A missing or null section is an empty map.
+ * A missing or null section is an empty map. `context.at` is the map's path
+ * (default `[schema.name]`; `["Schedules", 0]` for a list's entry).
  *
  * @example
  * ```ts
@@ -188,7 +180,7 @@ export type SectionRows<C> = {
 export function checkSection(
   schema: SectionSchema,
   value: unknown,
-  context: Omit<CheckContext, "path" | "section"> & SectionPlace,
+  context: Omit<CheckContext, "path" | "section"> & { readonly at?: KeyPath },
 ): Record<string, unknown> {
   const { keys, others } = schema;
   const base = context.at ?? [schema.name];

@@ -1,13 +1,11 @@
 /**
- * The live actions of a process: per trigger (a signal, or a schedule's
- * `schedule:<name>`), in the order given, each set up once, run on its
- * trigger, torn down once. Built whole: when one action
- * cannot be loaded or set up, those already set up are torn down and the
- * build fails, so a reload keeps the old set.
+ * The live actions of a process: per trigger (a signal, a schedule's
+ * `schedule:<name>`), in order, each set up once, run on its trigger, torn
+ * down once. Built whole: when one cannot be loaded or set up, those set up
+ * are torn down and the build fails, so a reload keeps the old set.
  *
- * Timeouts. A use's `timeout` (seconds, any size: the timer goes through
- * `lib/core/delay.ts`) fires the run's `AbortSignal` and the signal's next action
- * runs. An action that ignores its signal keeps running in the background:
+ * Timeouts. A use's `timeout` (seconds, any size: `lib/core/delay.ts`) fires the run's
+ * `AbortSignal` and the next action runs. One that ignores it keeps running in the background:
  *
  * - while that timed-out run is still going, the action is skipped on later
  *   runs of its signal, with a warning naming it and how long the old run has
@@ -92,7 +90,7 @@ interface InFlight {
 }
 
 /**
- * The actions of each signal.
+ * The actions of each trigger.
  *
  * @example
  * ```ts ignore
@@ -116,8 +114,7 @@ export class ActionSet {
   }
 
   /**
-   * Loads, checks, constructs and sets up every use, in order: the signals'
-   * (HUP, USR1, USR2), then the schedules' in the order given.
+   * Loads, checks, constructs and sets up every use, in order (signals, then schedules).
    *
    * @throws {FlagstaffError} `usage` naming the action and where it was given.
    */
@@ -130,11 +127,10 @@ export class ActionSet {
     const set = new ActionSet(environment.stopSignal);
     const classes = new Map<string, ActionClass>();
     try {
-      const keys: TriggerKey[] = [
-        ...ACTION_SIGNAL_NAMES,
-        ...(Object.keys(uses) as TriggerKey[]).filter((key) => key.startsWith("schedule:")),
-      ];
-      for (const signal of keys) {
+      const schedules = (Object.keys(uses) as TriggerKey[]).filter((k) =>
+        k.startsWith("schedule:")
+      );
+      for (const signal of [...ACTION_SIGNAL_NAMES, ...schedules]) {
         const list = uses[signal];
         if (!list) continue;
         const lives: Live[] = [];
@@ -394,9 +390,8 @@ export class ActionSet {
 
 /** How a trigger shows in an action's label: `usr1`, `schedule "backup"`. */
 function labelOf(key: TriggerKey): string {
-  return key.startsWith("schedule:")
-    ? `schedule ${JSON.stringify(key.slice("schedule:".length))}`
-    : actionKey(key as ActionSignal);
+  const schedule = key.startsWith("schedule:") ? key.slice(9) : undefined;
+  return schedule ? `schedule ${JSON.stringify(schedule)}` : actionKey(key as ActionSignal);
 }
 
 /** Seconds since `startMs` on the monotonic clock, to a tenth. */
