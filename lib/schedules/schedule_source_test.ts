@@ -273,3 +273,54 @@ Deno.test("systemClock.setTimer() fires at the wall-clock time and can be cancel
   await new Promise<void>((resolve) => systemClock.setTimer(startMs + 40, resolve));
   assert.equal(cancelledFired, false);
 });
+
+Deno.test("ScheduleSource catches up across daylight-saving changes only when a run was missed", async () => {
+  const berlin = await parseCron("30 2 * * *", { timezone: "Europe/Berlin" });
+  const newYork = await parseCron("30 1 * * *", { timezone: "America/New_York" });
+  const cases: [
+    name: string,
+    timetable: Timetable,
+    lastRunIso: string,
+    startIso: string,
+    fired: string[],
+  ][] = [
+    [
+      "spring forward: 02:30 runs at 03:30 CEST; down over it",
+      berlin,
+      "2025-03-29T01:30:00Z", // 02:30 CET
+      "2025-03-30T02:00:00Z", // 04:00 CEST
+      ["at 2025-03-30T02:00:00.000Z due 2025-03-30T01:30:00.000Z missed 0 catch-up"],
+    ],
+    [
+      "spring forward: restarted before the shifted run",
+      berlin,
+      "2025-03-29T01:30:00Z",
+      "2025-03-30T01:00:00Z", // 03:00 CEST
+      [],
+    ],
+    [
+      "fall back: 01:30 ran once (EDT); restarted in the repeated hour",
+      newYork,
+      "2025-11-02T05:30:00Z", // 01:30 EDT
+      "2025-11-02T06:45:00Z", // 01:45 EST
+      [],
+    ],
+    [
+      "fall back: down from the day before, two days missed",
+      newYork,
+      "2025-10-31T05:30:00Z",
+      "2025-11-02T12:00:00Z",
+      ["at 2025-11-02T12:00:00.000Z due 2025-11-01T05:30:00.000Z missed 1 catch-up"],
+    ],
+  ];
+  for (const [name, timetable, lastRunIso, startIso, fired] of cases) {
+    const { runs, stop } = harness(startIso, [{
+      key: "schedule:nightly",
+      name: "nightly",
+      timetable,
+      catchUp: { lastRunMs: at(lastRunIso) },
+    }]);
+    assert.deepEqual(runs().map((run) => run.replace("schedule:nightly ", "")), fired, name);
+    stop[Symbol.dispose]();
+  }
+});
