@@ -40,10 +40,12 @@ KillSignal=SIGTERM
 TimeoutStopSec=20
 # A user of its own, made up by systemd (it also makes the file system read-only but for the
 # folders below, and /tmp private); remove it to start as root and let the config's Daemon.user
-# and Daemon.group switch. Folders the app owns: /run/${name} and /var/log/${name}.
+# and Daemon.group switch. Folders the app owns: /run/${name}, /var/log/${name}, and
+# /var/lib/${name} for the schedules' state (catch_up; $STATE_DIRECTORY, Daemon.state_dir's default).
 DynamicUser=yes
 RuntimeDirectory=${name}
 LogsDirectory=${name}
+StateDirectory=${name}
 
 [Install]
 WantedBy=multi-user.target

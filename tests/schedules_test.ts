@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { listenNotifySocket, monotonicUsec } from "../lib/os/notify.ts";
-import { type CliProcess, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { type CliProcess, fileMatching, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const ACTIONS = new URL("./fixtures/actions", import.meta.url).pathname;
 // Open libc now: the test sanitizer counts a library first opened inside a test as a leak.
@@ -277,6 +277,80 @@ Deno.test("sd_notify STATUS names the next run, and again after each run", async
   const after = await listener.receive({ timeoutMs: 10_000 });
   assert.match(after, /^STATUS=Waiting for signals \(1 action\(s\)\); next run: every 1s at /);
   assert.ok(/at (\S+)$/.exec(after)![1] > first, `${after} is after ${first}`);
+  await app.signal("TERM");
+  assert.equal((await app.finished()).code, 0);
+});
+
+Deno.test("a schedule's actions time out and close as a signal's do", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml": [
+      "Daemon:",
+      "  state_dir: state",
+      "Schedules:",
+      "  - every: 1s",
+      "    name: slow",
+      "    run:",
+      "      - exec: [sleep, '30']",
+      "        timeout: 0.2",
+      "      - print_once: first run only",
+      "      - print: every run",
+      "",
+    ].join("\n"),
+  });
+  await using app = spawnCli(["run", "-c", "app.yml"], { cwd: dir.path });
+  await app.waitFor('Action "exec" (schedule "slow" #1) timed out after 0.2 s', {
+    stream: "stderr",
+  });
+  await app.waitFor('Action "print_once" (schedule "slow" #2) closed: Only print once', {
+    stream: "stderr",
+  });
+  await app.waitFor("every run\n", { stream: "stdout" });
+  await app.waitFor("every run\n", { stream: "stdout" });
+  await app.signal("TERM");
+  const result = await app.finished();
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout.match(/first run only/g)?.length, 1);
+});
+
+Deno.test("a reload keeps an unchanged schedule's plan, plans a changed one again, adds and removes", async () => {
+  await using dir = await tempDir();
+  const config = (changedJitter: string, extra: string) =>
+    [
+      "Daemon:",
+      "  state_dir: state",
+      "Schedules:",
+      "  - {name: kept, every: 1h, jitter: 50m, run: [{print: kept}]}",
+      `  - {name: changed, every: 1h, jitter: ${changedJitter}, run: [{print: changed}]}`,
+      extra,
+      "",
+    ].join("\n");
+  await writeFiles(dir.path, {
+    "app.yml": config("50m", "  - {name: removed, every: 1h, run: [{print: removed}]}"),
+  });
+  await using app = spawnCli(["run", "-c", "app.yml"], { cwd: dir.path });
+  await app.waitFor("Running 3 schedule(s)");
+  const file = `${dir.path}/state/schedules.json`;
+  const nextRuns = async (names: string) => {
+    const text = await fileMatching(file, new RegExp(`"nextRuns": \\[\\s*${names}`));
+    return Object.fromEntries(
+      (JSON.parse(text).nextRuns as { name: string; at: string }[]).map((n) => [n.name, n.at]),
+    );
+  };
+  const before = await nextRuns('\\{\\s*"name": "kept"[^]*"removed"');
+  await Deno.writeTextFile(
+    `${dir.path}/app.yml`,
+    config("49m", "  - {name: added, every: 1h, run: [{print: added}]}"),
+  );
+  await app.signal("HUP");
+  await app.waitFor("Config reloaded from");
+  assert.match(app.stderr, /Schedule changed changed: planned again/);
+  assert.match(app.stderr, /Schedule removed removed/);
+  assert.match(app.stderr, /Schedule added started: next run at /);
+  const after = await nextRuns('\\{\\s*"name": "kept"[^]*"added"');
+  assert.deepEqual(Object.keys(after), ["kept", "changed", "added"]);
+  assert.equal(after.kept, before.kept, "the same jittered time: its plan was kept");
+  assert.notEqual(after.changed, before.changed, "a fresh jitter: planned again");
   await app.signal("TERM");
   assert.equal((await app.finished()).code, 0);
 });
