@@ -1,4 +1,12 @@
 /**
+ * The wake schedule, and schedules.
+ *
+ * Schedules: flagstaff with `--every 1s stamp 0` (`bench/actions/stamp.ts`
+ * writes `S <ms>` when each run starts). Each run is due at a whole second
+ * of the wall clock (`every:` is anchored on the epoch); its drift is its
+ * start minus that second. The target is on the 30th run: absolute
+ * deadlines do not accumulate error.
+ *
  * The wake schedule: `count` ticks every `intervalS`, each tick busy for 0 %
  * or 30 % of the interval (a CPU busy-wait in every subject, as real work;
  * it holds off the subject's timers while it runs). Each tick writes `T <ms>`
@@ -16,7 +24,14 @@
 
 import { atMost, cell, ms, type Row, type Section } from "./_report.ts";
 import { mean, percentile, stddev } from "./_stats.ts";
-import { type BenchContext, startTickSubject, SUBJECT_IDS, type SubjectId } from "./_subjects.ts";
+import {
+  type BenchContext,
+  ROOT,
+  startFlagstaff,
+  startTickSubject,
+  SUBJECT_IDS,
+  type SubjectId,
+} from "./_subjects.ts";
 
 /** flagstaff's target: |drift| of the last tick, milliseconds. */
 export const DRIFT_TARGET_MS = 2;
@@ -56,6 +71,60 @@ async function ticksOf(context: BenchContext, id: SubjectId, c: ScheduleCase) {
   };
 }
 
+/** `--every 1s`: the start of each of `count` runs against its whole second. */
+async function everyRuns(context: BenchContext, count: number) {
+  const file = `${context.dir}/every.yml`;
+  await Deno.writeTextFile(
+    file,
+    [
+      "Daemon:",
+      `  state_dir: ${context.dir}/state`,
+      "Actions:",
+      `  stamp: ${ROOT}bench/actions/stamp.ts`,
+      "",
+    ].join("\n"),
+  );
+  const { child } = await startFlagstaff(context, [
+    "run",
+    "-c",
+    file,
+    "--every",
+    "1s",
+    "stamp",
+    "0",
+  ]);
+  await using _ = child;
+  const stamps = () =>
+    child.stdout.filter((l) => l.text.startsWith("S ")).map((l) => Number(l.text.slice(2)));
+  await child.wait(() => stamps().length >= count, count * 1000 * 2 + 10_000, `${count} runs`);
+  const runs = stamps().slice(0, count);
+  // Due at the whole second at or before the start (a run is never early).
+  const drifts = runs.map((t) => t - Math.floor(t / 1000) * 1000);
+  return {
+    driftMs: drifts.at(-1)!,
+    driftP50Ms: percentile(drifts, 50),
+    driftMaxMs: Math.max(...drifts),
+    runs,
+  };
+}
+
+/** The `--every 1s` rows: flagstaff only (the other subjects have no schedules). */
+async function everySection(context: BenchContext, count: number) {
+  const r = await everyRuns(context, count);
+  const rows: Row[] = [
+    {
+      measure: `\`--every 1s\`, ${count} runs: drift of run ${count} (start − its whole second)`,
+      cells: { flagstaff: atMost(ms(r.driftMs), r.driftMs, DRIFT_TARGET_MS) },
+      target: `≤ ${DRIFT_TARGET_MS} ms`,
+    },
+    {
+      measure: `\`--every 1s\`, ${count} runs: drift median / max`,
+      cells: { flagstaff: cell(`${ms(r.driftP50Ms)} / ${ms(r.driftMaxMs)}`, r.driftMaxMs) },
+    },
+  ];
+  return { rows, raw: r };
+}
+
 async function sequence<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
   const results: T[] = [];
   for (const task of tasks) results.push(await task());
@@ -66,6 +135,7 @@ async function sequence<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
 export async function schedule(
   context: BenchContext,
   cases: readonly ScheduleCase[],
+  everyCount = 30,
 ): Promise<Section> {
   const rows: Row[] = [];
   const raw: Record<string, unknown> = {};
@@ -99,8 +169,13 @@ export async function schedule(
     }
     rows.push(period, drift, jitter, error);
   }
+  if (everyCount > 0) {
+    const every = await everySection(context, everyCount);
+    rows.push(...every.rows);
+    raw[`flagstaff: --every 1s, ${everyCount} runs`] = every.raw;
+  }
   return {
-    title: "Wake schedule",
+    title: "Wake schedule and schedules",
     rows,
     notes: [
       "Drift: last tick minus (first tick + (n−1) × interval); positive is late. The first tick is " +
@@ -112,6 +187,9 @@ export async function schedule(
       "after it short, as the schedule catches up); `setInterval` counts it once and keeps the delay as drift.",
       "bash sleeps the interval after the work, so each period is interval + work + the fork of `sleep`; " +
       "`setInterval` and flagstaff keep a fixed rate.",
+      "`--every 1s`: a schedule's runs are due at whole seconds of the wall clock; drift is each " +
+      "run's start (stamped by the action) minus its second, so it cannot be hidden by a late " +
+      "first run. Only flagstaff has schedules.",
     ],
     raw,
   };

@@ -40,6 +40,7 @@ export type {
   ActionInstance,
   ActionOutput,
   RuntimeControl,
+  TriggerKey,
 } from "./runtime/action.ts";
 export type { StartOptions } from "./cli/start.ts";
 export {
@@ -60,6 +61,8 @@ export type {
   ConfigValidation,
   DaemonConfig,
   LoadConfigOptions,
+  ScheduleConfig,
+  SchedulesConfig,
 } from "./config/config.ts";
 export { ConfigError, ERROR_CODES, EXIT_CODES, FlagstaffError } from "./core/errors.ts";
 export type { ConfigIssue, ErrorCode } from "./core/errors.ts";

@@ -69,6 +69,10 @@ function shownKeys(name: string): Readonly<Record<string, Shown>> {
       notes: ["Keep systemd's TimeoutStopSec above it."],
     },
     "Daemon.detach": { value: "false", off: false },
+    "Daemon.state_dir": {
+      value: `/var/lib/${name}`,
+      notes: ["Under systemd, the unit's StateDirectory= sets it (as $STATE_DIRECTORY)."],
+    },
   };
 }
 

@@ -43,7 +43,8 @@ Deno.test("run with neither a controller nor actions says what to give, exit 2",
   assert.equal(result.code, 2);
   assert.equal(
     result.stderr,
-    "error: No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, a Signals section, " +
+    "error: No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, " +
+      "--every DURATION ACTION, a Signals or Schedules section, " +
       'or a controller (--controller MODULE or Application.controller); see "flagstaff --help"\n',
   );
 });

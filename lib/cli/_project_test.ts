@@ -407,6 +407,7 @@ Deno.test("the config has every key, and stays valid with every #key line switch
     "group",
     "pidfile",
     "prevent_core",
+    "state_dir",
     "stop_timeout",
     "umask",
     "user",
@@ -415,6 +416,15 @@ Deno.test("the config has every key, and stays valid with every #key line switch
   assert.equal(full.application.controller, "../controller.ts");
   assert.deepEqual(Object.keys(full.signals).sort(), ["SIGHUP", "SIGUSR1", "SIGUSR2"]);
   assert.deepEqual(full.actions, {}, "action names are the user's own: none to switch on");
+  // The commented-out Schedules example is valid as it stands.
+  const scheduled = text.replace("Schedules: []\n#  -", "Schedules:\n  -").replace(
+    /^# {2}/gm,
+    "  ",
+  );
+  const example = (await parseConfig(scheduled, "s.yml")).schedules;
+  assert.deepEqual(example.map((s) => [s.name, s.cron, s.jitterMs, s.catchUp, s.run?.[0].name]), [
+    ["hourly-hello", "@hourly", 300_000, true, "hello"],
+  ]);
   const logging = full.logging!;
   assert.deepEqual(Object.keys(logging).sort(), [
     "disable_existing_loggers",

@@ -3,7 +3,7 @@
  *
  * ```text
  * flagstaff [COMMAND] [OPTIONS...] [ACTION-FLAG ACTION [WORDS...]]... [-- [OPTIONS...]]
- * ACTION-FLAG = --hup | --usr1 | --usr2
+ * ACTION-FLAG = --hup | --usr1 | --usr2 | --every DURATION | --cron EXPRESSION
  * ```
  *
  * - flagstaff's own options come before the first action flag (or after a
@@ -12,6 +12,10 @@
  *   action flag or a `--` (which ends the group and is dropped): `--usr2 exec
  *   sh -c 'echo hi'` and `--usr1 exec echo hello -v` reach the program intact.
  *   A word that is itself an action flag cannot be an action's argument.
+ * - `--every DURATION` and `--cron EXPRESSION` take one word before the
+ *   action's name; repeats with the same word add actions to one schedule,
+ *   run in the order given (as repeated `--usr1` do). The word is checked
+ *   later (`lib/cli/schedules.ts`): a cron expression needs croner.
  * - Without a command, `run` is meant when argv starts with one of run's
  *   options or an action flag (`flagstaff -c app.yml`, `flagstaff --usr1 print
  *   hi`); in an app's own binary, always. `-l`/`--list` means `list`
@@ -29,6 +33,7 @@ import { FlagstaffError } from "../core/errors.ts";
 import { ACTION_FLAGS } from "../core/signal_table.ts";
 import {
   type CliActions,
+  type CliSchedule,
   type CommandSpec,
   type OptionSpec,
   optionTerm,
@@ -39,6 +44,17 @@ import {
 
 /** The end of an action's words; also where flagstaff's own options may resume. */
 export const END_OF_ACTION = "--";
+
+/** The schedule flags, each taking a duration or cron expression before the action. */
+export const SCHEDULE_FLAGS: readonly ("--every" | "--cron")[] = ["--every", "--cron"];
+
+/** What a schedule flag's first word is, for messages. */
+const SCHEDULE_VALUE = { "--every": "DURATION", "--cron": "'EXPRESSION'" } as const;
+
+/** Whether `word` begins an action group: `--usr1`, `--every`, …. */
+export function isActionFlag(word: string): boolean {
+  return Object.hasOwn(ACTION_FLAGS, word) || (SCHEDULE_FLAGS as readonly string[]).includes(word);
+}
 
 function usageError(program: ProgramSpec, message: string, command?: string): FlagstaffError {
   const help = command ? `${program.name} ${command} --help` : `${program.name} --help`;
@@ -55,21 +71,43 @@ export function splitActions(
   words: readonly string[],
   program: ProgramSpec,
   command: string,
-): { rest: string[]; actions: CliActions } {
+): { rest: string[]; actions: CliActions; schedules: CliSchedule[] } {
   const rest: string[] = [];
   const actions: CliActions = {};
+  const schedules: CliSchedule[] = [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i];
-    const signal = Object.hasOwn(ACTION_FLAGS, word) ? ACTION_FLAGS[word] : undefined;
-    if (signal === undefined) {
+    if (!isActionFlag(word)) {
       rest.push(word);
       continue;
     }
+    const scheduleFlag = (SCHEDULE_FLAGS as readonly string[]).includes(word)
+      ? word as CliSchedule["flag"]
+      : undefined;
+    let spec: string | undefined;
+    if (scheduleFlag) {
+      spec = words[i + 1];
+      if (spec === undefined || isActionFlag(spec) || spec === END_OF_ACTION) {
+        const value = SCHEDULE_VALUE[scheduleFlag];
+        throw usageError(
+          program,
+          `${word} needs a ${value === "DURATION" ? "duration" : "cron expression"} and an ` +
+            `action: ${word} ${value} ACTION [WORDS...]${
+              spec === undefined ? "" : `, got "${spec}"`
+            }`,
+          command,
+        );
+      }
+      i++;
+    }
     const name = words[i + 1];
     if (name === undefined || name.startsWith("-")) {
+      const usage = scheduleFlag
+        ? `${word} ${spec} ACTION [WORDS...]`
+        : `${word} ACTION [WORDS...]`;
       throw usageError(
         program,
-        `${word} needs an action name: ${word} ACTION [WORDS...]${
+        `${scheduleFlag ? `${word} ${JSON.stringify(spec)}` : word} needs an action name: ${usage}${
           name === undefined ? "" : `, got "${name}"`
         }`,
         command,
@@ -77,14 +115,21 @@ export function splitActions(
     }
     i++;
     const args: string[] = [];
-    while (i + 1 < words.length && !Object.hasOwn(ACTION_FLAGS, words[i + 1])) {
+    while (i + 1 < words.length && !isActionFlag(words[i + 1])) {
       i++;
       if (words[i] === END_OF_ACTION) break;
       args.push(words[i]);
     }
-    (actions[signal] ??= []).push({ name, args, origin: word });
+    if (!scheduleFlag) {
+      (actions[ACTION_FLAGS[word]] ??= []).push({ name, args, origin: word });
+      continue;
+    }
+    const origin = `${scheduleFlag} ${JSON.stringify(spec)}`;
+    const group = schedules.find((s) => s.flag === scheduleFlag && s.spec === spec);
+    if (group) group.uses.push({ name, args, origin });
+    else schedules.push({ flag: scheduleFlag, spec: spec!, uses: [{ name, args, origin }] });
   }
-  return { rest, actions };
+  return { rest, actions, schedules };
 }
 
 /** Which command argv names, and the words after it. */
@@ -115,7 +160,7 @@ function findCommand(
   if (program.library) return { command: program.defaultCommand, words: argv };
   if (byDefault && first.startsWith("-")) {
     const flag = first.split("=")[0];
-    const known = Object.hasOwn(ACTION_FLAGS, flag) || flag === END_OF_ACTION ||
+    const known = isActionFlag(flag) || flag === END_OF_ACTION ||
       byDefault.options.some((option) =>
         flag === `--${option.long}` || flag === `--no-${option.long.replace(/^no-/, "")}` ||
         (option.short !== undefined && new RegExp(`^-${option.short}+$`).test(flag))
@@ -159,24 +204,44 @@ function findCommand(
 export function parseArgv(argv: readonly string[], program: ProgramSpec): ParsedArgv {
   const found = findCommand(argv, program);
   if (found.command === "help" || found.command === "version") {
-    return { command: found.command, topic: found.topic, values: {}, positionals: [], actions: {} };
+    return {
+      command: found.command,
+      topic: found.topic,
+      values: {},
+      positionals: [],
+      actions: {},
+      schedules: [],
+    };
   }
   const spec = program.commands.find((command) => command.name === found.command)!;
-  const { rest, actions } = spec.actionFlags
+  const { rest, actions, schedules } = spec.actionFlags
     ? splitActions(found.words, program, spec.name)
-    : { rest: [...found.words], actions: {} };
+    : { rest: [...found.words], actions: {}, schedules: [] };
   if (!spec.actionFlags) {
-    const flag = rest.find((word) => Object.hasOwn(ACTION_FLAGS, word));
+    const flag = rest.find(isActionFlag);
     if (flag) {
       throw usageError(program, `"${spec.name}" takes no action flags, got "${flag}"`, spec.name);
     }
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    return { command: "help", topic: spec.name, values: {}, positionals: [], actions: {} };
+    return {
+      command: "help",
+      topic: spec.name,
+      values: {},
+      positionals: [],
+      actions: {},
+      schedules: [],
+    };
   }
   const values = parseOptions(rest.filter((word) => word !== END_OF_ACTION), spec, program);
   checkPositionals(values.positionals, spec, program);
-  return { command: spec.name, values: values.values, positionals: values.positionals, actions };
+  return {
+    command: spec.name,
+    values: values.values,
+    positionals: values.positionals,
+    actions,
+    schedules,
+  };
 }
 
 function parseOptions(

@@ -17,6 +17,7 @@ import type { Pidfile } from "../os/pidfile.ts";
 import type { SignalInbox } from "../os/signals.ts";
 import {
   type CommandContext,
+  countScheduleUses,
   countUses,
   effectiveUses,
   env,
@@ -25,9 +26,11 @@ import {
   noActions,
   readConfig,
   registryFor,
+  stateDirFor,
   stem,
   stringOf,
 } from "./context.ts";
+import { cliSchedules } from "./schedules.ts";
 import { dropPrivilegesNow } from "./drop.ts";
 import { verbosityOf } from "./options.ts";
 import { exitCodeOf, userError, write } from "./output.ts";
@@ -167,6 +170,7 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     import("../logging/logging.ts"),
     import("../runtime/runtime.ts"),
   ]);
+  const schedules = await cliSchedules(context.schedules, program);
   const config = await readConfig(context);
   const detached = isDetachedChild();
   const daemon = flagOf(context, "daemon") === true || config.daemon.detach === true;
@@ -243,12 +247,19 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       });
     }
     if (Deno.pid === 1) reaper = (await import("../os/reaper.ts")).startReaper();
+    // As root the default state folder is root's (/var/lib/<name>), as `status` finds it.
+    const stateDir = config.schedules.length + schedules.length > 0
+      ? await stateDirFor(context, config)
+      : undefined;
     const sayDropped = await dropPrivilegesNow(config);
     if (dropping) await setUpLogging(() => configureLogging(config));
     sayDropped();
     // User code from here on: after the drop.
     const loaded = await loadControllerFor(context, config);
-    if (!loaded.controller && countUses(effectiveUses(config, context.actions)) === 0) {
+    if (
+      !loaded.controller &&
+      countUses(effectiveUses(config, context.actions)) + countScheduleUses(config, schedules) === 0
+    ) {
       throw noActions(program);
     }
     const systemd = notifier ? systemdObserver(notifier, { mainPid: detached }) : undefined;
@@ -264,6 +275,8 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       program: program.name,
       config,
       cliActions: context.actions,
+      cliSchedules: schedules,
+      stateDir,
       loadRegistry: registryFor(context),
       // A reload is refused for what `check` and `run` refuse: the controller it names must load.
       async validate(next) {

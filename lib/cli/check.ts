@@ -8,13 +8,20 @@
 
 import { type Config, defaultConfig, validateConfigFile } from "../config/config.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "../core/errors.ts";
-import { ACTION_ROWS } from "../core/signal_table.ts";
+import { ACTION_ROWS, actionKey } from "../core/signal_table.ts";
+import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
+import type { ActionUse } from "../config/signals.ts";
+import { formatDuration } from "../schedules/duration.ts";
+import { nextRunTimes } from "../schedules/timetable.ts";
+import { formatZoned } from "../schedules/zoned_time.ts";
+import { timetableOf, timezoneOf } from "../runtime/schedules.ts";
 import { checkArguments, declaredArguments } from "../runtime/action.ts";
 import type { ActionRegistry } from "../runtime/action_registry.ts";
 import {
   appName,
   bareRegistry,
   type CommandContext,
+  countScheduleUses,
   countUses,
   effectiveUses,
   loadControllerFor,
@@ -26,6 +33,7 @@ import {
 import { dropPrivilegesNow } from "./drop.ts";
 import { configOptions } from "./options.ts";
 import { out } from "./output.ts";
+import { cliSchedules } from "./schedules.ts";
 import type { CliActions, CommandSpec, OptionSpec } from "./spec.ts";
 
 /** The spec of `check`; `appOptions` are an app's own (library mode). */
@@ -42,10 +50,10 @@ export function checkSpec(library: boolean, appOptions: readonly OptionSpec[] = 
 /** Checks each action use against the registry without setting it up. */
 async function checkUses(
   uses: CliActions,
+  schedules: readonly ScheduleConfig[],
   registry: ActionRegistry,
   program: string,
-): Promise<{ lines: string[]; problems: unknown[] }> {
-  const lines: string[] = [];
+): Promise<{ lines: string[]; scheduleLines: string[]; problems: unknown[] }> {
   const problems: unknown[] = [...await registry.problems()];
   const broken = new Set(
     problems.map((problem) =>
@@ -53,13 +61,7 @@ async function checkUses(
     ),
   );
   const { loadSource } = await import("../runtime/action_registry.ts");
-  for (const row of ACTION_ROWS) {
-    const list = uses[row.signal];
-    if (!list) continue; // The default runs; listed below.
-    if (list.length === 0) {
-      lines.push(`${row.actions.key}: nothing (an empty list replaces the default)`);
-      continue;
-    }
+  const describe = async (list: readonly ActionUse[]): Promise<string> => {
     const described: string[] = [];
     for (const use of list) {
       const source = registry.get(use.name);
@@ -85,9 +87,51 @@ async function checkUses(
         `${use.name}${args ? ` ${args}` : ""}${use.timeout ? ` (timeout ${use.timeout} s)` : ""}`,
       );
     }
-    lines.push(`${row.actions.key}: ${described.join("; ")}`);
+    return described.join("; ");
+  };
+  const lines: string[] = [];
+  for (const row of ACTION_ROWS) {
+    const list = uses[row.signal];
+    if (!list) continue; // The default runs; listed below.
+    if (list.length === 0) {
+      lines.push(`${row.actions.key}: nothing (an empty list replaces the default)`);
+      continue;
+    }
+    lines.push(`${row.actions.key}: ${await describe(list)}`);
   }
-  return { lines, problems };
+  const scheduleLines: string[] = [];
+  for (const schedule of schedules) {
+    const runs = schedule.signal
+      ? `runs ${actionKey(schedule.signal)}'s unit, as if ${schedule.signal} had arrived`
+      : schedule.run!.length === 0
+      ? "runs nothing"
+      : `runs ${await describe(schedule.run!)}`;
+    scheduleLines.push(...describeSchedule(schedule, runs));
+  }
+  return { lines, scheduleLines, problems };
+}
+
+/**
+ * A schedule in `check`'s words: name, timetable, time zone, jitter,
+ * catch-up, what it runs; then its next three run times in its time zone.
+ */
+function describeSchedule(schedule: ScheduleConfig, runs: string): string[] {
+  const timetable = timetableOf(schedule);
+  const timezone = timezoneOf(schedule);
+  const where = schedule.cron !== undefined ? "" : ` (times in ${timezone})`;
+  const options = [
+    ...(schedule.jitterMs > 0 ? [`jitter ${formatDuration(schedule.jitterMs)}`] : []),
+    ...(schedule.catchUp ? ["catch_up"] : []),
+  ].map((option) => `, ${option}`).join("");
+  const next = nextRunTimes(timetable, Date.now(), 3).map((ms) => formatZoned(ms, timezone));
+  return [
+    `schedule ${
+      JSON.stringify(schedule.name)
+    }: ${timetable.description}${where}${options}; ${runs}`,
+    `  next runs${schedule.jitterMs > 0 ? " (before jitter)" : ""}: ${
+      next.length ? next.join(", ") : "none"
+    }`,
+  ];
 }
 
 /** Throws the problems found: one as itself, several together. */
@@ -143,15 +187,31 @@ export async function check(context: CommandContext): Promise<number> {
     problems.push(error);
   }
   const uses = effectiveUses(usable, context.actions);
-  let actionLines: string[] = [];
+  let cli: ScheduleConfig[] = [];
   try {
-    const checked = await checkUses(uses, await bareRegistry(context, usable), program.name);
+    cli = await cliSchedules(context.schedules, program);
+  } catch (error) {
+    problems.push(error);
+  }
+  let actionLines: string[] = [];
+  let scheduleLines: string[] = [];
+  try {
+    const checked = await checkUses(
+      uses,
+      mergeSchedules(usable.schedules, cli),
+      await bareRegistry(context, usable),
+      program.name,
+    );
     actionLines = checked.lines;
+    scheduleLines = checked.scheduleLines;
     problems.push(...checked.problems);
   } catch (error) {
     problems.push(error);
   }
-  if (problems.length === 0 && !loaded?.controller && countUses(uses) === 0) {
+  if (
+    problems.length === 0 && !loaded?.controller &&
+    countUses(uses) + countScheduleUses(usable, cli) === 0
+  ) {
     problems.push(noActions(program));
   }
   report(problems);
@@ -168,6 +228,7 @@ export async function check(context: CommandContext): Promise<number> {
     "term, int: stop",
     ...actionLines,
     ...defaults,
+    ...scheduleLines,
     "config OK",
   ];
   out(lines.join("\n") + "\n");

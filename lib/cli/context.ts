@@ -7,12 +7,13 @@
 
 import { basename, dirname, extname, join } from "node:path";
 import { type Config, defaultConfig, loadConfig } from "../config/config.ts";
+import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import { FlagstaffError } from "../core/errors.ts";
 import type { SignalInbox } from "../os/signals.ts";
 import type { ActionClass } from "../runtime/action.ts";
 import type { ActionRegistry } from "../runtime/action_registry.ts";
 import type { AppArgs, AppOptions, ControllerClass } from "../runtime/controller.ts";
-import type { CliActions, OptionValue, ProgramSpec } from "./spec.ts";
+import type { CliActions, CliSchedule, OptionValue, ProgramSpec } from "./spec.ts";
 
 /** Options for `runCli`: what tool mode (`main.ts`) and library mode (`start()`) hand in. */
 export interface CliOptions {
@@ -55,6 +56,8 @@ export interface CommandContext {
   readonly positionals: readonly string[];
   /** The action groups from the command line. */
   readonly actions: CliActions;
+  /** The schedule groups from the command line (`--every`, `--cron`), unchecked. */
+  readonly schedules: readonly CliSchedule[];
   /** The app's own options, parsed and typed (library mode). */
   readonly appArgs: AppArgs;
   /** What main.ts or start() handed in. */
@@ -178,6 +181,50 @@ export function appName(context: CommandContext, config: Config, specifier?: str
 }
 
 /**
+ * The name `run` gives the app (logger category, errors file, default state
+ * folder), without loading anything: library mode's name (or its class's),
+ * else the config file's stem, the controller's (`--controller`, then
+ * `Application.controller`), or `flagstaff`.
+ */
+export function runName(context: CommandContext, config: Config): string {
+  const { options } = context;
+  if (options.controller) return options.name ?? options.controller.name;
+  return appName(context, config, stringOf(context, "controller") ?? config.application.controller);
+}
+
+/**
+ * The schedules' state folder: `Daemon.state_dir`, else the default for the
+ * app's name ({@link runName}) as this process is now (call it before the
+ * privilege drop, as `run` does, so `status` finds the same folder);
+ * undefined when no rule gives one (not root, no `HOME`).
+ */
+export async function stateDirFor(
+  context: CommandContext,
+  config: Config,
+): Promise<string | undefined> {
+  if (config.daemon.state_dir) return config.daemon.state_dir;
+  const { defaultStateDir } = await import("../schedules/state_dir.ts");
+  let euid = -1; // Without libc (no --allow-ffi): taken as not root.
+  try {
+    euid = (await import("../os/own_file.ts")).effectiveUid();
+  } catch {
+    // The folder for a user, then.
+  }
+  try {
+    return defaultStateDir(runName(context, config), {
+      env: {
+        STATE_DIRECTORY: env("STATE_DIRECTORY"),
+        XDG_STATE_HOME: env("XDG_STATE_HOME"),
+        HOME: env("HOME"),
+      },
+      euid,
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Loads the controller: library mode's class, else `--controller` or
  * `Application.controller` (a path relative to the config's folder, or on the
  * command line to the working directory; or a URL, with its integrity pin).
@@ -187,16 +234,12 @@ export async function loadControllerFor(
   config: Config,
 ): Promise<LoadedController> {
   const { options } = context;
+  const name = runName(context, config);
   if (options.controller) {
-    return {
-      controller: options.controller,
-      source: `class ${options.controller.name}`,
-      name: options.name ?? options.controller.name,
-    };
+    return { controller: options.controller, source: `class ${options.controller.name}`, name };
   }
   const given = stringOf(context, "controller");
   const specifier = given ?? config.application.controller;
-  const name = appName(context, config, specifier);
   if (!specifier) return { name };
   const baseDir = given ? Deno.cwd() : configDir(config);
   const { loadController } = await import("../runtime/loader.ts");
@@ -214,6 +257,11 @@ export function stem(path: string): string {
   return base.slice(0, base.length - extname(base).length) || "flagstaff";
 }
 
+/** How many actions the schedules run (`run:` lists), the command line's replacing their namesakes. */
+export function countScheduleUses(config: Config, cli: readonly ScheduleConfig[]): number {
+  return mergeSchedules(config.schedules, cli).reduce((n, s) => n + (s.run?.length ?? 0), 0);
+}
+
 /** The actions each signal runs: the command line's replace the config's. */
 export function effectiveUses(config: Config, cliActions: CliActions): CliActions {
   return { ...config.signals, ...cliActions } as CliActions;
@@ -228,7 +276,8 @@ export function countUses(uses: CliActions): number {
 export function noActions(program: ProgramSpec): FlagstaffError {
   return new FlagstaffError(
     "usage",
-    `No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, a Signals section, ` +
+    `No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, ` +
+      `--every DURATION ACTION, a Signals or Schedules section, ` +
       `or a controller (--controller MODULE or Application.controller); see "${program.name} --help"`,
   );
 }

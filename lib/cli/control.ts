@@ -8,7 +8,8 @@
 
 import { EXIT_CODES, FlagstaffError } from "../core/errors.ts";
 import { signalName } from "../core/signal_table.ts";
-import { type CommandContext, readConfig, stringOf } from "./context.ts";
+import type { Config } from "../config/config.ts";
+import { type CommandContext, readConfig, stateDirFor, stringOf } from "./context.ts";
 import { INSTANCE_OPTIONS } from "./options.ts";
 import { out } from "./output.ts";
 import type { CommandSpec } from "./spec.ts";
@@ -16,7 +17,8 @@ import type { CommandSpec } from "./spec.ts";
 /** The spec of `status`. */
 export const STATUS_SPEC: CommandSpec = {
   name: "status",
-  summary: "say whether the instance runs (exit 0) or not (exit 3), with its pid and uptime",
+  summary:
+    "say whether the instance runs (exit 0) or not (exit 3), with its pid, uptime and the next run of each schedule",
   options: INSTANCE_OPTIONS,
 };
 
@@ -51,8 +53,8 @@ export const SIGNAL_SPEC: CommandSpec = {
   arguments: [{ name: "signal", description: "HUP, USR1, USR2, TERM or INT" }],
 };
 
-async function pidfileOf(context: CommandContext): Promise<string> {
-  const path = stringOf(context, "pidfile") ?? (await readConfig(context)).daemon.pidfile;
+async function pidfileOf(context: CommandContext, config?: Config): Promise<string> {
+  const path = stringOf(context, "pidfile") ?? (config ?? await readConfig(context)).daemon.pidfile;
   if (!path) {
     throw new FlagstaffError(
       "usage",
@@ -62,14 +64,21 @@ async function pidfileOf(context: CommandContext): Promise<string> {
   return path;
 }
 
-/** Runs `status`: 0 when it runs, 3 when not. */
+/**
+ * Runs `status`: 0 when it runs, 3 when not. When it runs, each schedule's
+ * next run is read from the state file in the folder `run` uses
+ * (`Daemon.state_dir`, else the default for the app's name), if that file
+ * was written by the running instance (its pid).
+ */
 export async function status(context: CommandContext): Promise<number> {
-  const pidfile = await pidfileOf(context);
+  const config = await readConfig(context);
+  const pidfile = await pidfileOf(context, config);
   const { formatUptime, serviceStatus } = await import("../os/service.ts");
   const found = await serviceStatus(pidfile);
   if (found.running) {
     const uptime = found.uptimeS === undefined ? "" : `, up ${formatUptime(found.uptimeS)}`;
     out(`running as pid ${found.pid} (pidfile ${pidfile})${uptime}\n`);
+    for (const line of await scheduleLines(context, config, found.pid)) out(`${line}\n`);
     return EXIT_CODES.ok;
   }
   const why = found.stale
@@ -77,6 +86,40 @@ export async function status(context: CommandContext): Promise<number> {
     : `no pidfile ${pidfile}`;
   out(`not running (${why})\n`);
   return EXIT_CODES.notRunning;
+}
+
+/** The next run of each schedule of the instance `pid`, from its state file; none when not its. */
+async function scheduleLines(
+  context: CommandContext,
+  config: Config,
+  pid: number | undefined,
+): Promise<string[]> {
+  const dir = await stateDirFor(context, config);
+  if (!dir || pid === undefined) return [];
+  const [{ readScheduleState, SCHEDULE_STATE_FILE }, { formatZoned }, { join }] = await Promise
+    .all([
+      import("../schedules/state_file.ts"),
+      import("../schedules/zoned_time.ts"),
+      import("node:path"),
+    ]);
+  let state;
+  try {
+    state = readScheduleState(join(dir, SCHEDULE_STATE_FILE));
+  } catch {
+    return []; // No libc (--allow-ffi): nothing to say.
+  }
+  if (state.pid !== pid) return [];
+  return state.nextRuns.map((next) => {
+    let at = "none (its timetable has ended)";
+    if (next.atMs !== null) {
+      try {
+        at = formatZoned(next.atMs, next.timezone);
+      } catch {
+        at = new Date(next.atMs).toISOString(); // A zone this system does not know.
+      }
+    }
+    return `schedule ${JSON.stringify(next.name)}: next run ${at} (${next.timetable})`;
+  });
 }
 
 /** Runs `stop`. */

@@ -32,6 +32,8 @@ export async function dropPrivilegesNow(config: Config): Promise<() => void> {
     import("../runtime/loader.ts"),
     import("../runtime/action_registry.ts"),
     import("../runtime/heap.ts"),
+    // A reload may add the first cron schedule: croner must be loaded while the cache is readable.
+    import("../schedules/calendar.ts").then((calendar) => calendar.loadCronCalendars()),
     import("node:v8"),
     import("node:vm"),
     loadFileSinks(),

@@ -47,13 +47,31 @@ function paragraph(text: string): string {
   return text.split("\n\n").map((part) => wrap(part, WIDTH, 0)).join("\n\n");
 }
 
-/** The action flags' rows (`--usr1 <action> [words...]`). */
+/** The action flags' rows (`--usr1 <action> [words...]`, `--every <duration> …`). */
 function actionRows(): [string, string][] {
-  return ACTION_ROWS.map((row) => [
-    `${row.actions.flag} <action> [words...]`,
-    `add an action for ${row.signal}; repeatable, run in the order given`,
-  ]);
+  return [
+    ...ACTION_ROWS.map((row): [string, string] => [
+      `${row.actions.flag} <action> [words...]`,
+      `add an action for ${row.signal}; repeatable, run in the order given`,
+    ]),
+    [
+      "--every <duration> <action> [words...]",
+      "run an action every <duration> (90 or 1.5 seconds, 30s, 5m, 1h, 1d), at whole " +
+      "multiples of it since the epoch; the same <duration> again adds an action to that " +
+      "schedule",
+    ],
+    [
+      "--cron <expr> <action> [words...]",
+      "run an action at the local times of a cron expression (5 fields, 6 with seconds " +
+      "first, or @hourly, @daily, @weekly, @monthly); the same <expr> again adds an action " +
+      "to that schedule",
+    ],
+  ];
 }
+
+/** The action groups in a usage line. */
+const USAGE_ACTIONS =
+  "[--hup|--usr1|--usr2 <action> [words...]]... [--every <duration>|--cron <expr> <action> [words...]]...";
 
 /** The usage line of a command. */
 export function commandUsage(program: ProgramSpec, command: CommandSpec): string {
@@ -67,7 +85,7 @@ export function commandUsage(program: ProgramSpec, command: CommandSpec): string
     ...words,
     "[options]",
     ...args,
-    ...(command.actionFlags ? ["[--hup|--usr1|--usr2 <action> [words...]]..."] : []),
+    ...(command.actionFlags ? [USAGE_ACTIONS] : []),
   ].join(" ");
 }
 
@@ -118,7 +136,7 @@ export function programHelp(program: ProgramSpec, version: string): string {
   const usage = program.usage ??
     (program.library
       ? `Usage: ${program.name} [command] [options]`
-      : `Usage: ${program.name} [command] [options] [--hup|--usr1|--usr2 <action> [words...]]...`);
+      : `Usage: ${program.name} [command] [options] ${USAGE_ACTIONS}`);
   const parts = [usage, paragraph(program.description)];
   if (run && !program.library) {
     parts.push(

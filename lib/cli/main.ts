@@ -161,6 +161,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
       values: parsed.values,
       positionals: parsed.positionals,
       actions: parsed.actions,
+      schedules: parsed.schedules,
       appArgs: appArgsOf(parsed.values, options.appOptions, program.name),
       options,
       inbox,

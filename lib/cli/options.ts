@@ -12,7 +12,8 @@ export const CONFIG: OptionSpec = {
   long: "config",
   short: "c",
   value: "file",
-  description: "YAML config file (sections Application, Daemon, Logging, Signals, Actions)",
+  description:
+    "YAML config file (sections Application, Daemon, Logging, Signals, Schedules, Actions)",
 };
 
 /** `-v, --verbose`: counted. */

@@ -13,7 +13,8 @@
  * - `--allow-ffi`: systemd notify (a unix datagram socket), dropping privileges
  *   (`initgroups`, `setgid`, `setuid`) and reaping orphans as PID 1, through libc.
  * - `--allow-env=…`: only the variables flagstaff and its libraries read
- *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, the `exec` action `PATH`).
+ *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, the `exec` action `PATH`; the
+ *   schedules' default state folder `STATE_DIRECTORY`, `XDG_STATE_HOME`, `HOME`).
  *
  * @module
  */
@@ -24,13 +25,16 @@ export const ENV_VARS: readonly string[] = [
   "FLAGSTAFF_ERRORS_DIRS",
   "FLAGSTAFF_READY_SOCKET",
   "FLAGSTAFF_STANDALONE",
+  "HOME",
   "LOG_STREAM",
   "LOG_TOKENS",
   "NOTIFY_SOCKET",
   "NO_COLOR",
   "PATH",
+  "STATE_DIRECTORY",
   "WATCHDOG_PID",
   "WATCHDOG_USEC",
+  "XDG_STATE_HOME",
 ];
 
 /** The `deno run` permission flags flagstaff needs, in the order documented. */

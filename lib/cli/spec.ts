@@ -47,7 +47,10 @@ export interface CommandSpec {
   readonly options: readonly OptionSpec[];
   /** Its positional arguments. Default none. */
   readonly arguments?: readonly ArgumentSpec[];
-  /** Whether it takes action flags (`--usr1 ACTION [ARGS...]`). Default false. */
+  /**
+   * Whether it takes action flags (`--usr1 ACTION [ARGS...]`, `--every
+   * DURATION ACTION [ARGS...]`). Default false.
+   */
   readonly actionFlags?: boolean;
   /** Text after the options in its help. Default none. */
   readonly epilog?: string;
@@ -78,6 +81,16 @@ export interface ProgramSpec {
 /** Actions per signal, in the order given. */
 export type CliActions = Partial<Record<ActionSignal, ActionUse[]>>;
 
+/** A schedule flag's group: `--every 5m print hi` (repeats of the same text add uses). */
+export interface CliSchedule {
+  /** `--every` or `--cron`. */
+  readonly flag: "--every" | "--cron";
+  /** The duration or cron expression, as given. */
+  readonly spec: string;
+  /** Its actions, in the order given. */
+  readonly uses: ActionUse[];
+}
+
 /** An option's value after parsing: a string, a flag, a count, or the values of a list. */
 export type OptionValue = string | boolean | number | string[];
 
@@ -93,6 +106,8 @@ export interface ParsedArgv {
   readonly positionals: readonly string[];
   /** The action groups (`--usr1 print hi`), per signal. */
   readonly actions: CliActions;
+  /** The schedule groups (`--every 5m print hi`), in the order first given. */
+  readonly schedules: readonly CliSchedule[];
 }
 
 /** How an option shows in help: `-c, --config <file>`. */

@@ -1,6 +1,6 @@
 /**
  * The YAML config: helper's case-sensitive sections `Application`, `Daemon`
- * and `Logging`, and flagstaff's `Signals` and `Actions`. Loading returns one
+ * and `Logging`, and flagstaff's `Signals`, `Schedules` and `Actions`. Loading returns one
  * deep-frozen {@link Config} value or a {@link ConfigError} listing every
  * problem with file, line, column and key.
  *
@@ -12,7 +12,7 @@
  * uid 100, and must exist: `--allow-ffi`).
  *
  * Every relative path in a config is relative to the config file's folder:
- * `Daemon.pidfile` and each `Logging.handlers.*.filename` are made absolute
+ * `Daemon.pidfile`, `Daemon.state_dir` and each `Logging.handlers.*.filename` are made absolute
  * when the file is loaded (paths on the command line stay relative to the
  * working directory).
  *
@@ -52,12 +52,14 @@ import { checkAccounts, checkDropWrites, DAEMON_KEYS } from "./daemon.ts";
 import { isNonEmptyString, isPlainObject, type KeyPath, type Report } from "./schema.ts";
 import { checkSections, type ConfigSections } from "./sections.ts";
 import { MIN_TIMEOUT_S } from "./signals.ts";
+import { loadCronCalendars } from "../schedules/calendar.ts";
 
 export { DEFAULT_WAKE_INTERVAL_S } from "./application.ts";
 export type { ApplicationConfig } from "./application.ts";
 export { DEFAULT_STOP_TIMEOUT_S } from "./daemon.ts";
 export type { DaemonConfig } from "./daemon.ts";
 export type { ActionUse } from "./signals.ts";
+export type { ScheduleConfig, SchedulesConfig } from "./schedules.ts";
 export type { ConfigKeyDoc } from "./schema.ts";
 export { configKeyDocs, SECTIONS } from "./sections.ts";
 export type { ConfigSections } from "./sections.ts";
@@ -281,6 +283,8 @@ export async function validateConfigText(
     issues.push({ file: name, line, column, key: path.join("."), message });
   };
   const origin = (path: KeyPath) => `${name} line ${source.position(path, "value").line}`;
+  // Cron fields are checked by croner, synchronously: load it first when a schedule may use it.
+  if (isPlainObject(root) && Array.isArray(root.Schedules)) await loadCronCalendars();
   const config = checkSections(root, { report, source, origin });
   await checkAccounts(config.daemon, report);
   const resolved = resolvePaths(config, file);
@@ -301,8 +305,8 @@ function withoutFile(config: Config): ConfigSections {
 
 /**
  * Makes every path in the config absolute, relative to the config file's
- * folder (the working directory when there is no file): `Daemon.pidfile` and
- * each `Logging.handlers.*.filename`. Values shared through aliases are
+ * folder (the working directory when there is no file): `Daemon.pidfile`,
+ * `Daemon.state_dir` and each `Logging.handlers.*.filename`. Values shared through aliases are
  * copied, never changed in place.
  */
 function resolvePaths(config: ConfigSections, file: string): ConfigSections {
@@ -314,6 +318,9 @@ function resolvePaths(config: ConfigSections, file: string): ConfigSections {
   };
   let { daemon, logging } = config;
   if (daemon.pidfile !== undefined) daemon = { ...daemon, pidfile: absolute(daemon.pidfile) };
+  if (daemon.state_dir !== undefined) {
+    daemon = { ...daemon, state_dir: absolute(daemon.state_dir) };
+  }
   const handlers = logging?.handlers;
   if (logging && isPlainObject(handlers)) {
     const copy: Record<string, unknown> = {};

@@ -50,8 +50,8 @@ Deno.test("await parseConfig() reports every problem, in file order", async () =
     '1:1 application | unknown section "application" (sections are case-sensitive: did you mean "Application"?)',
     "4:12 Daemon.pidfile | expected a string, got a list",
     "5:17 Daemon.stop_timeout | expected a positive number of seconds, got false",
-    '6:3 Daemon.colour | unknown key "colour" (expected one of user, group, pidfile, umask, prevent_core, stop_timeout, detach)',
-    '7:1 Extra | unknown section "Extra" (expected Application, Daemon, Logging, Signals, Actions)',
+    '6:3 Daemon.colour | unknown key "colour" (expected one of user, group, pidfile, umask, prevent_core, stop_timeout, detach, state_dir)',
+    '7:1 Extra | unknown section "Extra" (expected Application, Daemon, Logging, Signals, Schedules, Actions)',
   ]);
 });
 
@@ -75,7 +75,7 @@ Deno.test("await parseConfig() reads YAML 1.1 like helper's PyYAML", async () =>
 
 Deno.test("await parseConfig() rejects a document that is not a map", async () => {
   assert.deepEqual(await issuesOf("- a\n- b\n"), [
-    "1:1  | expected a map of sections (Application, Daemon, Logging, Signals, Actions), got a list",
+    "1:1  | expected a map of sections (Application, Daemon, Logging, Signals, Schedules, Actions), got a list",
   ]);
 });
 

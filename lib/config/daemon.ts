@@ -48,6 +48,11 @@ export interface DaemonConfig {
   readonly stop_timeout: number;
   /** Detach into the background, as `--daemon` does (`-f` overrides). Default false. */
   readonly detach?: boolean;
+  /**
+   * The schedules' state folder (absolute once loaded: relative to the file's
+   * folder); default `defaultStateDir()` (`lib/schedules/state_dir.ts`).
+   */
+  readonly state_dir?: string;
 }
 
 /**
@@ -137,6 +142,16 @@ export const DAEMON_KEYS = {
     example: "detach: true",
     doc: "detach as `--daemon` does; `-f` overrides it",
   },
+  state_dir: {
+    ...text,
+    unit: "path",
+    absent: "see meaning",
+    example: "state_dir: /var/lib/myapp",
+    doc: "folder of the schedules' state file (last runs for `catch_up`, next runs for " +
+      "`status`), made mode 0700 by `Daemon.user`; relative to the config file's folder; " +
+      "default `$STATE_DIRECTORY` (systemd's `StateDirectory=`), else `/var/lib/<name>` as " +
+      "root, else `$XDG_STATE_HOME/<name>` or `~/.local/state/<name>`",
+  },
 } as const satisfies SectionRows<DaemonConfig>;
 
 /** The `Daemon` table: its rows; any other key is an error. */
@@ -166,7 +181,7 @@ export const DAEMON: SectionSchema = {
  * assert.deepEqual(daemon, { stop_timeout: 10 });
  * assert.deepEqual(problems, [
  *   'Daemon.colour: unknown key "colour" (expected one of user, group, pidfile, umask, ' +
- *   'prevent_core, stop_timeout, detach)',
+ *   'prevent_core, stop_timeout, detach, state_dir)',
  *   'Daemon.detach: expected true or false, got "maybe"',
  * ]);
  * ```

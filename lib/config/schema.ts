@@ -148,7 +148,8 @@ export type SectionRows<C> = {
  * value that is not a map, an unknown or misnamed key, each row's checks.
  * Returns what the config keeps, keys in the order written, then missing
  * keys' defaults in table order: a wrong value is left out or at its default.
- * A missing or null section is an empty map.
+ * A missing or null section is an empty map. `context.at` is the map's path
+ * (default `[schema.name]`; `["Schedules", 0]` for a list's entry).
  *
  * @example
  * ```ts
@@ -179,23 +180,24 @@ export type SectionRows<C> = {
 export function checkSection(
   schema: SectionSchema,
   value: unknown,
-  context: Omit<CheckContext, "path" | "section">,
+  context: Omit<CheckContext, "path" | "section"> & { readonly at?: KeyPath },
 ): Record<string, unknown> {
-  const { name, keys, others } = schema;
-  const section = sectionMap(value, name, context.report);
+  const { keys, others } = schema;
+  const base = context.at ?? [schema.name];
+  const section = sectionMap(value, base, context.report);
   const known = Object.keys(keys);
   const out: Record<string, unknown> = {};
   const rowAt = (key: string): KeyRow<unknown> | undefined => {
     if (Object.hasOwn(keys, key)) return keys[key];
     if (others.kind !== "named") return undefined;
     if (others.name.test(key)) return others.row;
-    context.report([name, key], others.nameMessage(key), "key");
+    context.report([...base, key], others.nameMessage(key), "key");
     return undefined;
   };
   // Unknown keys first, then each key's checks, each in the order written.
   if (others.kind === "refused") {
     for (const key of Object.keys(section)) {
-      if (!known.includes(key)) context.report([name, key], others.message(key, known), "key");
+      if (!known.includes(key)) context.report([...base, key], others.message(key, known), "key");
     }
   }
   for (const [key, given] of Object.entries(section)) {
@@ -204,7 +206,7 @@ export function checkSection(
       if (others.kind === "kept") out[key] = given;
       continue;
     }
-    const kept = row.check(given, { ...context, path: [name, key], section }) ?? row.default;
+    const kept = row.check(given, { ...context, path: [...base, key], section }) ?? row.default;
     if (kept !== undefined) out[key] = kept;
   }
   for (const [key, row] of Object.entries(keys)) {
@@ -350,10 +352,14 @@ export const text: KeyKind<string> = {
  * assert.deepEqual(problems, ["expected a map, got a list"]);
  * ```
  */
-export function sectionMap(value: unknown, name: string, report: Report): Record<string, unknown> {
+export function sectionMap(
+  value: unknown,
+  name: string | KeyPath,
+  report: Report,
+): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (isPlainObject(value)) return value;
-  report([name], `expected a map, got ${describeValue(value)}`);
+  report(typeof name === "string" ? [name] : name, `expected a map, got ${describeValue(value)}`);
   return {};
 }
 

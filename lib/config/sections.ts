@@ -1,7 +1,8 @@
 /**
  * The config's top level: its sections, in the order they are documented,
  * each checked by its own table (`application.ts`, `daemon.ts`,
- * `signals.ts`, `actions.ts`) or, for `Logging`, by `lib/logging/`.
+ * `signals.ts`, `schedules.ts`, `actions.ts`) or, for `Logging`, by
+ * `lib/logging/`.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import type { ActionSignal } from "../core/signal_table.ts";
 import type { ApplicationConfig } from "./application.ts";
 import type { DaemonConfig } from "./daemon.ts";
 import type { ActionUse } from "./signals.ts";
+import type { SchedulesConfig } from "./schedules.ts";
 import { checkDaemon, DAEMON } from "./daemon.ts";
 import {
   type CheckContext,
@@ -22,10 +24,18 @@ import {
   keyDocs,
   type SectionSchema,
 } from "./schema.ts";
+import { checkSchedules, SCHEDULE_ENTRY } from "./schedules.ts";
 import { checkSignals, SIGNALS } from "./signals.ts";
 
 /** The sections a config may have, in the order they are documented. */
-export const SECTIONS = ["Application", "Daemon", "Logging", "Signals", "Actions"] as const;
+export const SECTIONS = [
+  "Application",
+  "Daemon",
+  "Logging",
+  "Signals",
+  "Schedules",
+  "Actions",
+] as const;
 
 /** Every section of a validated config: a `Config` without its file. */
 export interface ConfigSections {
@@ -37,6 +47,8 @@ export interface ConfigSections {
   readonly logging?: LoggingSection;
   /** The `Signals` section: actions per signal, in order. */
   readonly signals: Readonly<Partial<Record<ActionSignal, readonly ActionUse[]>>>;
+  /** The `Schedules` section: its schedules, in order, names unique. */
+  readonly schedules: SchedulesConfig;
   /**
    * The `Actions` section: extra action names mapped to their module, as
    * written: a path (relative to the config file) or URL; or `{module,
@@ -64,6 +76,7 @@ const TABLES: readonly (SectionSchema | ConfigKeyDoc)[] = [
   DAEMON,
   LOGGING_DOC,
   SIGNALS,
+  SCHEDULE_ENTRY,
   ACTIONS,
 ];
 
@@ -100,6 +113,7 @@ export function checkSections(
       application: checkApplication(undefined, context),
       daemon: checkDaemon(undefined, context),
       signals: {},
+      schedules: [],
       actions: {},
     };
   }
@@ -123,8 +137,9 @@ export function checkSections(
     logging = sections.Logging as LoggingSection;
   }
   const signals = checkSignals(sections.Signals, context);
+  const schedules = checkSchedules(sections.Schedules, context);
   const actions = checkActions(sections.Actions, context);
-  return { application, daemon, logging, signals, actions };
+  return { application, daemon, logging, signals, schedules, actions };
 }
 
 /**

@@ -33,7 +33,10 @@ export interface ActionUse {
   readonly args: readonly string[];
   /** Seconds a run may take before its signal aborts it (at least 0.001); none by default. */
   readonly timeout?: number;
-  /** Where it was given, for messages: `--usr1`, or `app.yml line 12 (Signals.usr1[0])`. */
+  /**
+   * Where it was given, for messages: `--usr1`, `--every 5m`, or
+   * `app.yml line 12 (Signals.usr1[0])`.
+   */
   readonly origin: string;
 }
 
@@ -49,9 +52,10 @@ export const ACTION_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 /**
  * A list of actions: `name`, `{name: arg}`, `{name: [args]}`, each map with
  * an optional `timeout` in seconds. Null means none given (the default
- * applies); each wrong entry is reported and left out.
+ * applies); each wrong entry is reported and left out. `Signals` and
+ * `Schedules[].run` share it.
  */
-const actionList: KeyKind<readonly ActionUse[]> = {
+export const actionList: KeyKind<readonly ActionUse[]> = {
   type: "list",
   check(list, { path, report, source, origin }) {
     if (list === null) return undefined;

@@ -14,9 +14,9 @@
  *
  * About `errno`: calls declared without `nonblocking` run on the JavaScript
  * thread, so {@link errno} read right after a failed call (a return of -1 or
- * NULL) is that call's. The one `nonblocking` call (`poll`) runs on a worker
- * thread whose `errno` cannot be read from here; its callers only look at its
- * return value.
+ * NULL) is that call's. The `nonblocking` calls (`poll`, `fsync`) run on a
+ * worker thread whose `errno` cannot be read from here; their callers only
+ * look at the return value.
  *
  * @module
  */
@@ -95,6 +95,11 @@ const SYMBOLS = {
   opendir: { parameters: ["buffer"], result: "pointer" },
   readdir: { parameters: ["pointer"], result: "pointer" },
   closedir: { parameters: ["pointer"], result: "i32" },
+  // Writing a small file atomically in a folder (lib/os/atomic_file.ts); fsync may wait on the
+  // disk, so it runs off the JavaScript thread.
+  renameat: { parameters: ["i32", "buffer", "i32", "buffer"], result: "i32" },
+  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  fsync: { parameters: ["i32"], result: "i32", nonblocking: true },
 } as const;
 
 /** A handle on the C library, with the functions flagstaff calls. */

@@ -11,7 +11,8 @@
  *   config stayed;
  * - `STOPPING=1` when a stop begins;
  * - `STATUS=` lines saying what the app does: its state, the last tick, the
- *   last reload error;
+ *   last reload error, and the schedules' next run (sent again whenever a
+ *   schedule fires or the schedules change);
  * - `WATCHDOG=1` on the runtime's watchdog events, which come from the
  *   dispatcher: a stuck unit stops the pings.
  *
@@ -47,8 +48,15 @@ function oneLine(text: string): string {
  * import { systemdObserver } from "./systemd.ts";
  * const sent: string[] = [];
  * const observe = systemdObserver({ send: (m) => sent.push(m) > 0, close() {} });
+ * observe({ type: "schedule", nextRun: "next run: backup at 2025-06-02T03:00:00+02:00" });
+ * observe({ type: "ready", status: "Waiting for signals (1 action(s))" });
+ * observe({ type: "schedule", nextRun: "next run: backup at 2025-06-03T03:00:00+02:00" });
  * observe({ type: "stopping" });
- * assert.deepEqual(sent, ["STOPPING=1\nSTATUS=Stopping"]);
+ * assert.deepEqual(sent, [
+ *   "READY=1\nSTATUS=Waiting for signals (1 action(s)); next run: backup at 2025-06-02T03:00:00+02:00",
+ *   "STATUS=Waiting for signals (1 action(s)); next run: backup at 2025-06-03T03:00:00+02:00",
+ *   "STOPPING=1\nSTATUS=Stopping",
+ * ]);
  * ```
  */
 export function systemdObserver(
@@ -58,11 +66,23 @@ export function systemdObserver(
   const clock = options.monotonicUsec ?? monotonicUsec;
   let mainPidSent = !options.mainPid;
   let lastError: string | undefined;
+  /** The last status without the schedules' part, and that part. */
+  let base: string | undefined;
+  let nextRun: string | undefined;
+  const status = (text: string) => {
+    base = text;
+    return `STATUS=${oneLine(nextRun ? `${text}; ${nextRun}` : text)}`;
+  };
   const send = (lines: string[]) => void notifier.send(lines.join("\n"));
   return (event) => {
     switch (event.type) {
+      case "schedule":
+        nextRun = event.nextRun;
+        // Before READY=1, the ready line carries it.
+        if (base !== undefined) send([status(base)]);
+        return;
       case "ready": {
-        const lines = ["READY=1", `STATUS=${oneLine(event.status)}`];
+        const lines = ["READY=1", status(event.status)];
         if (!mainPidSent) lines.push(`MAINPID=${Deno.pid}`);
         mainPidSent = true;
         return send(lines);
@@ -74,14 +94,16 @@ export function systemdObserver(
         return send([
           "READY=1",
           event.error
-            ? `STATUS=Reload failed, running the previous config: ${oneLine(event.error)}`
-            : `STATUS=Config reloaded at ${new Date().toISOString()}`,
+            ? status(`Reload failed, running the previous config: ${oneLine(event.error)}`)
+            : status(`Config reloaded at ${new Date().toISOString()}`),
         ]);
       case "tick":
         return send([
-          `STATUS=Tick ${event.index} at ${new Date().toISOString()}${
-            lastError ? `; last reload failed: ${oneLine(lastError)}` : ""
-          }`,
+          status(
+            `Tick ${event.index} at ${new Date().toISOString()}${
+              lastError ? `; last reload failed: ${oneLine(lastError)}` : ""
+            }`,
+          ),
         ]);
       case "watchdog":
         return send(["WATCHDOG=1"]);

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { Config } from "../config/config.ts";
+import type { ActionUse, Config } from "../config/config.ts";
+import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Dispatcher } from "../core/dispatcher.ts";
 import { EXIT_CODES, FlagstaffError, messageOf } from "../core/errors.ts";
@@ -16,13 +17,33 @@ import { canTransition, isState, type State, STATES } from "../core/states.ts";
 import { getLogger } from "../deps.ts";
 import { appendErrorsFile } from "../os/errors_file.ts";
 import type { RuntimeControl } from "./action.ts";
-import { ActionSet } from "./action_set.ts";
+import { ActionSet, type ActionUses } from "./action_set.ts";
 import type { ControllerClass, ControllerContext, ControllerLike, Logger } from "./controller.ts";
 import type { RuntimeEvent, RuntimeOptions } from "./runtime_options.ts";
 import type { Ticker } from "./ticker.ts";
 
-/** A unit of work of the one queue. */
-export type UnitKey = "tick" | "sweep" | "restart" | "watchdog" | ActionSignal;
+/** A unit of work of the one queue: a schedule's is `schedule:<name>`. */
+export type UnitKey =
+  | "tick"
+  | "sweep"
+  | "restart"
+  | "watchdog"
+  | ActionSignal
+  | `schedule:${string}`;
+
+/** What the runtime's schedules offer the units (`schedules.ts`). */
+export interface ScheduleUnits {
+  /** The schedule running as `key` now, if it is still configured. */
+  byKey(key: `schedule:${string}`): ScheduleConfig | undefined;
+  /** Records that `schedule`'s unit starts now (for catch-up). */
+  ran(schedule: ScheduleConfig): void;
+  /** Replaces the schedules (a reload): unchanged ones keep their plan. */
+  replace(schedules: readonly ScheduleConfig[]): void;
+  /** Cancels every pending tick: nothing fires any more. */
+  dispose(): void;
+  /** Resolves when the state file's writes have ended. */
+  flush(): Promise<void>;
+}
 
 /** One life of the controller: `restart` ends one and begins the next. */
 export interface Generation {
@@ -78,6 +99,8 @@ export class RuntimeCore {
   generation: Generation | undefined;
   /** The live actions. */
   actions: ActionSet | undefined;
+  /** The running schedules, once start-up is done. */
+  schedules: ScheduleUnits | undefined;
   /** Sets replaced during a signal's run, torn down when that run ends. */
   readonly retired: ActionSet[] = [];
   /** Whether a signal's actions are running (a reload inside them retires the old set later). */
@@ -185,12 +208,26 @@ export class RuntimeCore {
     return true;
   }
 
-  /** Builds the action set of `config` (the command line's replace the config's for their signal). */
+  /** The schedules of `config` with the command line's (a command-line schedule replaces its namesake). */
+  schedulesOf(config: Config): ScheduleConfig[] {
+    return mergeSchedules(config.schedules, this.options.cliSchedules ?? []);
+  }
+
+  /**
+   * Builds the action set of `config`: the signals' (the command line's
+   * replace the config's for their signal) and the schedules' `run:` lists.
+   */
   async buildActions(config: Config, fresh: boolean): Promise<ActionSet> {
-    const uses = { ...config.signals, ...this.options.cliActions };
+    const uses: Record<string, readonly ActionUse[]> = {
+      ...config.signals,
+      ...this.options.cliActions,
+    };
+    for (const schedule of this.schedulesOf(config)) {
+      if (schedule.run) uses[`schedule:${schedule.name}`] = schedule.run;
+    }
     const registry = await this.options.loadRegistry?.(config);
     if (!registry) return ActionSet.empty();
-    return await ActionSet.build(uses, registry, {
+    return await ActionSet.build(uses as ActionUses, registry, {
       config: () => this.config,
       stopSignal: this.stop.signal,
       out: this.options.out ?? STDOUT,

@@ -9,7 +9,7 @@
  * Life of an action: constructed with its context, `setUp(...args)` once with
  * its string arguments (before signals are listened to: convert and validate
  * there, and throw a clear error), `run(context)` on each delivery of its
- * signal, `tearDown()` once when it closes itself, is removed by a reload, or
+ * signal or each run of its schedule, `tearDown()` once when it closes itself, is removed by a reload, or
  * the process stops. `context.close(reason)` retires it: it is torn down and
  * removed after the run, and the reason is logged at info.
  *
@@ -19,6 +19,12 @@
 import type { ActionSignal, Config } from "../config/config.ts";
 import type { Logger } from "./controller.ts";
 import { FlagstaffError } from "../core/errors.ts";
+
+/**
+ * What an action runs for: a signal (`SIGUSR1`), or a schedule
+ * (`schedule:<name>`, e.g. `schedule:backup`).
+ */
+export type TriggerKey = ActionSignal | `schedule:${string}`;
 
 /** The type of a declared argument. */
 export type ActionArgumentType = "string" | "integer" | "number";
@@ -64,8 +70,8 @@ export interface RuntimeControl {
 export interface ActionContext {
   /** The action's name as configured, e.g. `print`. */
   readonly name: string;
-  /** The signal it runs for. */
-  readonly trigger: ActionSignal;
+  /** What it runs for: its signal (`SIGUSR1`) or its schedule (`schedule:backup`). */
+  readonly trigger: TriggerKey;
   /** The current config; read it each time. */
   readonly config: Config;
   /** A logger in the category `flagstaff.action.<name>`. */

@@ -1,12 +1,11 @@
 /**
- * The live actions of a process: per signal, in the order given, each set up
- * once, run on its signal, torn down once. Built whole: when one action
- * cannot be loaded or set up, those already set up are torn down and the
- * build fails, so a reload keeps the old set.
+ * The live actions of a process: per trigger (a signal, a schedule's
+ * `schedule:<name>`), in order, each set up once, run on its trigger, torn
+ * down once. Built whole: when one cannot be loaded or set up, those set up
+ * are torn down and the build fails, so a reload keeps the old set.
  *
- * Timeouts. A use's `timeout` (seconds, any size: the timer goes through
- * `lib/core/delay.ts`) fires the run's `AbortSignal` and the signal's next action
- * runs. An action that ignores its signal keeps running in the background:
+ * Timeouts. A use's `timeout` (seconds, any size: `lib/core/delay.ts`) fires the run's
+ * `AbortSignal` and the next action runs. One that ignores it keeps running in the background:
  *
  * - while that timed-out run is still going, the action is skipped on later
  *   runs of its signal, with a warning naming it and how long the old run has
@@ -29,6 +28,7 @@ import {
   checkArguments,
   declaredArguments,
   type RuntimeControl,
+  type TriggerKey,
 } from "./action.ts";
 import { type ActionRegistry, loadSource } from "./action_registry.ts";
 import type { ActionSignal, ActionUse, Config } from "../config/config.ts";
@@ -62,9 +62,12 @@ export interface ActionEnvironment {
   readonly program?: string;
 }
 
+/** Actions per trigger, in the order given. */
+export type ActionUses = Readonly<Partial<Record<TriggerKey, readonly ActionUse[]>>>;
+
 interface Live {
   readonly use: ActionUse;
-  readonly signal: ActionSignal;
+  readonly signal: TriggerKey;
   readonly label: string;
   readonly instance: ActionInstance;
   readonly context: ActionContext;
@@ -87,7 +90,7 @@ interface InFlight {
 }
 
 /**
- * The actions of each signal.
+ * The actions of each trigger.
  *
  * @example
  * ```ts ignore
@@ -97,7 +100,7 @@ interface InFlight {
  * ```
  */
 export class ActionSet {
-  readonly #bySignal = new Map<ActionSignal, Live[]>();
+  readonly #bySignal = new Map<TriggerKey, Live[]>();
   readonly #stopSignal: AbortSignal | undefined;
   #given = 0;
 
@@ -111,12 +114,12 @@ export class ActionSet {
   }
 
   /**
-   * Loads, checks, constructs and sets up every use, in order.
+   * Loads, checks, constructs and sets up every use, in order (signals, then schedules).
    *
    * @throws {FlagstaffError} `usage` naming the action and where it was given.
    */
   static async build(
-    uses: Readonly<Partial<Record<ActionSignal, readonly ActionUse[]>>>,
+    uses: ActionUses,
     registry: ActionRegistry,
     environment: ActionEnvironment,
     options: { fresh?: boolean } = {},
@@ -124,13 +127,16 @@ export class ActionSet {
     const set = new ActionSet(environment.stopSignal);
     const classes = new Map<string, ActionClass>();
     try {
-      for (const signal of ACTION_SIGNAL_NAMES) {
+      const schedules = (Object.keys(uses) as TriggerKey[]).filter((k) =>
+        k.startsWith("schedule:")
+      );
+      for (const signal of [...ACTION_SIGNAL_NAMES, ...schedules]) {
         const list = uses[signal];
         if (!list) continue;
         const lives: Live[] = [];
         set.#bySignal.set(signal, lives);
         for (const [i, use] of list.entries()) {
-          const label = `"${use.name}" (${actionKey(signal)} #${i + 1})`;
+          const label = `"${use.name}" (${labelOf(signal)} #${i + 1})`;
           const source = registry.get(use.name);
           if (!source) {
             throw new FlagstaffError(
@@ -174,7 +180,7 @@ export class ActionSet {
   #create(
     cls: ActionClass,
     use: ActionUse,
-    signal: ActionSignal,
+    signal: TriggerKey,
     label: string,
     environment: ActionEnvironment,
   ): Live {
@@ -203,7 +209,7 @@ export class ActionSet {
   }
 
   /** Whether actions were given for `signal` (even if all have closed since). */
-  configured(signal: ActionSignal): boolean {
+  configured(signal: TriggerKey): boolean {
     return this.#bySignal.has(signal);
   }
 
@@ -227,7 +233,7 @@ export class ActionSet {
    * moves on. An action whose timed-out run is still going is skipped, with
    * a warning.
    */
-  async run(signal: ActionSignal): Promise<void> {
+  async run(signal: TriggerKey): Promise<void> {
     for (const live of [...this.#bySignal.get(signal) ?? []]) {
       if (live.state !== "ready") continue;
       if (live.inFlight?.timedOut) {
@@ -380,6 +386,12 @@ export class ActionSet {
     const pending = this.#stopSignal && DEFERRED.get(this.#stopSignal);
     while (pending && pending.size > 0) await Promise.all(pending);
   }
+}
+
+/** How a trigger shows in an action's label: `usr1`, `schedule "backup"`. */
+function labelOf(key: TriggerKey): string {
+  const schedule = key.startsWith("schedule:") ? key.slice(9) : undefined;
+  return schedule ? `schedule ${JSON.stringify(schedule)}` : actionKey(key as ActionSignal);
 }
 
 /** Seconds since `startMs` on the monotonic clock, to a tenth. */

@@ -92,15 +92,24 @@ async function loadNext(
   return { config, actions };
 }
 
-/** A reload (HUP or USR1 by default, or the `reload` action). */
+/**
+ * A reload (HUP or USR1 by default, the `reload` action, or a schedule with
+ * `signal: hup`): the new config's schedules replace the old ones (an
+ * unchanged schedule keeps its plan); a config that fails keeps them all.
+ */
 export async function reload(core: RuntimeCore, reason: string): Promise<void> {
   const before = core.config;
   const next = await loadNext(
     core,
-    `Received ${reason}`.replace("Received reload action", "Reload action"),
+    reason === "reload action"
+      ? "Reload action"
+      : reason.startsWith("schedule ")
+      ? `Schedule ${reason.slice("schedule ".length)}`
+      : `Received ${reason}`,
   );
   if (!next) return;
   core.config = next.config;
+  core.schedules?.replace(core.schedulesOf(next.config));
   if (core.ticker.changeInterval(intervalMsFor(next.config.application.wake_interval))) {
     log.info("wake_interval changed from {before} s to {after} s", {
       before: before.application.wake_interval,
@@ -120,6 +129,7 @@ export async function restart(core: RuntimeCore): Promise<void> {
   const next = await loadNext(core, "Restart");
   if (!next) return;
   core.config = next.config;
+  core.schedules?.replace(core.schedulesOf(next.config));
   const generation = core.generation;
   if (generation) {
     log.info("Restarting {name}: cleaning up the running controller", { name: core.name });

@@ -1,13 +1,15 @@
 /**
- * The runtime: runs a controller and the signal actions under the one-queue
- * dispatcher of DESIGN.md. Signal listeners only record work; units (a
- * `process()` tick, the actions of one signal, a reload, a hook) run one at a
- * time; TERM/INT stop after the unit in flight.
+ * The runtime: runs a controller, the signal actions and the schedules under
+ * the one-queue dispatcher of DESIGN.md. Trigger sources (the signals, the
+ * schedules: `lib/schedules/trigger.ts`) only record work through one
+ * `fire(trigger)`; units (a `process()` tick, the actions of one signal or
+ * schedule, a reload, a hook) run one at a time; TERM/INT stop after the unit
+ * in flight.
  *
- * This file routes signals and units and starts up; the units are their own
+ * This file routes triggers and units and starts up; the units are their own
  * modules over one shared state (`_core.ts`): the controller's life and its
  * ticks (`generation.ts`, `ticker.ts`), reloads (`reload.ts`), the stop
- * (`stop.ts`).
+ * (`stop.ts`), the schedules (`schedules.ts`).
  *
  * @module
  */
@@ -20,13 +22,20 @@ import { Dispatcher } from "../core/dispatcher.ts";
 import { EXIT_CODES, FlagstaffError } from "../core/errors.ts";
 import { type LongTimer, MAX_TIMER_MS, setLongTimeout } from "../core/delay.ts";
 import { SignalInbox, type SignalSource } from "../os/signals.ts";
-import { ACTION_SIGNAL_NAMES, type SignalName, signalRow } from "../core/signal_table.ts";
+import {
+  ACTION_SIGNAL_NAMES,
+  HANDLED_SIGNALS,
+  type SignalName,
+  signalRow,
+} from "../core/signal_table.ts";
+import { SignalTriggerSource, type Trigger } from "../schedules/trigger.ts";
 import type { State } from "../core/states.ts";
 import { getLogger } from "../deps.ts";
 import { log, RuntimeCore, type UnitKey } from "./_core.ts";
 import { beginGeneration, firstTick, tick } from "./generation.ts";
 import { asSystemdReload, reload, restart } from "./reload.ts";
 import { requestStop, stopIfNoActionsLeft } from "./stop.ts";
+import { ScheduleRunner } from "./schedules.ts";
 import { Ticker } from "./ticker.ts";
 
 export { REPEAT_WINDOW_MS } from "./stop.ts";
@@ -58,6 +67,8 @@ export class Runtime {
   #ownInbox: SignalInbox | undefined;
   /** An error that ended start-up before anything ran; `run()` rethrows it. */
   #startError: unknown;
+  /** The schedules, started once start-up is done. */
+  readonly #schedules: ScheduleRunner;
 
   /** Creates a runtime for `controllerClass` (or for actions alone); nothing runs until {@link run}. */
   constructor(controllerClass: ControllerClass | undefined, options: RuntimeOptions) {
@@ -68,6 +79,9 @@ export class Runtime {
       onError: (key, error) => core.reportError(`Unit ${key} failed`, error),
     });
     core.ticker = new Ticker(core.clock, () => core.dispatcher.request("tick"));
+    this.#schedules = new ScheduleRunner(core, (trigger) => this.#fire(trigger), {
+      stateDir: options.stateDir,
+    });
     const appLogger = getLogger([options.name]);
     core.context = {
       get config() {
@@ -123,7 +137,9 @@ export class Runtime {
    *
    * Signals are taken from the source from the first moment: TERM and INT
    * stop at once (start-up is awaited first), HUP, USR1 and USR2 that come
-   * during start-up are queued and run once the runtime is ready.
+   * during start-up are queued and run once the runtime is ready. Schedules
+   * start once start-up is done (a due catch-up fires then); a stop cancels
+   * their pending ticks first.
    *
    * @returns The exit code.
    * @throws {FlagstaffError} `usage` when an action cannot be loaded or set up
@@ -150,7 +166,8 @@ export class Runtime {
     core.dispatcher.hold();
     // Start-up begins before the signals recorded so far are replayed: a stop then waits for it.
     core.starting = this.#start().catch((error) => this.#startFailed(error));
-    const unlisten = signals.listen((signal, atMs) => this.#onSignal(signal, atMs));
+    const signalTriggers = new SignalTriggerSource(HANDLED_SIGNALS, signals)
+      .start((trigger) => this.#fire(trigger));
     try {
       const every = core.options.watchdogIntervalMs;
       if (every) {
@@ -165,7 +182,8 @@ export class Runtime {
       if (this.#startError !== undefined) throw this.#startError;
       return code;
     } finally {
-      unlisten();
+      signalTriggers[Symbol.dispose]();
+      this.#schedules.dispose();
       globalThis.removeEventListener("unhandledrejection", onRejection);
       globalThis.removeEventListener("error", onError);
       clearInterval(keepAlive);
@@ -175,17 +193,37 @@ export class Runtime {
     }
   }
 
-  /** A signal from the source: listeners only record, the one queue acts (DESIGN.md). */
-  #onSignal(signal: SignalName, receivedAtMs?: number): void {
+  /**
+   * The one path of every trigger: it only records (DESIGN.md). A TERM or
+   * INT asks for the stop; any other signal queues its unit; a due schedule
+   * queues its unit, or is coalesced into the run of it already queued or
+   * running (a schedule never overlaps itself). Nothing is queued once a
+   * stop has begun.
+   */
+  #fire(trigger: Trigger): void {
     const core = this.#core;
-    if (signal === "SIGTERM" || signal === "SIGINT") {
-      return requestStop(core, signal, signal, receivedAtMs);
-    }
-    if (core.stopStartedMs !== undefined) {
-      log.debug("Received {signal} while stopping: ignored", { signal });
+    if (trigger.kind === "signal") {
+      const { signal } = trigger;
+      if (signal === "SIGTERM" || signal === "SIGINT") {
+        return requestStop(core, signal, signal, trigger.receivedAtMs);
+      }
+      if (core.stopStartedMs !== undefined) {
+        log.debug("Received {signal} while stopping: ignored", { signal });
+        return;
+      }
+      core.dispatcher.request(signal as ActionSignal);
       return;
     }
-    core.dispatcher.request(signal);
+    if (core.stopStartedMs !== undefined) return;
+    const key = trigger.key as UnitKey;
+    const dispatcher = core.dispatcher;
+    if (dispatcher.current === key || dispatcher.isPending(key)) {
+      log.info("Schedule {name} came due while its last run was still {where}: coalesced into it", {
+        name: trigger.name,
+        where: dispatcher.current === key ? "running" : "queued",
+      });
+    } else dispatcher.request(key);
+    this.#schedules.fired(trigger);
   }
 
   /** Actions given for a signal this platform cannot deliver are an error. */
@@ -200,7 +238,10 @@ export class Runtime {
     }
   }
 
-  /** Sets up the actions, then the controller; tells readiness and lets queued signals run. */
+  /**
+   * Sets up the actions, then the controller; starts the schedules, tells
+   * readiness and lets queued signals run.
+   */
   async #start(): Promise<void> {
     const core = this.#core;
     core.actions = await core.buildActions(core.config, false);
@@ -211,11 +252,13 @@ export class Runtime {
       core.transition("sleeping");
       const count = core.actions.configuredCount;
       log.info("Running {count} action(s); waiting for signals", { count });
+      this.#startSchedules();
       core.emit({ type: "ready", status: `Waiting for signals (${count} action(s))` });
       core.dispatcher.resume();
       return;
     }
     if (!await beginGeneration(core)) return;
+    this.#startSchedules();
     core.emit({
       type: "ready",
       status: core.ticker.running
@@ -224,6 +267,14 @@ export class Runtime {
     });
     core.dispatcher.resume();
     firstTick(core);
+  }
+
+  /** Start-up is done: the schedules begin (a due catch-up is queued now). */
+  #startSchedules(): void {
+    const core = this.#core;
+    if (core.stop.signal.aborted) return;
+    core.schedules = this.#schedules;
+    this.#schedules.start(core.schedulesOf(core.config));
   }
 
   /** Start-up threw (an action that cannot be set up): nothing ran. */
@@ -252,12 +303,41 @@ export class Runtime {
       case "watchdog":
         return core.emit({ type: "watchdog" });
     }
-    if (key === "SIGHUP") return await asSystemdReload(core, () => this.#signalUnit(key));
-    await this.#signalUnit(key);
+    if (key.startsWith("schedule:")) return await this.#scheduleUnit(key as `schedule:${string}`);
+    if (key === "SIGHUP") return await asSystemdReload(core, () => this.#signalUnit("SIGHUP"));
+    await this.#signalUnit(key as ActionSignal);
   }
 
-  /** A signal's unit: its actions, or its default (reload, or the controller's hook). */
-  async #signalUnit(key: ActionSignal): Promise<void> {
+  /**
+   * A schedule's unit: its `run:` actions, or (`signal:`) that signal's unit
+   * as if it had arrived (without the notify-reload wrapper of a real HUP).
+   * Its start is recorded as the schedule's last run.
+   */
+  async #scheduleUnit(key: `schedule:${string}`): Promise<void> {
+    const core = this.#core;
+    const schedule = core.schedules?.byKey(key);
+    if (!schedule) return; // Removed by a reload while it was queued.
+    core.schedules!.ran(schedule);
+    if (schedule.signal) {
+      return await this.#signalUnit(schedule.signal, `schedule "${schedule.name}"`);
+    }
+    core.runningActions = true;
+    try {
+      await core.actions?.run(key);
+    } finally {
+      core.runningActions = false;
+      await core.tearDownRetired();
+    }
+    log.debug("Ran the actions of schedule {name}", { name: schedule.name });
+    return stopIfNoActionsLeft(core);
+  }
+
+  /**
+   * A signal's unit: its actions, or its default (reload, or the
+   * controller's hook). `reason` names what asked for it: the signal, or a
+   * schedule.
+   */
+  async #signalUnit(key: ActionSignal, reason: string = key): Promise<void> {
     const core = this.#core;
     if (core.actions?.configured(key)) {
       // Nothing runs between the signal and its first action (signal-to-action
@@ -273,9 +353,11 @@ export class Runtime {
       return stopIfNoActionsLeft(core);
     }
     if (signalRow(key).default === "onSigusr2") {
-      log.info("Received {signal}: calling onSigusr2()", { signal: key });
+      log.info("{reason}: calling onSigusr2()", {
+        reason: reason === key ? `Received ${key}` : `Schedule ${reason.slice(9)}`,
+      });
       return await core.hook("onSigusr2");
     }
-    await reload(core, key);
+    await reload(core, reason);
   }
 }

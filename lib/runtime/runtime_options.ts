@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ActionSignal, ActionUse, Config } from "../config/config.ts";
+import type { ActionSignal, ActionUse, Config, ScheduleConfig } from "../config/config.ts";
 import type { Clock } from "../core/clock.ts";
 import type { SignalName } from "../core/signal_table.ts";
 import type { SignalSource } from "../os/signals.ts";
@@ -18,6 +18,8 @@ export type RuntimeEvent =
   | { type: "reloading" }
   | { type: "reloaded"; error?: string }
   | { type: "tick"; index: number }
+  /** The schedules' next run changed: `next run: backup at 2025-06-02T03:00:00+02:00`. */
+  | { type: "schedule"; nextRun: string | undefined }
   | { type: "watchdog" }
   | { type: "stopping" }
   | { type: "failed"; message: string };
@@ -30,6 +32,19 @@ export interface RuntimeOptions {
   config: Config;
   /** Actions given on the command line; they replace the config's for their signal. Default none. */
   cliActions?: Readonly<Partial<Record<ActionSignal, readonly ActionUse[]>>>;
+  /**
+   * Schedules given on the command line (`--every`, `--cron`), checked; each
+   * replaces the config's schedule of the same name, the others are added.
+   * Default none.
+   */
+  cliSchedules?: readonly ScheduleConfig[];
+  /**
+   * The schedules' state folder when the config names none
+   * (`defaultStateDir()`, resolved at start, before any privilege drop);
+   * `Daemon.state_dir` overrides it. Default: none (no state is kept
+   * unless the config names a folder).
+   */
+  stateDir?: string;
   /** Builds the action registry for a config (its `Actions` section may change on reload). */
   loadRegistry?: (config: Config) => Promise<ActionRegistry>;
   /** When no controller runs and every action has closed: exit 0 instead of 1. Default false. */

@@ -54,11 +54,14 @@ export function requestStop(
 }
 
 /**
- * The stop: fire the controller's `signal`, let start-up settle (a `setup()`
+ * The stop: cancel the schedules' pending ticks, fire the controller's
+ * `signal`, let start-up settle (a `setup()`
  * in flight finishes first), let the unit in flight finish, run `cleanup()`
  * once, tear the actions down, end with the exit code.
  */
 async function stopGracefully(core: RuntimeCore): Promise<void> {
+  // First: no schedule fires any more, so nothing new is queued.
+  core.schedules?.dispose();
   core.transition("stopRequested");
   core.ticker.cancel();
   const timeoutS = core.config.daemon.stop_timeout;
@@ -88,6 +91,8 @@ async function stopGracefully(core: RuntimeCore): Promise<void> {
     }
     await core.tearDownRetired();
     await core.actions?.tearDownAll();
+    // The last runs recorded (for catch_up) are on disk before the exit.
+    await core.schedules?.flush();
     core.transition("stopped");
     log.info("Stopped {name}", { name: core.name });
     core.end(core.exitCode);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ScheduleClock } from "./trigger.ts";
+import type { ScheduleClock } from "./schedule_source.ts";
 
 interface FakeTimer {
   readonly monoMs: number;

@@ -126,11 +126,53 @@ export async function parseCron(
   expression: unknown,
   options: CronCalendarOptions = {},
 ): Promise<CronCalendar> {
+  await loadCronCalendars();
+  return parseCronLoaded(expression, options);
+}
+
+/** croner, once {@link loadCronCalendars} has loaded it. */
+let croner: CronerModule | undefined;
+
+/**
+ * Loads croner (about 2 ms; see `lib/deps.ts`), so that
+ * {@link parseCronLoaded} can check cron expressions synchronously (the
+ * config's checks are synchronous). Call it before the privilege drop: the
+ * package cache may be unreadable after it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadCronCalendars, parseCronLoaded } from "./calendar.ts";
+ * await loadCronCalendars();
+ * assert.equal(parseCronLoaded("@hourly", { timezone: "UTC" }).description, 'cron "@hourly" (UTC)');
+ * ```
+ */
+export async function loadCronCalendars(): Promise<void> {
+  croner ??= await loadCroner();
+}
+
+/** Whether {@link loadCronCalendars} has loaded croner. */
+export function isCronLoaded(): boolean {
+  return croner !== undefined;
+}
+
+/**
+ * {@link parseCron}, synchronously, once {@link loadCronCalendars} has
+ * loaded croner.
+ *
+ * @throws {FlagstaffError} `config_invalid`, as {@link parseCron}.
+ * @throws {Error} When croner is not loaded yet (a bug).
+ */
+export function parseCronLoaded(
+  expression: unknown,
+  options: CronCalendarOptions = {},
+): CronCalendar {
   const text = checkCronSyntax(expression);
   const timezone = options.timezone === undefined
     ? localTimezone()
     : checkTimezone(options.timezone);
-  const { Cron } = await loadCroner();
+  if (!croner) throw new Error("Bug: parseCronLoaded() before loadCronCalendars()");
+  const { Cron } = croner;
   let cron: InstanceType<CronerModule["Cron"]>;
   try {
     cron = new Cron(text, { timezone, mode: "5-or-6-parts", domAndDow: false });

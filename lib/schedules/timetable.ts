@@ -70,3 +70,68 @@ export function countBySteps(
   }
   return count;
 }
+
+/**
+ * Whether a schedule with `catch_up: true` should run once at start: it
+ * never ran (no record), or a run time passed since its last run, that is
+ * `timetable.nextAfter(lastRunMs) <= nowMs` (for `every: 1h` anchored on the
+ * hour: a full hour began since it last ran; for a cron: a due time was
+ * missed). A last run in the future (the clock was set back) counts as "just
+ * ran". Compared with "the last run is older than one period", this does not
+ * miss a run when the last one started a little after its due time.
+ *
+ * @param lastRunMs When it last ran (Unix epoch milliseconds, as recorded
+ *   when it fired), or null when it never ran.
+ * @param timetable Its run times.
+ * @param nowMs The wall clock now, Unix epoch milliseconds.
+ * @returns True when it should run once now.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { everyTimetable } from "./every.ts";
+ * import { isCatchUpDue } from "./timetable.ts";
+ * const hourly = everyTimetable({ periodMs: 3_600_000 });
+ * const at = (iso: string) => Date.parse(iso);
+ * assert.equal(isCatchUpDue(null, hourly, at("2025-06-01T10:20:00Z")), true);
+ * assert.equal(isCatchUpDue(at("2025-06-01T10:00:02Z"), hourly, at("2025-06-01T10:59:00Z")), false);
+ * assert.equal(isCatchUpDue(at("2025-06-01T10:00:02Z"), hourly, at("2025-06-01T11:00:01Z")), true);
+ * ```
+ */
+export function isCatchUpDue(
+  lastRunMs: number | null,
+  timetable: Pick<Timetable, "nextAfter">,
+  nowMs: number,
+): boolean {
+  if (lastRunMs === null) return true;
+  if (lastRunMs >= nowMs) return false;
+  const next = timetable.nextAfter(lastRunMs);
+  return next !== null && next <= nowMs;
+}
+
+/**
+ * The first `count` run times strictly after `afterMs`, in order; fewer when
+ * the timetable ends.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { everyTimetable } from "./every.ts";
+ * import { nextRunTimes } from "./timetable.ts";
+ * assert.deepEqual(nextRunTimes(everyTimetable({ periodMs: 1000 }), 1500, 3), [2000, 3000, 4000]);
+ * ```
+ */
+export function nextRunTimes(
+  timetable: Pick<Timetable, "nextAfter">,
+  afterMs: number,
+  count: number,
+): number[] {
+  const runs: number[] = [];
+  let at: number | null = afterMs;
+  while (runs.length < count) {
+    at = timetable.nextAfter(at);
+    if (at === null) break;
+    runs.push(at);
+  }
+  return runs;
+}

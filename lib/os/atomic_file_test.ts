@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { libc } from "./_libc.ts";
+import {
+  ensurePrivateFolder,
+  FileProblem,
+  readSmallFile,
+  writeFileAtomically,
+} from "./atomic_file.ts";
+
+libc("run the tests"); // opened once for the whole file (see libc())
+
+const IS_ROOT = Deno.uid() === 0;
+
+async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "flagstaff-atomic-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
+const text = (bytes: Uint8Array | undefined) => bytes && new TextDecoder().decode(bytes);
+
+Deno.test("ensurePrivateFolder() creates a 0700 folder and refuses one others can change", async () => {
+  await using dir = await tempDir();
+  ensurePrivateFolder(`${dir.path}/a/b`);
+  assert.equal((await Deno.stat(`${dir.path}/a/b`)).mode! & 0o777, 0o700);
+  ensurePrivateFolder(`${dir.path}/a/b`); // there already: checked
+  await Deno.chmod(`${dir.path}/a/b`, 0o770);
+  assert.throws(() => ensurePrivateFolder(`${dir.path}/a/b`), /other users can write it/);
+  await Deno.writeTextFile(`${dir.path}/file`, "");
+  assert.throws(() => ensurePrivateFolder(`${dir.path}/file`), FileProblem);
+});
+
+Deno.test("ensurePrivateFolder() follows a link only in a folder other users cannot change", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/private/app`, { recursive: true, mode: 0o700 });
+  await Deno.chmod(`${dir.path}/private/app`, 0o700);
+  await Deno.chmod(dir.path, 0o755);
+  await Deno.symlink(`${dir.path}/private/app`, `${dir.path}/app`); // as DynamicUser= does
+  ensurePrivateFolder(`${dir.path}/app`);
+  await Deno.chmod(dir.path, 0o1777); // now a /tmp: a link there may be anyone's
+  assert.throws(
+    () => ensurePrivateFolder(`${dir.path}/app`),
+    /symbolic link in ".*", a folder other users can change/,
+  );
+});
+
+Deno.test("ensurePrivateFolder() refuses a folder of another user", {
+  ignore: !IS_ROOT,
+}, async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(`${dir.path}/theirs`, { mode: 0o700 });
+  await Deno.chown(`${dir.path}/theirs`, 65534, 65534);
+  assert.throws(() => ensurePrivateFolder(`${dir.path}/theirs`), /owned by uid 65534, not uid 0/);
+});
+
+Deno.test("readSmallFile() reads a bounded amount and refuses links and FIFOs unopened", async () => {
+  await using dir = await tempDir();
+  assert.equal(readSmallFile(`${dir.path}/missing`, 10), undefined);
+  await Deno.writeTextFile(`${dir.path}/f`, "x".repeat(100_000));
+  assert.equal(readSmallFile(`${dir.path}/f`, 33)!.length, 33);
+  await Deno.symlink(`${dir.path}/f`, `${dir.path}/link`);
+  assert.throws(() => readSmallFile(`${dir.path}/link`, 10), /a symbolic link, not a regular file/);
+  const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir.path}/fifo`] }).output();
+  assert.equal(mkfifo.code, 0);
+  assert.throws(() => readSmallFile(`${dir.path}/fifo`, 10), /a FIFO, not a regular file/);
+});
+
+Deno.test("writeFileAtomically() replaces links and hard links instead of writing through them", async () => {
+  await using dir = await tempDir();
+  const encode = (s: string) => new TextEncoder().encode(s);
+  await writeFileAtomically(dir.path, "state.json", encode("one\n"));
+  assert.equal(text(readSmallFile(`${dir.path}/state.json`, 100)), "one\n");
+  assert.equal((await Deno.stat(`${dir.path}/state.json`)).mode! & 0o777, 0o600);
+  // A link and a hard link planted at the path: each target stays as it was.
+  await Deno.writeTextFile(`${dir.path}/victim`, "keep");
+  await Deno.remove(`${dir.path}/state.json`);
+  await Deno.symlink(`${dir.path}/victim`, `${dir.path}/state.json`);
+  await writeFileAtomically(dir.path, "state.json", encode("two\n"));
+  await Deno.remove(`${dir.path}/state.json`);
+  await Deno.link(`${dir.path}/victim`, `${dir.path}/state.json`);
+  await writeFileAtomically(dir.path, "state.json", encode("three\n"));
+  assert.equal(await Deno.readTextFile(`${dir.path}/victim`), "keep");
+  assert.equal(text(readSmallFile(`${dir.path}/state.json`, 100)), "three\n");
+  const names = [...Deno.readDirSync(dir.path)].map((entry) => entry.name).sort();
+  assert.deepEqual(names, ["state.json", "victim"], "no temp file is left");
+});
+
+Deno.test("writeFileAtomically() fails with a reason and leaves nothing when it cannot write", async () => {
+  await using dir = await tempDir();
+  await assert.rejects(
+    writeFileAtomically(`${dir.path}/missing`, "state.json", new Uint8Array(1)),
+    /cannot open the folder: no such file or directory/,
+  );
+  await Deno.mkdir(`${dir.path}/state.json`); // a folder where the file goes: rename fails
+  await assert.rejects(
+    writeFileAtomically(dir.path, "state.json", new Uint8Array(1)),
+    FileProblem,
+  );
+  const names = [...Deno.readDirSync(dir.path)].map((entry) => entry.name);
+  assert.deepEqual(names, ["state.json"]);
+});
