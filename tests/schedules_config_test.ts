@@ -356,3 +356,24 @@ Deno.test("as root with Daemon.user, the state folder is made by that user", {
   const file = await Deno.stat(`${dir.path}/var/state/schedules.json`);
   assert.deepEqual([file.uid, file.mode! & 0o777], [65534, 0o600]);
 });
+
+Deno.test("the state file is written only when something reads it: catch_up or a pidfile (status)", async () => {
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "plain.yml": "Daemon:\n  state_dir: plain\nSchedules:\n  - {every: 1s, run: [{print: ran}]}\n",
+    "pid.yml": "Daemon:\n  state_dir: pid\n  pidfile: app.pid\n" +
+      "Schedules:\n  - {every: 1s, run: [{print: ran}]}\n",
+  });
+  for (const [config, kept] of [["plain.yml", false], ["pid.yml", true]] as const) {
+    await using app = spawnCli(["run", "-c", config], { cwd: dir.path });
+    await app.waitFor("ran\nran\n", { stream: "stdout" });
+    await app.signal("TERM");
+    assert.equal((await app.finished()).code, 0);
+    const stem = config.slice(0, -".yml".length);
+    const written = await Deno.lstat(`${dir.path}/${stem}/schedules.json`).then(
+      () => true,
+      () => false,
+    );
+    assert.equal(written, kept, `${config}: state file written`);
+  }
+});

@@ -247,10 +247,12 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       });
     }
     if (Deno.pid === 1) reaper = (await import("../os/reaper.ts")).startReaper();
-    // As root the default state folder is root's (/var/lib/<name>), as `status` finds it.
-    const stateDir = config.schedules.length + schedules.length > 0
-      ? await stateDirFor(context, config)
-      : undefined;
+    // The state file has two readers: catch_up at the next start, and `status` (which finds the
+    // instance by its pidfile). Without either, nothing is written. As root the default folder
+    // is root's (/var/lib/<name>), as `status` finds it.
+    const keepsState = config.schedules.length + schedules.length > 0 &&
+      (pidfilePath !== undefined || config.schedules.some((schedule) => schedule.catchUp));
+    const stateDir = keepsState ? await stateDirFor(context, config) : undefined;
     const sayDropped = await dropPrivilegesNow(config);
     if (dropping) await setUpLogging(() => configureLogging(config));
     sayDropped();
