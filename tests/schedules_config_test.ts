@@ -129,6 +129,12 @@ Deno.test("a bad --every or --cron is a usage error naming the argument (exit 2)
       '(see "flagstaff --help")',
     ],
     [
+      ["--every", "5ms", "print", "x"],
+      'error: Invalid --every "5ms": expected a duration such as 90 (seconds), 1.5, 30s, 5m, ' +
+      '1h, 1d or 1h30m (units d, h, m, s, ms), got "5ms": it is shorter than 10ms, the shortest ' +
+      'period (see "flagstaff --help")',
+    ],
+    [
       ["check", "--every", "5x", "print", "x"],
       'error: Invalid --every "5x": expected a duration such as 90 (seconds), 1.5, 30s, 5m, ' +
       '1h, 1d or 1h30m (units d, h, m, s, ms), got "5x": unknown unit "x" ' +

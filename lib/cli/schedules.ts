@@ -9,7 +9,7 @@
 import { defaultScheduleName, type ScheduleConfig } from "../config/schedules.ts";
 import { FlagstaffError } from "../core/errors.ts";
 import { loadCronCalendars, parseCronLoaded } from "../schedules/calendar.ts";
-import { parseDurationMs } from "../schedules/duration.ts";
+import { parseEveryMs } from "../schedules/duration.ts";
 import type { CliSchedule, ProgramSpec } from "./spec.ts";
 
 /**
@@ -29,7 +29,7 @@ export async function cliSchedules(
     const origin = `${group.flag} ${JSON.stringify(group.spec)}`;
     let timing: Pick<ScheduleConfig, "everyMs" | "cron">;
     try {
-      if (group.flag === "--every") timing = { everyMs: parseDurationMs(group.spec) };
+      if (group.flag === "--every") timing = { everyMs: parseEveryMs(group.spec) };
       else {
         await loadCronCalendars();
         timing = { cron: parseCronLoaded(group.spec).expression };

@@ -21,7 +21,7 @@ import {
   isCronLoaded,
   parseCronLoaded,
 } from "../schedules/calendar.ts";
-import { formatDuration, parseDurationMs } from "../schedules/duration.ts";
+import { formatDuration, parseDurationMs, parseEveryMs } from "../schedules/duration.ts";
 import {
   type CheckContext,
   checkSection,
@@ -158,11 +158,12 @@ const name: KeyKind<string> = {
 const ENTRY_KEYS: Readonly<Record<string, KeyRow<unknown>>> = {
   every: {
     ...duration,
+    check: (value, context) => reportingIssue(value, context, parseEveryMs),
     absent: "none",
     example: "every: 5m",
     doc: "run every this long, at whole multiples of it since the Unix epoch (`every: 1h` on " +
       "the hour, `15m` at :00, :15, :30, :45; `1d` at 00:00 UTC); `90` and `1.5` are seconds, " +
-      "units `d`, `h`, `m`, `s`, `ms`; exactly one of `every` and `cron`",
+      "units `d`, `h`, `m`, `s`, `ms`; at least `10ms`; exactly one of `every` and `cron`",
   },
   cron: {
     ...cronExpression,

@@ -116,6 +116,39 @@ export function formatDuration(ms: number): string {
   return text;
 }
 
+/**
+ * The shortest `every:` period, in milliseconds: 10 ms, as `wake_interval`'s
+ * 0.01 s. Each run is a unit on the one queue and its timer wakes a little
+ * early (`EARLY_WAKE_MS` in `schedule_source.ts`), so a shorter period would
+ * keep a core busy.
+ */
+export const MIN_EVERY_MS = 10;
+
+/**
+ * Parses an `every:` period: a duration ({@link parseDurationMs}) of at least
+ * {@link MIN_EVERY_MS}.
+ *
+ * @param value The config value or command-line word.
+ * @returns Milliseconds, at least {@link MIN_EVERY_MS}.
+ * @throws {FlagstaffError} `config_invalid`, as {@link parseDurationMs}, or
+ *   when the period is shorter than 10 ms.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseEveryMs } from "./duration.ts";
+ * assert.equal(parseEveryMs("10ms"), 10);
+ * assert.throws(() => parseEveryMs("5ms"), /shorter than 10ms, the shortest period/);
+ * ```
+ */
+export function parseEveryMs(value: unknown): number {
+  const ms = parseDurationMs(value);
+  if (ms < MIN_EVERY_MS) {
+    fail(value, `it is shorter than ${formatDuration(MIN_EVERY_MS)}, the shortest period`);
+  }
+  return ms;
+}
+
 function isUnit(unit: string): unit is Unit {
   return Object.hasOwn(UNIT_MS, unit);
 }
