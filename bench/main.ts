@@ -196,7 +196,11 @@ async function main(args: readonly string[]): Promise<void> {
     );
     await measure("signals", "signals: latency, load, memory", () => signals(context, plan));
     await measure("memory", "memory after start and under signals", async () => [
-      await memory(context, { runs: plan.memoryRuns, checkpoints: plan.memoryCheckpoints }),
+      await memory(context, {
+        runs: plan.memoryRuns,
+        checkpoints: plan.memoryCheckpoints,
+        before,
+      }),
     ]);
     await measure("reload", "memory across reloads", async () => [
       await reloads(context, plan.reloadCount),
