@@ -184,7 +184,7 @@ function flagstaffVariants(
     },
     {
       measure: title(
-        "exec → exit: `stop --pidfile FILE` (a running instance: includes its stop and the 20 ms lock polls)",
+        "exec → exit: `stop --pidfile FILE` (a running instance: includes its stop)",
       ),
       subject: "flagstaff",
       target: target(STARTUP_TARGETS.command),
