@@ -11,14 +11,23 @@
  *   listener is installed too (it does nothing), as a daemon would have one.
  *
  * Either mode writes `ready` once its listener is in place. `<ms>` is
- * `performance.timeOrigin + performance.now()`, the harness's clock.
+ * `performance.timeOrigin + performance.now()`, the harness's clock. A
+ * trailing `worker` argument first starts an idle Worker from a `blob:` URL
+ * (no imports), to measure what a second isolate costs (flagstaff's
+ * hard-stop Worker).
  *
  * @module
  */
 
 const now = () => performance.timeOrigin + performance.now();
 
-const [mode, first = "0", second = "0"] = Deno.args;
+const [mode, first = "0", second = "0"] = Deno.args.filter((arg) => arg !== "worker");
+if (Deno.args.includes("worker")) {
+  const source = "self.onmessage = () => {};";
+  new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), {
+    type: "module",
+  });
+}
 if (mode === "signal") {
   const delayMs = Number(first);
   Deno.addSignalListener("SIGUSR2", async () => {

@@ -69,9 +69,13 @@ export const READY_LINE =
 const READY_TIMEOUT_MS = 20_000;
 let addresses = 0;
 
-/** The `deno run` command line of flagstaff's CLI, with the documented permissions. */
-export function flagstaffArgs(args: readonly string[]): string[] {
-  return ["run", ...PERMISSION_FLAGS, `${ROOT}main.ts`, ...args];
+/**
+ * The `deno run` command line of flagstaff's CLI, with the documented
+ * permissions; `root` is the checkout to run (default this one; `--before`
+ * runs an older one beside it).
+ */
+export function flagstaffArgs(args: readonly string[], root = ROOT): string[] {
+  return ["run", ...PERMISSION_FLAGS, `${root}main.ts`, ...args];
 }
 
 /** Writes a config that runs the bench action on USR2 (taking `delayMs` each run). */
@@ -91,13 +95,17 @@ export async function actionsConfig(context: BenchContext, delayMs: number): Pro
   return file;
 }
 
-/** Writes a config that runs the bench controller every `intervalS`, busy for `busyMs`. */
+/**
+ * Writes a config that runs the bench controller every `intervalS`, busy for
+ * `busyMs`; with `appendFile`, its USR2 hook appends a line to that file.
+ */
 export async function controllerConfig(
   context: BenchContext,
   intervalS: number,
   busyMs: number,
+  appendFile?: string,
 ): Promise<string> {
-  const file = `${context.dir}/controller_${intervalS}_${busyMs}.yml`;
+  const file = `${context.dir}/controller_${intervalS}_${busyMs}${appendFile ? "_append" : ""}.yml`;
   await Deno.writeTextFile(
     file,
     [
@@ -105,10 +113,19 @@ export async function controllerConfig(
       `  wake_interval: ${intervalS}`,
       `  controller: ${ROOT}bench/_tick_controller.ts`,
       `  busy_ms: ${busyMs}`,
+      ...(appendFile ? [`  append_file: ${appendFile}`] : []),
       "",
     ].join("\n"),
   );
   return file;
+}
+
+/** Options for {@link startFlagstaff}. */
+export interface StartOptions {
+  /** Run this executable (the compiled binary) instead of `deno run main.ts`. */
+  binary?: string;
+  /** The checkout whose `main.ts` runs. Default: this one. */
+  root?: string;
 }
 
 /** The compiled binary `deno task compile` builds. */
@@ -116,14 +133,16 @@ export const COMPILED = `${ROOT}dist/flagstaff`;
 
 /**
  * Spawns flagstaff with `args` and waits until it is ready, by `READY=1`
- * when `context.ready` is `"notify"`, else by its ready line. With
- * `binary`, runs that executable (the compiled one) instead of `deno run main.ts`.
+ * when `context.ready` is `"notify"`, else by its ready line. It runs in
+ * `context.dir`, so that no `actions/` folder of the working directory is
+ * scanned.
  */
 export async function startFlagstaff(
   context: BenchContext,
   args: readonly string[],
-  binary?: string,
+  options: StartOptions = {},
 ): Promise<Started> {
+  const { binary, root } = options;
   let listener: NotifyListener | undefined;
   const env: Record<string, string> = { NO_COLOR: "1" };
   if (context.ready === "notify") {
@@ -131,8 +150,8 @@ export async function startFlagstaff(
     env.NOTIFY_SOCKET = listener.address;
   }
   const child = binary
-    ? new BenchChild(binary, args, { env })
-    : new BenchChild(Deno.execPath(), flagstaffArgs(args), { env });
+    ? new BenchChild(binary, args, { env, cwd: context.dir })
+    : new BenchChild(Deno.execPath(), flagstaffArgs(args, root), { env, cwd: context.dir });
   if (listener) {
     // As a service manager does: keep receiving (STATUS= on ticks) until the child is gone.
     const open = listener;
@@ -184,7 +203,11 @@ async function receiveReady(
   }
 }
 
-/** Spawns a loop (`bash` or `deno`) with `args` and waits for its `ready` line. */
+/**
+ * Spawns a loop (`bash` or `deno`) with `args` and waits for its `ready` line.
+ * The Deno loop with `signal 0` is "the empty Deno script that listens for
+ * signals" that start-up and memory targets are ratios of.
+ */
 export async function startLoop(id: "bash" | "deno", args: readonly string[]): Promise<Started> {
   const child = id === "bash"
     ? new BenchChild("bash", [`${ROOT}bench/_trap_loop.sh`, ...args])

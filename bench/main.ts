@@ -6,9 +6,10 @@
  * Figures, not pass/fail: nothing here fails the tests; targets are marked.
  *
  * ```sh
- * deno task bench            # everything, about 4 minutes on 2 cores
- * deno task bench --quick    # fewer repeats and shorter schedules, under a minute
- * deno task bench --only=startup,signals   # sections: startup, breakdown, signals, reload, schedule, idle
+ * deno task bench            # everything, about 8 minutes on 2 cores
+ * deno task bench --quick    # fewer repeats, shorter schedules and signal runs, about 2 minutes
+ * deno task bench --only=startup,signals   # sections: startup, breakdown, signals, memory, reload, schedule, idle
+ * deno task bench --before=main --only=startup   # also start-up of another commit, in the same rounds
  * ```
  *
  * Needs `--allow-all` (it runs deno and bash, reads `/proc`, listens on a
@@ -19,14 +20,23 @@
 
 import { clockOffsetMs } from "./_clock.ts";
 import { idle } from "./_idle.ts";
+import { memory } from "./_memory.ts";
 import { type Results, type Section, toMarkdown } from "./_report.ts";
 import { reloads } from "./_reload.ts";
 import { schedule, type ScheduleCase } from "./_schedule.ts";
 import { signals } from "./_signals.ts";
-import { startup, startupBreakdown } from "./_startup.ts";
+import { type Before, startup, startupBreakdown } from "./_startup.ts";
 import { type BenchContext, probeReady, ROOT } from "./_subjects.ts";
 
-const SECTIONS = ["startup", "breakdown", "signals", "reload", "schedule", "idle"] as const;
+const SECTIONS = [
+  "startup",
+  "breakdown",
+  "signals",
+  "memory",
+  "reload",
+  "schedule",
+  "idle",
+] as const;
 type SectionName = typeof SECTIONS[number];
 
 interface Plan {
@@ -39,6 +49,8 @@ interface Plan {
   schedules: ScheduleCase[];
   idleS: number;
   reloadCount: number;
+  memoryRuns: number;
+  memoryCheckpoints: number[];
 }
 
 const FULL: Plan = {
@@ -56,6 +68,8 @@ const FULL: Plan = {
   ],
   idleS: 20,
   reloadCount: 1000,
+  memoryRuns: 5,
+  memoryCheckpoints: [10_000, 20_000, 50_000, 100_000],
 };
 
 const QUICK: Plan = {
@@ -71,6 +85,8 @@ const QUICK: Plan = {
   ],
   idleS: 5,
   reloadCount: 200,
+  memoryRuns: 3,
+  memoryCheckpoints: [10_000, 20_000],
 };
 
 async function commandOutput(command: string, args: string[]): Promise<string> {
@@ -94,11 +110,15 @@ async function machine(): Promise<Record<string, string | number>> {
   };
 }
 
-function parseArgs(args: readonly string[]): { quick: boolean; only: Set<SectionName> } {
+function parseArgs(
+  args: readonly string[],
+): { quick: boolean; only: Set<SectionName>; before?: string } {
   let quick = false;
   let only = new Set<SectionName>(SECTIONS);
+  let before: string | undefined;
   for (const arg of args) {
     if (arg === "--quick") quick = true;
+    else if (arg.startsWith("--before=")) before = arg.slice("--before=".length);
     else if (arg.startsWith("--only=")) {
       const names = arg.slice("--only=".length).split(",");
       const unknown = names.filter((n) => !SECTIONS.includes(n as SectionName));
@@ -108,13 +128,31 @@ function parseArgs(args: readonly string[]): { quick: boolean; only: Set<Section
         );
       }
       only = new Set(names as SectionName[]);
-    } else throw new Error(`Unknown argument "${arg}": expected --quick or --only=SECTION,...`);
+    } else {
+      throw new Error(
+        `Unknown argument "${arg}": expected --quick, --only=SECTION,... or --before=REF`,
+      );
+    }
   }
-  return { quick, only };
+  return { quick, only, before };
+}
+
+/** Extracts commit `ref` of this repository into `dir` (`git archive`), for `--before`. */
+async function checkout(ref: string, dir: string): Promise<Before> {
+  await Deno.mkdir(dir, { recursive: true });
+  const archive = await new Deno.Command("bash", {
+    args: ["-c", 'git -C "$1" archive "$2" | tar -x -C "$3"', "bash", ROOT, ref, dir],
+    stderr: "piped",
+  }).output();
+  if (!archive.success) {
+    throw new Error(`Cannot extract "${ref}": ${new TextDecoder().decode(archive.stderr).trim()}`);
+  }
+  const commit = await commandOutput("git", ["-C", ROOT, "rev-parse", "--short", ref]);
+  return { label: `${ref} (${commit})`, root: `${dir}/` };
 }
 
 async function main(args: readonly string[]): Promise<void> {
-  const { quick, only } = parseArgs(args);
+  const { quick, only, before: beforeRef } = parseArgs(args);
   const plan = quick ? QUICK : FULL;
   const began = performance.now();
   const startedAt = new Date().toISOString();
@@ -123,6 +161,8 @@ async function main(args: readonly string[]): Promise<void> {
     console.error(`[${((performance.now() - began) / 1000).toFixed(0)} s] ${text}`);
   try {
     const context: BenchContext = { dir, ready: "line" };
+    const before = beforeRef ? await checkout(beforeRef, `${dir}/before`) : undefined;
+    if (before) log(`before: ${before.label}`);
     const probe = await probeReady(context);
     context.ready = probe.via;
     log(`readiness: ${probe.via} (${probe.why})`);
@@ -144,13 +184,24 @@ async function main(args: readonly string[]): Promise<void> {
         });
       }
     };
-    await measure("startup", "start-up", async () => [await startup(context, plan.startupRuns)]);
+    await measure(
+      "startup",
+      "start-up",
+      async () => [await startup(context, plan.startupRuns, before)],
+    );
     await measure(
       "breakdown",
       "start-up breakdown",
       async () => [await startupBreakdown(context, plan.breakdownRuns)],
     );
     await measure("signals", "signals: latency, load, memory", () => signals(context, plan));
+    await measure("memory", "memory after start and under signals", async () => [
+      await memory(context, {
+        runs: plan.memoryRuns,
+        checkpoints: plan.memoryCheckpoints,
+        before,
+      }),
+    ]);
     await measure("reload", "memory across reloads", async () => [
       await reloads(context, plan.reloadCount),
     ]);

@@ -2,11 +2,11 @@
  * The one place that names third-party packages. Every specifier is a full,
  * pinned `npm:` specifier, so `deno run <URL>` needs no import map.
  *
- * Only LogTape is imported eagerly (every module logs). yaml, @logtape/file
- * and croner are loaded on first use through the `load…()` functions:
- * under `deno run`, loading an npm package goes through Deno's Node
- * compatibility layer, and each of these costs tens of milliseconds of
- * start-up that a command which does not need it should not pay
+ * Only LogTape is imported eagerly (every module logs). js-yaml,
+ * @logtape/file and croner are loaded on first use through the `load…()`
+ * functions: a command that does not need them should not pay for loading
+ * them, and a package that imports `node:` modules (@logtape/file) or is
+ * CommonJS pays for Deno's Node compatibility layer, tens of milliseconds
  * (`bench/results/latest.md`, "Where start-up goes"). Their types are
  * re-exported as types only, which load nothing.
  *
@@ -25,18 +25,22 @@ export type {
   TextFormatter,
 } from "npm:@logtape/logtape@2.4.2";
 
-export type { Document, Node as YamlNode, Pair, Scalar, YAMLMap, YAMLSeq } from "npm:yaml@2.9.1";
+export type { ScalarEvent as YamlScalarEvent } from "npm:js-yaml@5.5.0";
 
-/** The `yaml` package. */
-export type YamlModule = typeof import("npm:yaml@2.9.1");
+/** The `js-yaml` package (its event parser and YAML 1.1 schema). */
+export type YamlModule = typeof import("npm:js-yaml@5.5.0");
 /** The `@logtape/file` package. */
 export type FileSinkModule = typeof import("npm:@logtape/file@2.3.10");
 /** The `croner` package (cron expressions and time zones; ESM, no dependencies). */
 export type CronerModule = typeof import("npm:croner@10.0.1");
 
-/** Loads `yaml` (about 50 ms under `deno run`: CommonJS through Node compatibility). */
+/**
+ * Loads `js-yaml`: one ESM file without imports, about 4 ms over an empty
+ * `deno run` (the `yaml` package it replaced resolved to its CommonJS build
+ * under Deno and cost about 35 ms, most of it Node compatibility start-up).
+ */
 export function loadYaml(): Promise<YamlModule> {
-  return import("npm:yaml@2.9.1");
+  return import("npm:js-yaml@5.5.0");
 }
 
 /** Loads `@logtape/file` (it imports `node:fs`: about 40 ms). */

@@ -320,6 +320,7 @@ Deno.test("a reload keeps an unchanged schedule's plan, plans a changed one agai
     [
       "Daemon:",
       "  state_dir: state",
+      "  pidfile: app.pid # the state file is kept for status",
       "Schedules:",
       "  - {name: kept, every: 1h, jitter: 50m, run: [{print: kept}]}",
       `  - {name: changed, every: 1h, jitter: ${changedJitter}, run: [{print: changed}]}`,

@@ -31,6 +31,7 @@ import {
   stringOf,
 } from "./context.ts";
 import { cliSchedules } from "./schedules.ts";
+import { IdleCollector } from "../runtime/heap.ts";
 import { dropPrivilegesNow } from "./drop.ts";
 import { verbosityOf } from "./options.ts";
 import { exitCodeOf, userError, write } from "./output.ts";
@@ -73,13 +74,18 @@ function takeSupervisionEnv(): Supervision {
  * Under `deno run` (`FLAGSTAFF_STANDALONE=1` changes only how modules load:
  * Deno's debugger is still there), hold 127.0.0.1:9229 well before Deno's
  * SIGUSR1 debugger can open (500 ms after start), and close any that opens
- * on a USR1; say so once.
+ * on a USR1; say so once. Every delivery is also counted by `collector`,
+ * which collects garbage once a burst of signals is over.
  */
-function guardUsr1(inbox: SignalInbox): InspectorGuard | undefined {
-  if (Deno.build.standalone) return undefined;
+function guardUsr1(inbox: SignalInbox, collector: IdleCollector): InspectorGuard | undefined {
+  if (Deno.build.standalone) {
+    inbox.setDeliveryHook(() => collector.note());
+    return undefined;
+  }
   const guard = InspectorGuard.start();
   let warned = false;
   inbox.setDeliveryHook((signal) => {
+    collector.note();
     if (signal !== "SIGUSR1") return;
     guard.onSigusr1();
     if (warned) return;
@@ -156,7 +162,9 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     typeof context.values.verbose === "number" ? context.values.verbose : 0,
     flagOf(context, "quiet") === true,
   );
-  const guard = guardUsr1(inbox);
+  // After a burst of signals, a full collection gives back the heap V8 grew for it.
+  const collector = new IdleCollector();
+  const guard = guardUsr1(inbox, collector);
   const [
     { detach, isDetachedChild, readyHandshake },
     { notifierFromEnv, watchdogIntervalUs },
@@ -178,6 +186,7 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     // The parent waits for the child's handshake; a Ctrl-C (or TERM) meanwhile stops the
     // child it started, so no half-started daemon is left behind, and exits 1.
     guard?.[Symbol.dispose]();
+    collector[Symbol.dispose]();
     const interrupted = new AbortController();
     inbox.listen((signal) => {
       if (signal === "SIGTERM" || signal === "SIGINT") interrupted.abort();
@@ -339,6 +348,7 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     notifier?.close();
     reaper?.[Symbol.dispose]();
     guard?.[Symbol.dispose]();
+    collector[Symbol.dispose]();
     await shutdownLogging();
     // After a forced exit, what `exec` started goes too (after a clean one, nothing is left).
     hardStop.killGroups();

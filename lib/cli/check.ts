@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Config, defaultConfig, validateConfigFile } from "../config/config.ts";
+import type { Config } from "../config/config.ts";
 import { ConfigError, EXIT_CODES, FlagstaffError } from "../core/errors.ts";
 import { ACTION_ROWS, actionKey } from "../core/signal_table.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
@@ -144,6 +144,7 @@ function report(problems: readonly unknown[]): never | number {
 /** Runs `check`; resolves with 0, or throws every problem (exit 2). */
 export async function check(context: CommandContext): Promise<number> {
   const { program } = context;
+  const { defaultConfig, validateConfigFile } = await import("../config/config.ts");
   // Gather every problem: the config's, the controller's, the actions'.
   const problems: unknown[] = [];
   let config: Config | undefined;

@@ -6,7 +6,7 @@
  */
 
 import { basename, dirname, extname, join } from "node:path";
-import { type Config, defaultConfig, loadConfig } from "../config/config.ts";
+import type { Config } from "../config/config.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import { FlagstaffError } from "../core/errors.ts";
 import type { SignalInbox } from "../os/signals.ts";
@@ -31,8 +31,13 @@ export interface CliOptions {
   epilog?: string;
   /** Library mode: the app's own command-line options (helper's `add_argument`). Default none. */
   appOptions?: AppOptions;
-  /** The built-in actions by name (main.ts hands in `actions/mod.ts`'s). Default none. */
+  /** The built-in actions by name. Default none. */
   builtinActions?: Readonly<Record<string, ActionClass>>;
+  /**
+   * Loads the built-in actions when a command needs them (main.ts hands in
+   * an import of `actions/mod.ts`); used when `builtinActions` is not given.
+   */
+  loadBuiltinActions?: () => Promise<Readonly<Record<string, ActionClass>>>;
   /** The built-ins' own folder: never scanned as a user's actions folder. */
   builtinActionsDir?: string;
   /** Library mode: the app's own actions folder (beside its `main.ts`), always scanned. */
@@ -83,6 +88,7 @@ export function flagOf(context: CommandContext, name: string): boolean | undefin
 /** Reads the config named by `-c`, or the built-in default. */
 export async function readConfig(context: CommandContext): Promise<Config> {
   const file = stringOf(context, "config");
+  const { defaultConfig, loadConfig } = await import("../config/config.ts");
   if (!file) return defaultConfig();
   await trustConfig(file);
   return await loadConfig(file);
@@ -152,7 +158,7 @@ export async function bareRegistry(
   const actionsDir = stringOf(context, "actions-dir");
   const { options } = context;
   return await loadActionRegistry({
-    builtins: options.builtinActions,
+    builtins: options.builtinActions ?? await options.loadBuiltinActions?.(),
     actionsDirs: [
       ...(options.appActionsDir ? [{ path: options.appActionsDir, required: false }] : []),
       actionsDir

@@ -6,9 +6,6 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { getLogger, loadFileSinks } from "../deps.ts";
-
-const log = getLogger(["flagstaff", "cli"]);
 
 /** Whether this process may open `file` for reading now. */
 function canRead(file: string): boolean {
@@ -27,6 +24,8 @@ function canRead(file: string): boolean {
 export async function dropPrivilegesNow(config: Config): Promise<() => void> {
   const { user, group } = config.daemon;
   if (user === undefined && group === undefined) return () => {};
+  const { getLogger, loadFileSinks } = await import("../deps.ts");
+  const log = getLogger(["flagstaff", "cli"]);
   const [{ dropPrivileges }] = await Promise.all([
     import("../os/privileges.ts"),
     import("../runtime/loader.ts"),

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { assembleAndRun } from "./assemble.ts";
 import type { CommandContext } from "./context.ts";
 import { configOptions } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
@@ -47,7 +46,8 @@ export function runSpec(library: boolean, appOptions: readonly OptionSpec[] = []
   };
 }
 
-/** Runs `run`; resolves with the exit code. */
-export function run(context: CommandContext): Promise<number> {
-  return assembleAndRun(context);
+/** Runs `run`; resolves with the exit code. Its modules load only when it runs. */
+export async function run(context: CommandContext): Promise<number> {
+  const { assembleAndRun } = await import("./assemble.ts");
+  return await assembleAndRun(context);
 }

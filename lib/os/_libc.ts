@@ -102,17 +102,23 @@ const SYMBOLS = {
   fsync: { parameters: ["i32"], result: "i32", nonblocking: true },
 } as const;
 
-/** A handle on the C library, with the functions flagstaff calls. */
-export type LibcLibrary = Deno.DynamicLibrary<typeof SYMBOLS>;
 /** The libc functions flagstaff calls. */
-export type Libc = LibcLibrary["symbols"];
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** A handle on the C library, with the functions flagstaff calls; `close()` releases it. */
+export interface LibcLibrary {
+  /** The functions, each bound on first use. */
+  readonly symbols: Libc;
+  /** Closes the handle: its functions may not be called after. */
+  close(): void;
+}
 
 let opened: Libc | undefined;
 
 /**
  * What sending a notify datagram needs. Binding a symbol costs Deno about
- * 0.2 ms (all of {@link SYMBOLS}: ~5 ms of start-up), so `flagstaff run`
- * under systemd binds only these.
+ * 0.1 ms (all of {@link SYMBOLS} at once: ~5 ms of start-up), so each handle
+ * binds a function when it is first used (see {@link openLibc}).
  */
 const SEND_SYMBOLS = {
   __errno_location: SYMBOLS.__errno_location,
@@ -158,18 +164,56 @@ export function libc(action: string): Libc {
  * @throws {FlagstaffError} as {@link libc}.
  */
 export function sendLibc(action: string): SendLibc {
-  sendOpened ??= opened ?? dlopenLibc(action, SEND_SYMBOLS).symbols;
+  sendOpened ??= opened ?? lazyLibc(action, SEND_SYMBOLS).symbols;
   return sendOpened;
 }
 
 /**
  * A handle of its own on the C library, for an object that closes it when it
- * is closed (so a test that opens and closes the object leaks nothing).
+ * is closed (so a test that opens and closes the object leaks nothing). It
+ * opens the library now (so a missing `--allow-ffi` fails here) and binds
+ * each function on its first use: binding all of them at once cost about
+ * 5 ms per handle (`Deno.dlopen` makes a trampoline for each), and a command
+ * calls only a few.
  *
  * @throws {FlagstaffError} as {@link libc}.
  */
 export function openLibc(action: string): LibcLibrary {
-  return dlopenLibc(action, SYMBOLS);
+  return lazyLibc(action, SYMBOLS);
+}
+
+/**
+ * Opens the C library for `wanted`, binding each function when it is first
+ * read: the handle looks up every address at once (as static symbols, which
+ * is cheap) and makes a callable of one on its first use.
+ */
+function lazyLibc<S extends Deno.ForeignLibraryInterface>(
+  action: string,
+  wanted: S,
+): { readonly symbols: Deno.DynamicLibrary<S>["symbols"]; close(): void } {
+  const addresses: Record<string, Deno.ForeignStatic<"pointer">> = {};
+  for (const name of Object.keys(wanted)) addresses[name] = { type: "pointer" };
+  // Fails now without --allow-ffi or without the library, as binding every function did.
+  const library = dlopenLibc(action, addresses);
+  const symbols: Record<string, unknown> = {};
+  for (const [name, definition] of Object.entries(wanted)) {
+    Object.defineProperty(symbols, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const address = library.symbols[name] as Deno.PointerValue<Deno.ForeignFunction>;
+        if (address === null) throw new Error(`libc.so.6 has no "${name}"`);
+        const fn = new Deno.UnsafeFnPointer(address, definition as Deno.ForeignFunction);
+        const bound = fn.call.bind(fn);
+        Object.defineProperty(symbols, name, { value: bound, enumerable: true });
+        return bound;
+      },
+    });
+  }
+  return {
+    symbols: symbols as Deno.DynamicLibrary<S>["symbols"],
+    close: () => library.close(),
+  };
 }
 
 /** What the file functions need the C library for, in messages. */

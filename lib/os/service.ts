@@ -23,7 +23,11 @@ import { type OpenPidfile, openPidfile } from "./open_pidfile.ts";
 /** LSB `status` exit code for a service that is not running. */
 export const EXIT_NOT_RUNNING = 3;
 
-/** How often `stop` looks whether the instance let go of its lock, in milliseconds. */
+/**
+ * How often `stop` looks whether the instance let go of its lock, at most, in
+ * milliseconds: it looks after 1 ms, then twice as long each time up to this
+ * (an instance usually stops within a few milliseconds of TERM).
+ */
 const RELEASE_POLL_MS = 20;
 /** How many times to look again when the pidfile is replaced while it is read. */
 const MAX_LOOKS = 5;
@@ -211,9 +215,11 @@ export async function stopService(
  */
 async function waitForRelease(file: OpenPidfile, timeoutMs: number): Promise<boolean> {
   const deadlineMs = performance.now() + timeoutMs;
+  let pollMs = 1;
   while (file.locks().ownerPid !== undefined) {
     if (performance.now() >= deadlineMs) return false;
-    await delay(Math.min(RELEASE_POLL_MS, Math.max(0, deadlineMs - performance.now())));
+    await delay(Math.min(pollMs, Math.max(0, deadlineMs - performance.now())));
+    pollMs = Math.min(pollMs * 2, RELEASE_POLL_MS);
   }
   return true;
 }
