@@ -250,6 +250,8 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       }
     }
     const deadline = await hardStop.available();
+    // The Worker listens for TERM from now on; one that came before it did counts from its arrival.
+    if (inbox.firstStopAtMs !== undefined) hardStop.stopping(stopAt());
     if (!deadline.ok) {
       log.warn("No hard stop deadline (a blocked event loop can outlast stop_timeout): {reason}", {
         reason: deadline.reason,

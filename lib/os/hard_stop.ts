@@ -51,6 +51,7 @@ const MARGIN_MS = ${MARGIN_MS};
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const encoder = new TextEncoder();
 let libc;
+let unavailable;
 try {
   libc = Deno.dlopen("libc.so.6", {
     _exit: { parameters: ["i32"], result: "void" },
@@ -58,9 +59,8 @@ try {
     write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     kill: { parameters: ["i32", "i32"], result: "i32" },
   }).symbols;
-  self.postMessage({ type: "ready" });
 } catch (error) {
-  self.postMessage({ type: "unavailable", reason: String(error && error.message || error) });
+  unavailable = String(error && error.message || error);
 }
 const now = () => performance.timeOrigin + performance.now();
 let stopTimeoutMs = 10000;
@@ -129,6 +129,8 @@ function onSignal(signal) {
 for (const signal of ["SIGTERM", "SIGINT"]) {
   try { Deno.addSignalListener(signal, () => onSignal(signal)); } catch {}
 }
+// Said once the listeners are in place: a TERM from now on reaches this thread.
+self.postMessage(unavailable === undefined ? { type: "ready" } : { type: "unavailable", reason: unavailable });
 self.onmessage = (event) => {
   const message = event.data;
   if (message.type === "config") {
