@@ -12,9 +12,9 @@
  * - `--allow-run`: the `exec` action, and `--daemon` starting flagstaff again detached.
  * - `--allow-ffi`: systemd notify (a unix datagram socket), dropping privileges
  *   (`initgroups`, `setgid`, `setuid`) and reaping orphans as PID 1, through libc.
- * - `--allow-env=…`: only the variables flagstaff and its libraries read
- *   (`yaml` reads `LOG_TOKENS`/`LOG_STREAM`, the `exec` action `PATH`; the
- *   schedules' default state folder `STATE_DIRECTORY`, `XDG_STATE_HOME`, `HOME`).
+ * - `--allow-env=…`: only the variables flagstaff reads (the `exec` action
+ *   `PATH`; the schedules' default state folder `STATE_DIRECTORY`,
+ *   `XDG_STATE_HOME`, `HOME`; `NO_COLOR` for `list`).
  *
  * @module
  */
@@ -26,8 +26,6 @@ export const ENV_VARS: readonly string[] = [
   "FLAGSTAFF_READY_SOCKET",
   "FLAGSTAFF_STANDALONE",
   "HOME",
-  "LOG_STREAM",
-  "LOG_TOKENS",
   "NOTIFY_SOCKET",
   "NO_COLOR",
   "PATH",
