@@ -162,6 +162,13 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     typeof context.values.verbose === "number" ? context.values.verbose : 0,
     flagOf(context, "quiet") === true,
   );
+  // From here on a TERM is honoured within stop_timeout whatever JavaScript does (the default
+  // 10 s until the config is read): the Worker starts before anything slow, such as the config.
+  const hardStop = HardStop.start();
+  // A TERM that came before the Worker ran counts from when it arrived.
+  const stopAt = () =>
+    inbox.firstStopAtMs === undefined ? epochNowMs() : performance.timeOrigin + inbox.firstStopAtMs;
+  if (inbox.firstStopAtMs !== undefined) hardStop.stopping(stopAt());
   // After a burst of signals, a full collection gives back the heap V8 grew for it.
   const collector = new IdleCollector();
   const guard = guardUsr1(inbox, collector);
@@ -178,8 +185,18 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     import("../logging/logging.ts"),
     import("../runtime/runtime.ts"),
   ]);
-  const schedules = await cliSchedules(context.schedules, program);
-  const config = await readConfig(context);
+  let schedules: Awaited<ReturnType<typeof cliSchedules>>;
+  let config: Config;
+  try {
+    schedules = await cliSchedules(context.schedules, program);
+    config = await readConfig(context);
+  } catch (error) {
+    // Nothing ran: no Worker is left to keep a library app's process alive.
+    guard?.[Symbol.dispose]();
+    collector[Symbol.dispose]();
+    hardStop[Symbol.dispose]();
+    throw error;
+  }
   const detached = isDetachedChild();
   const daemon = flagOf(context, "daemon") === true || config.daemon.detach === true;
   if (!detached && flagOf(context, "foreground") !== true && daemon) {
@@ -187,6 +204,7 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     // child it started, so no half-started daemon is left behind, and exits 1.
     guard?.[Symbol.dispose]();
     collector[Symbol.dispose]();
+    hardStop[Symbol.dispose](); // The child has its own.
     const interrupted = new AbortController();
     inbox.listen((signal) => {
       if (signal === "SIGTERM" || signal === "SIGINT") interrupted.abort();
@@ -197,13 +215,7 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       signal: interrupted.signal,
     });
   }
-  // From here on a TERM is honoured within stop_timeout whatever JavaScript does.
-  const hardStop = HardStop.start();
   hardStop.configure(config.daemon.stop_timeout * 1000);
-  // A TERM that came before the Worker ran counts from when it arrived.
-  const stopAt = () =>
-    inbox.firstStopAtMs === undefined ? epochNowMs() : performance.timeOrigin + inbox.firstStopAtMs;
-  if (inbox.firstStopAtMs !== undefined) hardStop.stopping(stopAt());
   if (config.daemon.umask !== undefined) {
     // Before the first file flagstaff creates (pidfile, log files).
     (await import("../os/privileges.ts")).setUmask(config.daemon.umask);
