@@ -131,13 +131,13 @@ export function dropPrivileges(options: DropPrivilegesOptions = {}): Privileges 
     // Without root only staying who we are is possible.
     if (target !== undefined && target.id !== euid) {
       throw new FlagstaffError(
-        "usage",
+        "privileges",
         `Cannot switch to user "${user}": not running as root (uid ${euid})`,
       );
     }
     if (gid !== undefined && gid !== c.getegid()) {
       throw new FlagstaffError(
-        "usage",
+        "privileges",
         `Cannot switch to group "${group ?? gid}": not running as root (uid ${euid})`,
       );
     }

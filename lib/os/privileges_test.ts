@@ -228,13 +228,14 @@ Deno.test({
   async fn() {
     const { uid, gid, group } = await nobody();
     const { outcome } = await dropInChild({ user: "nobody", group }, { user: "root" });
+    // Not being root is a privileges failure (exit 1, as the README's table says), not a usage one.
     assert.deepEqual(outcome.error, {
-      code: "usage",
+      code: "privileges",
       message: `Cannot switch to user "root": not running as root (uid ${uid})`,
     });
     const again = await dropInChild({ user: "nobody" }, { group: "root" });
     assert.deepEqual(again.outcome.error, {
-      code: "usage",
+      code: "privileges",
       message: `Cannot switch to group "root": not running as root (uid ${uid})`,
     });
     const same = await dropInChild({ user: "nobody" }, { user: "nobody", group, umask: 0o077 });

@@ -159,11 +159,16 @@ export class RuntimeCore {
     this.end(failure.exitCode);
   }
 
-  /** Logs an error; when not in the foreground, also appends it to the errors file. */
-  reportError(message: string, error: unknown): void {
+  /**
+   * Logs an error; when not in the foreground, also appends it to the errors
+   * file, unless `handled` (an error the app goes on after, such as a
+   * `process()` that threw: the next tick runs), so the file holds what ended
+   * the run or escaped every handler, not one block per tick.
+   */
+  reportError(message: string, error: unknown, { handled = false } = {}): void {
     if (error === undefined) log.error(message);
     else log.error(`${message}: {error}`, { error });
-    if (this.options.foreground !== false || error === undefined) return;
+    if (this.options.foreground !== false || error === undefined || handled) return;
     // Awaited before run() resolves, so an exit right after a failed setup() loses nothing.
     const write = appendErrorsFile(this.name, error, { dirs: this.options.errorsFileDirs })
       .then(() => {}, () => {});
@@ -242,7 +247,7 @@ export class RuntimeCore {
     try {
       await this.generation?.controller[name]?.(this.context);
     } catch (error) {
-      this.reportError(`${name}() failed`, error);
+      this.reportError(`${name}() failed`, error, { handled: true });
     }
   }
 

@@ -98,7 +98,7 @@ export async function tick(core: RuntimeCore): Promise<void> {
     try {
       await generation.controller.process?.(core.context);
     } catch (error) {
-      core.reportError("process() failed", error);
+      core.reportError("process() failed", error, { handled: true });
     }
     if (core.state === "active") core.transition("sleeping");
   }
