@@ -7,7 +7,7 @@ import { configKeyDocs } from "../lib/config/config.ts";
 import { ERROR_CODES } from "../lib/core/errors.ts";
 import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { VERSION } from "../lib/core/version.ts";
-import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { fileMatching, ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const README = await Deno.readTextFile(`${ROOT}README.md`);
 const DENO_JSON = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
@@ -269,5 +269,12 @@ Deno.test("README's daemon session runs as shown", async () => {
       .replace("up 0s", "up \\d+s");
     assert.match(result.stdout, new RegExp(`^${expected.replace(/[()]/g, "\\$&")}\n$`), command);
     assert.equal(result.code, comment.startsWith("not running") ? 3 : 0, command);
+    // Its action's line reaches the log file before the session goes on.
+    if (command.includes("USR2")) {
+      await fileMatching(
+        `${dir.path}/myapp.log`,
+        /INFO flagstaff\.action\.log: hello from the daemon$/m,
+      );
+    }
   }
 });

@@ -1,7 +1,7 @@
 /**
  * The one permission list flagstaff runs with. The `deno.json` tasks, the
- * README and the test helper use exactly these flags; `tests/permissions_test.ts`
- * keeps them in step.
+ * README and the test helper use exactly these flags; `tests/readme_test.ts`
+ * keeps them in step (`deno task sync` writes the copies).
  *
  * - `--allow-read`: the config file, controller and action modules, anywhere.
  * - `--allow-write`: log files and the errors file the config names.
