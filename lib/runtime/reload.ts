@@ -72,7 +72,8 @@ async function loadNext(
     await core.options.configureLogging?.(config);
   } catch (error) {
     await actions?.tearDownAll();
-    const details = error instanceof ConfigError
+    // Every problem on a line of its own; one alone is the message already.
+    const details = error instanceof ConfigError && error.issues.length > 1
       ? error.issues.map((issue) => `\n  ${new ConfigError([issue]).message}`).join("")
       : "";
     const message = messageOf(error);
