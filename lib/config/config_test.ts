@@ -58,8 +58,10 @@ Deno.test("await parseConfig() reports every problem, in file order", async () =
 Deno.test("await parseConfig() reports malformed YAML with line and column", async () => {
   const [issue] = await issuesOf("Application:\n  wake_interval: 1\n  bad: [1, 2\n");
   assert.match(issue, /^4:1 {2}\| /);
-  const [dup] = await issuesOf("Daemon:\n  user: a\n  user: b\n");
-  assert.match(dup, /^3:3 {2}\| Map keys must be unique/);
+  // The key and the first one's line are named (they were not: the key was empty).
+  assert.deepEqual(await issuesOf("Daemon:\n  user: a\n  user: b\n"), [
+    '3:3 Daemon.user | Map keys must be unique: "user" is also on line 2',
+  ]);
 });
 
 Deno.test("await parseConfig() reads YAML 1.1 like helper's PyYAML", async () => {
