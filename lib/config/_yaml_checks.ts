@@ -162,7 +162,7 @@ function checkMerge(
       item ?? key,
       path,
       `cannot merge: a merge key (<<) takes a map or a list of maps, got ${found}` +
-        (source?.kind === "seq" ? " in the list" : ""),
+        (source?.kind === "seq" ? " in its list" : ""),
     );
   }
 }
