@@ -380,3 +380,30 @@ Deno.test("await parseConfig() looks up Daemon.user and Daemon.group", async () 
   const named = await parseConfig("Daemon:\n  user: nobody\n  group: nogroup\n", "a.yml");
   assert.deepEqual([named.daemon.user, named.daemon.group], ["nobody", "nogroup"]);
 });
+
+Deno.test("await parseConfig() finds merged keys as js-yaml merges them: own keys, then the first merge", async () => {
+  const argsOf = async (signals: string) => {
+    const config = await parseConfig(
+      `Application:\n  a: &a {print: x}\n  b: &b {print: y}\nSignals:\n  usr1: [${signals}]\n`,
+      "a.yml",
+    );
+    return config.signals.SIGUSR1!.map((use) => use.args[0]);
+  };
+  assert.deepEqual(await argsOf("{<<: [*a, *b]}, {<<: *b, <<: *a}"), ["x", "y"]);
+  assert.deepEqual(await argsOf("{print: z, <<: *a}, {<<: *a, print: '010'}"), ["z", "010"]);
+  // Nested: a merged map's own merge key is followed too.
+  const nested = await parseConfig(
+    "Application:\n  a: &a {exec: [ls, 010]}\n  b: &b {<<: *a}\nSignals:\n  usr1: [{<<: *b}]\n",
+    "a.yml",
+  );
+  assert.deepEqual(nested.signals.SIGUSR1![0].args, ["ls", "010"]);
+});
+
+Deno.test("await parseConfig() keys a !!set by value, a map by the string its key becomes", async () => {
+  const config = await parseConfig("Application:\n  s: !!set {1, '1', ~}\n", "a.yml");
+  assert.deepEqual([...(config.application.s as Set<unknown>)], [1, "1", null]);
+  assert.deepEqual(await issuesOf("Application:\n  s: !!set {1, 0x1}\n  m: {1: a, 0x1: b}\n"), [
+    '2:16 Application.s.1 | Map keys must be unique: "0x1" and "1" on line 2 are both the key "1"',
+    '3:13 Application.m.1 | Map keys must be unique: "0x1" and "1" on line 3 are both the key "1"',
+  ]);
+});
