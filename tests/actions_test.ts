@@ -33,16 +33,20 @@ Deno.test("when every action has closed: exit 1, or 0 with --successful-empty", 
   }
 });
 
-Deno.test("a wrong argument count names the action and what it takes, exit 2", async () => {
+Deno.test("a wrong argument count names the action, where it was given and what it takes, exit 2", async () => {
+  // Where it was given is named (as for an unknown action): a config's file, line and key.
   const cases: [string[], string][] = [
-    [["--usr1", "print"], 'Action "print" takes 1 argument (message: string), got none'],
+    [
+      ["--usr1", "print"],
+      'Action "print" given by --usr1 takes 1 argument (message: string), got none',
+    ],
     [
       ["--usr1", "print", "a", "b"],
-      'Action "print" takes 1 argument (message: string), got 2: "a", "b"',
+      'Action "print" given by --usr1 takes 1 argument (message: string), got 2: "a", "b"',
     ],
     [
       ["--hup", "delay_print", "x", "soon"],
-      'Action "delay_print": argument "delay" must be an integer, got "soon"',
+      'Action "delay_print" given by --hup: argument "delay" must be an integer, got "soon"',
     ],
     [
       ["--usr2", "nope"],

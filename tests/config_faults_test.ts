@@ -189,12 +189,13 @@ Deno.test({
 Deno.test("durations below their floor are config errors naming file, line and key", async () => {
   await using dir = await tempDir();
   await writeFiles(dir.path, {
+    // 1.0e-9, not 1e-9: YAML 1.1 (PyYAML) reads 1e-9 as text (tests/config_input_test.ts).
     "app.yml": `Application:
-  wake_interval: 1e-9
+  wake_interval: 1.0e-9
 Daemon:
   stop_timeout: 0.0001
 Signals:
-  usr1: [{print: hi, timeout: 1e-9}]
+  usr1: [{print: hi, timeout: 1.0e-9}]
 `,
   });
   const result = await runCli(["check", "-c", `${dir.path}/app.yml`]);
@@ -254,7 +255,8 @@ Signals:
         `error: Cannot load config "${config}": line 3, column 9, key "Daemon.user": ` +
         'unknown user "no-such-user-flagstaff" (not in the user database)\n' +
         `error: Unknown action "no_such_action" given by ${config} line 5 (Signals.usr1[0]); run "flagstaff list" to see the known actions\n` +
-        'error: Action "print" takes 1 argument (message: string), got 2: "a", "b"\n',
+        `error: Action "print" given by ${config} line 5 (Signals.usr1[1]) takes 1 argument ` +
+        '(message: string), got 2: "a", "b"\n',
     );
   },
 });

@@ -244,6 +244,9 @@ export function parseArgv(argv: readonly string[], program: ProgramSpec): Parsed
   };
 }
 
+/** Options whose value is a path: a control character in one is refused (as in a config). */
+const PATH_OPTIONS = ["config", "pidfile", "controller", "actions-dir"];
+
 function parseOptions(
   words: readonly string[],
   spec: CommandSpec,
@@ -275,6 +278,16 @@ function parseOptions(
   for (const option of spec.options) {
     const value = parsed.values[option.long] as OptionValue | (string | boolean)[] | undefined;
     if (value === undefined) continue;
+    // deno-lint-ignore no-control-regex
+    if (PATH_OPTIONS.includes(option.long) && /[\u0000-\u001f\u007f]/.test(String(value))) {
+      throw usageError(
+        program,
+        `Option "${optionTerm(option)}" takes a path without control characters, got ${
+          JSON.stringify(value)
+        }`,
+        spec.name,
+      );
+    }
     const key = option.long.startsWith("no-") ? option.long.slice(3) : option.long;
     if (option.long.startsWith("no-")) values[key] = false;
     else if (option.repeat === "count") values[key] = (value as unknown[]).length;

@@ -77,7 +77,7 @@ async function checkUses(
       if (broken.has(use.name)) continue; // Reported once, above.
       try {
         const cls = await loadSource(source);
-        checkArguments(use.name, declaredArguments(cls), use.args);
+        checkArguments(use.name, declaredArguments(cls), use.args, { origin: use.origin });
       } catch (error) {
         problems.push(error);
         continue;

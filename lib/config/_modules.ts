@@ -8,7 +8,7 @@
 import { describeValue } from "../core/errors.ts";
 import { integrityProblem } from "../core/integrity.ts";
 import { remoteUrlProblem } from "../core/remote_url.ts";
-import { isNonEmptyString, type KeyKind } from "./schema.ts";
+import { isNonEmptyString, type KeyKind, pathProblem } from "./schema.ts";
 
 /**
  * A module to load: a path (relative to the config file) or a URL; an
@@ -44,8 +44,9 @@ export const moduleSpecifier: KeyKind<string> = {
 };
 
 /**
- * Why a module path or URL cannot be loaded (a malformed URL, plain http://
- * off loopback); undefined for a path or a URL that may be fetched.
+ * Why a module path or URL cannot be loaded (a control character such as
+ * NUL, a malformed URL, plain http:// off loopback); undefined for a path or
+ * a URL that may be fetched.
  *
  * @example
  * ```ts
@@ -56,6 +57,8 @@ export const moduleSpecifier: KeyKind<string> = {
  * ```
  */
 export function moduleUrlProblem(specifier: string): string | undefined {
+  const control = pathProblem(specifier);
+  if (control) return control;
   if (!/^https?:/i.test(specifier)) return undefined;
   try {
     return remoteUrlProblem(new URL(specifier));

@@ -16,11 +16,15 @@
 import { loadYaml, type YamlModule } from "../deps.ts";
 import type { ConfigIssue } from "../core/errors.ts";
 import { configSchema } from "./_yaml11.ts";
+import { checkAliases, checkNodes, checkUniqueKeys, type NodeReader } from "./_yaml_checks.ts";
 import {
   anchorIndex,
   buildTree,
-  checkAliases,
+  findPair,
+  type MapNode,
   type Node,
+  type PairIndex,
+  pathAt,
   type ScalarNode,
   type Tree,
 } from "./_yaml_tree.ts";
@@ -93,36 +97,31 @@ export async function parseYaml(
     issues.push({ file: name, ...at(offset), key, message });
   };
   let events: ReturnType<YamlModule["parseEvents"]> = [];
-  let tree: Tree = { contents: undefined, documents: 0 };
+  let tree: Tree = { contents: undefined, documents: 0, directives: [] };
   try {
     events = yaml.parseEvents(text, { filename: name });
     tree = buildTree(yaml!, text, events);
   } catch (error) {
     issueAt(errorOffset(error), "", reasonOf(error));
   }
-  const source = treeSource(text, tree.contents, at);
+  const reader = nodeReader(text, tree, (node) => at(node.start).line);
+  const source = treeSource(text, tree.contents, reader, at);
   const done = (root?: unknown): ParsedYaml => ({ root, source, issues });
   if (issues.length > 0) return done();
   if (tree.secondDocument !== undefined) {
     issueAt(tree.secondDocument, "", "holds more than one YAML document (a config is one)");
     return done();
   }
-  checkUniqueKeys(
-    text,
-    tree.contents,
-    (node) => issueAt(node.start, "", "Map keys must be unique"),
-  );
+  const report = (node: Node, path: KeyPath, message: string) =>
+    issueAt(node.start, path.join("."), message);
+  checkNodes(tree.contents, reader, report);
+  checkUniqueKeys(tree.contents, reader, report);
   if (issues.length > 0) return done();
-  if (!options.allowEmpty && isEmpty(text, tree.contents)) {
+  if (!options.allowEmpty && isEmpty(tree.contents, reader)) {
     issueAt(undefined, "", "is empty (no sections, only whitespace or comments)");
     return done();
   }
-  checkAliases(
-    tree.contents,
-    options.maxAliasNodes,
-    (node, path, message) => issueAt(node.start, path.join("."), message),
-    (key) => keyName(text, key),
-  );
+  checkAliases(tree.contents, options.maxAliasNodes, report, reader.keyName);
   if (issues.length > 0) return done();
   if (tree.contents === undefined) return done(null);
   try {
@@ -138,7 +137,10 @@ export async function parseYaml(
     });
     return done(root ?? null);
   } catch (error) {
-    issueAt(errorOffset(error), "", reasonOf(error));
+    // Left for js-yaml (an unknown collection tag, a long merge list): its key, from its mark.
+    const offset = errorOffset(error);
+    const path = offset === undefined ? undefined : pathAt(tree.contents, offset, reader);
+    issueAt(offset, path?.join(".") ?? "", reasonOf(error));
     return done();
   }
 }
@@ -176,87 +178,151 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * A scalar's value as YAML 1.1 reads it: a plain scalar's by the schema's
- * implicit types, a quoted or block scalar's string, and a tagged scalar's
- * by its tag.
+ * How the config reads the tree's nodes: a scalar's value as YAML 1.1 reads
+ * it (a plain scalar's by the schema's implicit types, a quoted or block
+ * scalar's string, a tagged scalar's by its tag), keys as the config's
+ * objects name them, aliases followed through their anchors.
  */
-function scalarValue(text: string, node: ScalarNode): unknown {
-  const { event } = node;
+function nodeReader(text: string, tree: Tree, lineOfNode: (node: Node) => number): NodeReader {
   const { EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue } = yaml!;
-  const written = getScalarValue(text, event);
-  if (event.tagStart < 0) {
-    if (event.style !== SCALAR_STYLE.PLAIN) return written;
-    return schema.resolveImplicitScalarTag(written).value;
-  }
-  try {
-    const document = { type: EVENT_ID.DOCUMENT, explicitStart: false, explicitEnd: false };
-    const pop = { type: EVENT_ID.POP };
-    return constructFromEvents([{ ...document, directives: [] }, event, pop], {
-      source: text,
-      schema,
-    })[0];
-  } catch {
-    return written;
-  }
+  const anchors = anchorIndex(tree.contents);
+  const names = new WeakMap<Node, string | undefined>();
+  const isPlain = (node: ScalarNode) =>
+    node.event.tagStart < 0 && node.event.style === SCALAR_STYLE.PLAIN;
+  const tagOf = (node: ScalarNode) => text.slice(node.event.tagStart, node.event.tagEnd);
+  const reader: NodeReader = {
+    resolve: (node) => node?.kind === "alias" ? anchors.get(node) ?? node : node,
+    value(node) {
+      const { event } = node;
+      const written = getScalarValue(text, event);
+      if (event.tagStart < 0) {
+        return event.style === SCALAR_STYLE.PLAIN
+          ? schema.resolveImplicitScalarTag(written).value
+          : written;
+      }
+      const document = { type: EVENT_ID.DOCUMENT, explicitStart: false, explicitEnd: false };
+      return constructFromEvents(
+        [{ ...document, directives: tree.directives }, event, { type: EVENT_ID.POP }],
+        { source: text, schema },
+      )[0];
+    },
+    keyName(key) {
+      if (names.has(key)) return names.get(key);
+      const node = reader.resolve(key);
+      const name = node?.kind === "scalar" ? String(valueOrText(node)) : undefined;
+      names.set(key, name);
+      return name;
+    },
+    isMerge(key) {
+      const node = reader.resolve(key);
+      if (node?.kind !== "scalar") return false;
+      if (isPlain(node)) return getScalarValue(text, node.event) === "<<";
+      return node.event.tagStart >= 0 && MERGE_TAGS.includes(tagOf(node));
+    },
+    written(node) {
+      if (node.kind === "alias") return `*${node.name}`;
+      if (node.kind !== "scalar") return text.slice(node.start, node.start + 1);
+      const { event } = node;
+      if (event.valueStart < 0) return node.mark < 0 ? "" : text.slice(node.mark, propsEnd(event));
+      const quoted = event.style === SCALAR_STYLE.SINGLE_QUOTED ||
+        event.style === SCALAR_STYLE.DOUBLE_QUOTED;
+      const end = event.valueEnd + (quoted ? 1 : 0);
+      const from = event.tagStart >= 0 || event.anchorStart >= 0 ? node.mark : node.start;
+      const written = event.style === SCALAR_STYLE.PLAIN || quoted
+        ? text.slice(from, end)
+        : getScalarValue(text, event);
+      return written.length > 60 ? `${written.slice(0, 59)}…` : written;
+    },
+    plainText: (node) => isPlain(node) ? getScalarValue(text, node.event) : undefined,
+    line: lineOfNode,
+  };
+  /** A scalar's value, or its text when its tag cannot read it (checkNodes() reports that). */
+  const valueOrText = (node: ScalarNode) => {
+    try {
+      return reader.value(node);
+    } catch {
+      return getScalarValue(text, node.event);
+    }
+  };
+  return reader;
+}
+
+/** How a merge key may be tagged. */
+const MERGE_TAGS = ["!!merge", "!<tag:yaml.org,2002:merge>"];
+
+/** Where a node's anchor and tag end. */
+function propsEnd(event: { anchorEnd: number; tagEnd: number }): number {
+  return Math.max(event.anchorEnd, event.tagEnd);
 }
 
 /**
- * A scalar as the text written: a plain scalar's source (`0755`, `yes`,
- * `12:30`, `~`; lines folded as YAML folds them), a quoted or block scalar's
- * string value. A scalar with an explicit tag (`!!int 0755`) gives its value.
+ * A scalar as the text written: an untagged plain scalar's source (`0755`,
+ * `yes`, `12:30`, `~`; lines folded as YAML folds them), a quoted or block
+ * scalar's string value. A tagged scalar gives its value when it is a
+ * number, boolean, null or string (`!!int 0755` gives `493`), else its text
+ * (`!!timestamp 2001-12-14`, `!!binary aGk=`).
  */
-function scalarText(text: string, node: ScalarNode): string {
-  if (node.event.tagStart < 0) return yaml!.getScalarValue(text, node.event);
-  return String(scalarValue(text, node));
+function scalarText(text: string, reader: NodeReader, node: ScalarNode): string {
+  const written = yaml!.getScalarValue(text, node.event);
+  if (node.event.tagStart < 0) return written;
+  let value: unknown;
+  try {
+    value = reader.value(node);
+  } catch {
+    return written;
+  }
+  return value instanceof Object ? written : String(value);
 }
 
-/** A key as the config's objects name it (`on` → `"true"`). */
-function keyName(text: string, key: Node): string {
-  return key.kind === "scalar" ? String(scalarValue(text, key)) : String(key.start);
-}
-
-/** The {@link ConfigSource} of a parsed document; `at` turns an offset into line and column. */
+/**
+ * The {@link ConfigSource} of a parsed document: `reader` reads its nodes,
+ * `at` turns an offset into line and column. Keys are found as js-yaml's
+ * constructor builds maps (through aliases and merge keys: see `findPair()`).
+ */
 function treeSource(
   text: string,
   contents: Node | undefined,
+  reader: NodeReader,
   at: (offset: number | undefined) => { line: number; column: number },
 ): ConfigSource {
-  const anchors = anchorIndex(contents);
-  const resolve = (node: Node | undefined) =>
-    node?.kind === "alias" ? anchors.get(node) ?? node : node;
+  const index = new WeakMap<MapNode, PairIndex>();
+  /** The pair or item at `segment` of `node` (aliases followed), and the node it holds. */
+  const step = (node: Node | undefined, segment: string | number) => {
+    const parent = reader.resolve(node);
+    if (parent?.kind === "map") {
+      const pair = findPair(parent, String(segment), reader, index);
+      return pair && { pair, node: pair.value };
+    }
+    if (parent?.kind === "seq" && typeof segment === "number") {
+      const item = parent.items[segment];
+      return item && { pair: undefined, node: item };
+    }
+    return undefined;
+  };
   /** The node at `path`, aliases followed; undefined when there is none. */
   const nodeAt = (path: KeyPath): Node | undefined => {
-    let node = resolve(contents);
+    let node = contents;
     for (const segment of path) {
-      if (node?.kind === "map") {
-        const pair = node.pairs.find((p) => keyName(text, p.key) === String(segment));
-        if (!pair) return undefined;
-        node = pair.value;
-      } else if (node?.kind === "seq" && typeof segment === "number") node = node.items[segment];
-      else return undefined;
-      node = resolve(node);
+      const found = step(node, segment);
+      if (!found) return undefined;
+      node = found.node;
     }
-    return node;
+    return reader.resolve(node);
   };
   /** Offset of the key or value at `path`, or the nearest parent's. */
   const locate = (path: KeyPath, where: "key" | "value"): number | undefined => {
-    let node: Node | undefined = contents;
+    let node = contents;
     let offset = node?.start;
     for (const [i, segment] of path.entries()) {
-      node = resolve(node);
-      if (node?.kind === "map") {
-        const pair = node.pairs.find((p) => keyName(text, p.key) === String(segment));
-        if (!pair) break;
-        offset = where === "key" && i === path.length - 1
-          ? pair.key.start
-          : pair.value?.start ?? pair.key.start;
-        node = pair.value;
-      } else if (node?.kind === "seq" && typeof segment === "number") {
-        const item: Node | undefined = node.items[segment];
-        if (!item) break;
-        offset = item.start;
-        node = item;
-      } else break;
+      const found = step(node, segment);
+      if (!found) break;
+      const { pair } = found;
+      offset = !pair
+        ? found.node!.start
+        : where === "key" && i === path.length - 1
+        ? pair.key.start
+        : pair.value?.start ?? pair.key.start;
+      node = found.node;
     }
     return offset;
   };
@@ -265,64 +331,40 @@ function treeSource(
     scalar(path): WrittenScalar | undefined {
       const node = nodeAt(path);
       return node?.kind === "scalar"
-        ? { text: scalarText(text, node), plain: node.event.style === yaml!.SCALAR_STYLE.PLAIN }
+        ? {
+          text: scalarText(text, reader, node),
+          plain: node.event.style === yaml!.SCALAR_STYLE.PLAIN,
+        }
         : undefined;
     },
     words(path): string[] | undefined {
       const node = nodeAt(path);
-      if (node === undefined) return [];
-      if (node.kind === "scalar") {
-        return scalarValue(text, node) === null ? [] : [scalarText(text, node)];
+      if (node?.kind === "scalar") {
+        return valueOf(reader, node) === null ? [] : [scalarText(text, reader, node)];
       }
-      if (node.kind !== "seq") return undefined;
+      if (node?.kind !== "seq") return undefined;
       const words: string[] = [];
       for (const item of node.items) {
-        const word = resolve(item);
+        const word = reader.resolve(item);
         if (word?.kind !== "scalar") return undefined;
-        words.push(scalarText(text, word));
+        words.push(scalarText(text, reader, word));
       }
       return words;
     },
   };
 }
 
+/** A scalar's value; undefined when its tag cannot read it. */
+function valueOf(reader: NodeReader, node: ScalarNode): unknown {
+  try {
+    return reader.value(node);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a document has no content: empty, whitespace, comments, or a bare null. */
-function isEmpty(text: string, contents: Node | undefined): boolean {
+function isEmpty(contents: Node | undefined, reader: NodeReader): boolean {
   return contents === undefined ||
-    (contents.kind === "scalar" && scalarValue(text, contents) === null);
-}
-
-/**
- * Reports the second of two keys in one map that are the same scalar value
- * (`a` and `"a"`; `1` and `0x1`), as the `yaml` package's `uniqueKeys` did;
- * merge keys (`<<`) may repeat.
- */
-function checkUniqueKeys(
-  text: string,
-  contents: Node | undefined,
-  report: (key: Node) => void,
-): void {
-  const walk = (node: Node | undefined) => {
-    if (!node || node.kind === "scalar" || node.kind === "alias") return;
-    if (node.kind === "seq") return node.items.forEach(walk);
-    const seen: unknown[] = [];
-    for (const { key, value } of node.pairs) {
-      if (key.kind === "scalar") {
-        const k = scalarValue(text, key);
-        const merge = k === "<<" && key.event.style === yaml!.SCALAR_STYLE.PLAIN &&
-          key.event.tagStart < 0;
-        if (!merge && seen.some((s) => sameKey(s, k))) report(key);
-        seen.push(k);
-      }
-      walk(key);
-      walk(value);
-    }
-  };
-  walk(contents);
-}
-
-/** Whether two scalar keys are the same value (dates by their time). */
-function sameKey(a: unknown, b: unknown): boolean {
-  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
-  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+    (contents.kind === "scalar" && valueOf(reader, contents) === null);
 }

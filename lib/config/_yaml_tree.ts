@@ -2,20 +2,31 @@
  * The syntax tree of a config's first YAML document, built from js-yaml's
  * events (`parseEvents`: a flat list with source offsets): nodes with where
  * their values start, for positions, source texts, unique keys and the alias
- * checks of `_yaml.ts`. Private to `lib/config/`.
+ * checks of `_yaml.ts`; and the walks over it that follow aliases and merge
+ * keys (`<<`) as js-yaml's constructor does. Private to `lib/config/`.
  *
  * @module
  */
 
 import type { YamlModule, YamlScalarEvent } from "../deps.ts";
+
+type YamlDocumentEvent = Extract<
+  ReturnType<YamlModule["parseEvents"]>[number],
+  { directives: unknown }
+>;
 import type { KeyPath } from "./schema.ts";
 
-/** A node of the syntax tree; `start` is the offset of its value (after any anchor or tag). */
+/**
+ * A node of the syntax tree. `start` is the offset of its value (after any
+ * anchor or tag); `mark` the offset js-yaml's constructor puts in an error
+ * about it (its tag, else its anchor, else its value; -1 for none).
+ */
 export type Node = ScalarNode | SeqNode | MapNode | AliasNode;
 
 export interface ScalarNode {
   readonly kind: "scalar";
   readonly start: number;
+  readonly mark: number;
   readonly anchor?: string;
   readonly event: YamlScalarEvent;
 }
@@ -23,6 +34,7 @@ export interface ScalarNode {
 export interface SeqNode {
   readonly kind: "seq";
   readonly start: number;
+  readonly mark: number;
   readonly anchor?: string;
   readonly items: Node[];
 }
@@ -30,21 +42,42 @@ export interface SeqNode {
 export interface MapNode {
   readonly kind: "map";
   readonly start: number;
+  readonly mark: number;
   readonly anchor?: string;
-  readonly pairs: { key: Node; value?: Node }[];
+  /** Whether it is tagged `!!set` (its keys are a JavaScript `Set`'s, not an object's). */
+  readonly set: boolean;
+  readonly pairs: Pair[];
 }
 
 export interface AliasNode {
   readonly kind: "alias";
   readonly start: number;
+  readonly mark: number;
   /** The anchor's name, without `*`. */
   readonly name: string;
 }
 
-/** The first document's tree, and where a second one starts. */
+/** A key and its value in a map. */
+export interface Pair {
+  key: Node;
+  value?: Node;
+}
+
+/** How the config reads scalars (`_yaml.ts`), for the walks here. */
+export interface ScalarReader {
+  /** A key as the config's objects name it (`on` → `"true"`, aliases followed); undefined when it is not a scalar. */
+  keyName(key: Node): string | undefined;
+  /** Whether a key is a merge key (`<<`). */
+  isMerge(key: Node): boolean;
+  /** The node an alias names (the node itself when it is no alias or names nothing). */
+  resolve(node: Node | undefined): Node | undefined;
+}
+
+/** The first document's tree, its directives (`%TAG`), and where a second one starts. */
 export interface Tree {
   contents: Node | undefined;
   documents: number;
+  directives: YamlDocumentEvent["directives"];
   secondDocument?: number;
 }
 
@@ -65,7 +98,7 @@ export function buildTree(
   events: ReturnType<YamlModule["parseEvents"]>,
 ): Tree {
   const { EVENT_ID, SCALAR_STYLE } = yaml;
-  const tree: Tree = { contents: undefined, documents: 0 };
+  const tree: Tree = { contents: undefined, documents: 0, directives: [] };
   const stack: (SeqNode | MapNode)[] = [];
   /** Where the text read so far ends: scans for what events leave out start here. */
   let cursor = 0;
@@ -74,6 +107,15 @@ export function buildTree(
     Math.max(event.anchorEnd, event.tagEnd);
   const anchorOf = (event: { anchorStart: number; anchorEnd: number }) =>
     event.anchorStart < 0 ? undefined : text.slice(event.anchorStart, event.anchorEnd);
+  /** js-yaml's `eventPosition()`: where its constructor's errors about a node point. */
+  const markOf = (
+    event: { tagStart: number; anchorStart: number; valueStart?: number; start?: number },
+  ) =>
+    event.tagStart >= 0
+      ? event.tagStart
+      : event.anchorStart >= 0
+      ? event.anchorStart
+      : event.valueStart ?? event.start ?? -1;
   const add = (node: Node) => {
     const parent = stack.at(-1);
     if (!parent) tree.contents = node;
@@ -89,6 +131,7 @@ export function buildTree(
       tree.documents++;
       if (tree.documents === 2) tree.secondDocument = documentStart(text, cursor);
       inFirst = tree.documents === 1;
+      if (inFirst) tree.directives = event.directives;
       continue;
     }
     if (!inFirst) continue;
@@ -106,7 +149,7 @@ export function buildTree(
         ) {
           start = blockHeaderStart(text, Math.max(cursor, propsEnd(event)), event.valueStart);
         } else start = event.valueStart;
-        add({ kind: "scalar", start, anchor: anchorOf(event), event });
+        add({ kind: "scalar", start, mark: markOf(event), anchor: anchorOf(event), event });
         const quoted = event.style === SCALAR_STYLE.SINGLE_QUOTED ||
           event.style === SCALAR_STYLE.DOUBLE_QUOTED;
         cursor = Math.max(
@@ -118,9 +161,11 @@ export function buildTree(
       }
       case EVENT_ID.SEQUENCE:
       case EVENT_ID.MAPPING: {
+        const props = { start: event.start, mark: markOf(event), anchor: anchorOf(event) };
+        const tag = event.tagStart < 0 ? "" : text.slice(event.tagStart, event.tagEnd);
         const node: SeqNode | MapNode = event.type === EVENT_ID.SEQUENCE
-          ? { kind: "seq", start: event.start, anchor: anchorOf(event), items: [] }
-          : { kind: "map", start: event.start, anchor: anchorOf(event), pairs: [] };
+          ? { kind: "seq", ...props, items: [] }
+          : { kind: "map", ...props, set: SET_TAGS.includes(tag), pairs: [] };
         add(node);
         stack.push(node);
         cursor = Math.max(cursor, propsEnd(event), event.start);
@@ -130,6 +175,7 @@ export function buildTree(
         add({
           kind: "alias",
           start: event.anchorStart - 1,
+          mark: event.anchorStart,
           name: text.slice(event.anchorStart, event.anchorEnd),
         });
         cursor = Math.max(cursor, event.anchorEnd);
@@ -141,6 +187,9 @@ export function buildTree(
   }
   return tree;
 }
+
+/** How a `!!set` map is tagged. */
+const SET_TAGS = ["!!set", "!<tag:yaml.org,2002:set>"];
 
 /** Skips spaces, line breaks and comments from `from`; returns the offset after them. */
 function skipBlank(text: string, from: number): number {
@@ -219,69 +268,80 @@ export function anchorIndex(contents: Node | undefined): Map<AliasNode, Node> {
 }
 
 /**
- * Checks every alias on the syntax tree, in time linear in its size: each
- * must follow its anchor and not sit inside the node it names, and all of
- * them together may repeat at most `limit` nodes. Calls `report` for each
- * problem (once for the total).
+ * The pair of `map` whose key is `name`, as js-yaml's constructor builds the
+ * map: its own keys first, then each merge key's maps (`<<: *a`,
+ * `<<: [*a, *b]`), in order, the first that has it winning, their own merges
+ * followed in turn. Each map's own keys are indexed once (`index`), so a
+ * lookup does not walk a long map again.
  */
-export function checkAliases(
-  contents: Node | undefined,
-  limit: number,
-  report: (node: Node, path: KeyPath, message: string) => void,
-  keyName: (key: ScalarNode) => string,
-): void {
-  /** The node each anchor names now (an anchor may be set again later). */
-  const anchors = new Map<string, Node>();
-  /** Each anchored node's size with its aliases expanded, capped past the limit. */
-  const sizes = new Map<Node, number>();
-  /** The nodes being walked: an alias to one of them would make the value contain itself. */
-  const open = new Set<Node>();
-  let repeated = 0;
-  let exceeded = false;
-  const sizeOf = (node: Node | undefined, path: KeyPath): number => {
-    if (!node) return 0;
-    if (node.kind === "alias") {
-      const target = anchors.get(node.name);
-      if (target === undefined) {
-        report(node, path, `alias "*${node.name}" has no anchor "&${node.name}" before it`);
-        return 1;
+export function findPair(
+  map: MapNode,
+  name: string,
+  reader: ScalarReader,
+  index: WeakMap<MapNode, PairIndex>,
+): Pair | undefined {
+  const seen = new Set<MapNode>();
+  const find = (node: MapNode): Pair | undefined => {
+    if (seen.has(node)) return undefined;
+    seen.add(node);
+    let indexed = index.get(node);
+    if (!indexed) {
+      indexed = { own: new Map(), merges: [] };
+      for (const pair of node.pairs) {
+        const key = reader.isMerge(pair.key) ? undefined : reader.keyName(pair.key);
+        if (key !== undefined) indexed.own.set(key, pair);
+        else if (reader.isMerge(pair.key)) indexed.merges.push(pair);
       }
-      if (open.has(target)) {
-        report(
-          node,
-          path,
-          `alias "*${node.name}" is inside the node it names (a config cannot contain itself)`,
-        );
-        return 1;
-      }
-      const size = sizes.get(target) ?? 1;
-      repeated += size;
-      if (repeated > limit && !exceeded) {
-        exceeded = true;
-        report(
-          node,
-          path,
-          `aliases repeat more than ${limit} nodes (an alias bomb?); ` +
-            `write the values out, or use fewer aliases`,
-        );
-      }
-      return size;
+      index.set(node, indexed);
     }
-    if (node.anchor !== undefined) anchors.set(node.anchor, node);
-    open.add(node);
-    let size = 1;
-    if (node.kind === "seq") {
-      node.items.forEach((item, index) => size += sizeOf(item, [...path, index]));
-    } else if (node.kind === "map") {
-      node.pairs.forEach((pair, index) => {
-        const at = [...path, pair.key.kind === "scalar" ? keyName(pair.key) : index];
-        size += sizeOf(pair.key, at) + sizeOf(pair.value, at);
-      });
+    const pair = indexed.own.get(name);
+    if (pair) return pair;
+    for (const merge of indexed.merges) {
+      const source = reader.resolve(merge.value);
+      const sources = source?.kind === "seq" ? source.items.map(reader.resolve) : [source];
+      for (const item of sources) {
+        const found = item?.kind === "map" ? find(item) : undefined;
+        if (found) return found;
+      }
     }
-    open.delete(node);
-    size = Math.min(size, limit + 1);
-    if (node.anchor !== undefined) sizes.set(node, size);
-    return size;
+    return undefined;
   };
-  sizeOf(contents, []);
+  return find(map);
+}
+
+/** A map's own pairs by key name, and its merge keys' pairs, in order (see {@link findPair}). */
+export interface PairIndex {
+  readonly own: Map<string, Pair>;
+  readonly merges: Pair[];
+}
+
+/**
+ * The path of the node whose {@link Node.mark} is `offset` (a key's pair for
+ * a key), for an error js-yaml's constructor raised there; undefined when
+ * no node has that mark. Aliases are not followed: each node is visited once.
+ */
+export function pathAt(
+  contents: Node | undefined,
+  offset: number,
+  reader: ScalarReader,
+): KeyPath | undefined {
+  const walk = (node: Node | undefined, path: KeyPath): KeyPath | undefined => {
+    if (!node) return undefined;
+    if (node.mark === offset) return path;
+    if (node.kind === "seq") {
+      for (const [i, item] of node.items.entries()) {
+        const found = walk(item, [...path, i]);
+        if (found) return found;
+      }
+    } else if (node.kind === "map") {
+      for (const [i, pair] of node.pairs.entries()) {
+        const at = [...path, reader.keyName(pair.key) ?? i];
+        if (pair.key.mark === offset) return at;
+        const found = walk(pair.key, at) ?? walk(pair.value, at);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return offset < 0 ? undefined : walk(contents, []);
 }

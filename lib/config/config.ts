@@ -5,7 +5,9 @@
  * problem with file, line, column and key.
  *
  * YAML is read as YAML 1.1, as helper's PyYAML reads it, so helper configs
- * port unchanged: `yes`/`no`/`on`/`off` are booleans and `022` is octal.
+ * port unchanged: `yes`/`no`/`on`/`off` are booleans (`y` and `n` are
+ * strings) and `022` is octal. Keys that are one key once built (`on` and
+ * `'true'`) are duplicates, an error.
  * Where a value is text rather than data, it is read as written instead:
  * action arguments in `Signals` (`0755` stays `"0755"`), `Daemon.umask` (read
  * as octal from its text) and `Daemon.user`/`Daemon.group` (`user: 0100` is
@@ -34,7 +36,10 @@
  *   users and groups and checks log folders against the privilege drop.
  * - `sections.ts`: the top level, its sections in order (`Logging` is
  *   checked by `lib/logging/`), and the README's Configuration table.
- * - `_yaml.ts`: parsing, aliases, line and column of a key, source texts.
+ * - `_yaml.ts`: parsing, line and column of a key, source texts;
+ *   `_yaml_tree.ts` its syntax tree, `_yaml_checks.ts` the checks on it
+ *   (unique keys, tags, merge keys, aliases), `_yaml11.ts` PyYAML's scalar
+ *   types.
  * - `_modules.ts`: module paths, URLs and integrity pins.
  *
  * A new key is one row in its section's table (plus, for `Application` and

@@ -58,8 +58,10 @@ Deno.test("await parseConfig() reports every problem, in file order", async () =
 Deno.test("await parseConfig() reports malformed YAML with line and column", async () => {
   const [issue] = await issuesOf("Application:\n  wake_interval: 1\n  bad: [1, 2\n");
   assert.match(issue, /^4:1 {2}\| /);
-  const [dup] = await issuesOf("Daemon:\n  user: a\n  user: b\n");
-  assert.match(dup, /^3:3 {2}\| Map keys must be unique/);
+  // The key and the first one's line are named (they were not: the key was empty).
+  assert.deepEqual(await issuesOf("Daemon:\n  user: a\n  user: b\n"), [
+    '3:3 Daemon.user | Map keys must be unique: "user" is also on line 2',
+  ]);
 });
 
 Deno.test("await parseConfig() reads YAML 1.1 like helper's PyYAML", async () => {
@@ -377,4 +379,31 @@ Deno.test("await parseConfig() looks up Daemon.user and Daemon.group", async () 
   assert.deepEqual([numeric.daemon.user, numeric.daemon.group], ["54321", "0100"]);
   const named = await parseConfig("Daemon:\n  user: nobody\n  group: nogroup\n", "a.yml");
   assert.deepEqual([named.daemon.user, named.daemon.group], ["nobody", "nogroup"]);
+});
+
+Deno.test("await parseConfig() finds merged keys as js-yaml merges them: own keys, then the first merge", async () => {
+  const argsOf = async (signals: string) => {
+    const config = await parseConfig(
+      `Application:\n  a: &a {print: x}\n  b: &b {print: y}\nSignals:\n  usr1: [${signals}]\n`,
+      "a.yml",
+    );
+    return config.signals.SIGUSR1!.map((use) => use.args[0]);
+  };
+  assert.deepEqual(await argsOf("{<<: [*a, *b]}, {<<: *b, <<: *a}"), ["x", "y"]);
+  assert.deepEqual(await argsOf("{print: z, <<: *a}, {<<: *a, print: '010'}"), ["z", "010"]);
+  // Nested: a merged map's own merge key is followed too.
+  const nested = await parseConfig(
+    "Application:\n  a: &a {exec: [ls, 010]}\n  b: &b {<<: *a}\nSignals:\n  usr1: [{<<: *b}]\n",
+    "a.yml",
+  );
+  assert.deepEqual(nested.signals.SIGUSR1![0].args, ["ls", "010"]);
+});
+
+Deno.test("await parseConfig() keys a !!set by value, a map by the string its key becomes", async () => {
+  const config = await parseConfig("Application:\n  s: !!set {1, '1', ~}\n", "a.yml");
+  assert.deepEqual([...(config.application.s as Set<unknown>)], [1, "1", null]);
+  assert.deepEqual(await issuesOf("Application:\n  s: !!set {1, 0x1}\n  m: {1: a, 0x1: b}\n"), [
+    '2:16 Application.s.1 | Map keys must be unique: "0x1" and "1" on line 2 are both the key "1"',
+    '3:13 Application.m.1 | Map keys must be unique: "0x1" and "1" on line 3 are both the key "1"',
+  ]);
 });

@@ -22,11 +22,11 @@ import {
   isNonEmptyString,
   isPlainObject,
   type KeyKind,
+  pathText,
   type Report,
   seconds,
   type SectionRows,
   type SectionSchema,
-  text,
 } from "./schema.ts";
 
 /** Default `Daemon.stop_timeout`, in seconds. */
@@ -109,8 +109,7 @@ export const DAEMON_KEYS = {
     doc: "group to switch to when started as root; must exist (config error, exit 2)",
   },
   pidfile: {
-    ...text,
-    unit: "path",
+    ...pathText,
     absent: "none",
     example: "pidfile: /run/myapp/myapp.pid",
     doc: "pidfile, locked while running; relative to the config file's folder; " +
@@ -143,8 +142,7 @@ export const DAEMON_KEYS = {
     doc: "detach as `--daemon` does; `-f` overrides it",
   },
   state_dir: {
-    ...text,
-    unit: "path",
+    ...pathText,
     absent: "see meaning",
     example: "state_dir: /var/lib/myapp",
     doc: "folder of the schedules' state file (last runs for `catch_up`, next runs for " +

@@ -22,6 +22,7 @@ import {
   type ConfigKeyDoc,
   isPlainObject,
   keyDocs,
+  pathProblem,
   type SectionSchema,
 } from "./schema.ts";
 import { checkSchedules, SCHEDULE_ENTRY } from "./schedules.ts";
@@ -134,12 +135,30 @@ export function checkSections(
   let logging: LoggingSection | undefined;
   if (sections.Logging !== undefined && sections.Logging !== null) {
     checkLoggingSection(sections.Logging, (path, message) => report(["Logging", ...path], message));
+    checkLogFilenames(sections.Logging, context);
     logging = sections.Logging as LoggingSection;
   }
   const signals = checkSignals(sections.Signals, context);
   const schedules = checkSchedules(sections.Schedules, context);
   const actions = checkActions(sections.Actions, context);
   return { application, daemon, logging, signals, schedules, actions };
+}
+
+/**
+ * Reports a handler's `filename` with a control character (a NUL ends the
+ * path the C library opens): `lib/logging/` checks the rest of each handler.
+ */
+function checkLogFilenames(
+  logging: unknown,
+  { report }: Omit<CheckContext, "path" | "section">,
+): void {
+  const handlers = isPlainObject(logging) ? logging.handlers : undefined;
+  if (!isPlainObject(handlers)) return;
+  for (const [name, handler] of Object.entries(handlers)) {
+    const filename = isPlainObject(handler) ? handler.filename : undefined;
+    const problem = typeof filename === "string" ? pathProblem(filename) : undefined;
+    if (problem) report(["Logging", "handlers", name, "filename"], problem);
+  }
 }
 
 /**

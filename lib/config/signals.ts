@@ -4,7 +4,10 @@
  *
  * Action arguments are strings as written: a plain scalar gives its source
  * text (`0755`, `yes`, `12:30`, `1.10` and `~` stay as written), a quoted or
- * block scalar its string value. A whole value that is empty or null
+ * block scalar its string value, through anchors, aliases and merge keys
+ * alike. A scalar with a tag gives its value when that is a number, boolean
+ * or string (`!!int 0755` gives `493`), else its text (`!!timestamp
+ * 2001-12-14`, `!!binary aGk=`). A whole value that is empty or null
  * (`stop:`, `stop: ~`) means no arguments.
  *
  * @module
@@ -112,7 +115,10 @@ function actionUse(
   const name = names[0];
   const raw = item[name];
   const words = raw === null || raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  if (words.some((w) => typeof w === "object" && w !== null && !(w instanceof Date))) {
+  // A scalar with a tag (`!!timestamp`, `!!binary`) is a word too: its text as written.
+  const scalar = (w: unknown) =>
+    typeof w !== "object" || w === null || w instanceof Date || w instanceof Uint8Array;
+  if (!words.every(scalar)) {
     report(
       [...path, name],
       `expected a word or a list of words as arguments, got ${describeValue(raw)}`,

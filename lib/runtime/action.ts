@@ -197,7 +197,12 @@ export function formatArguments(args: readonly ActionArgument[] = []): string {
 /**
  * Checks words against what an action declares: count, then type.
  *
- * @throws {FlagstaffError} `usage`, naming the action and what it takes.
+ * @param name The action's name.
+ * @param declared What it declares (`declaredArguments(cls)`).
+ * @param words The words it was given.
+ * @param options `origin`: where it was given, named in the message
+ *   (`--usr1`, `app.yml line 3 (Signals.usr1[0])`); default none.
+ * @throws {FlagstaffError} `usage`, naming the action, where it was given and what it takes.
  *
  * @example
  * ```ts
@@ -212,13 +217,20 @@ export function formatArguments(args: readonly ActionArgument[] = []): string {
  * assert.throws(() => checkArguments("delay_print", delayPrint, ["hi", "soon"]), {
  *   message: 'Action "delay_print": argument "delay" must be an integer, got "soon"',
  * });
+ * const origin = "app.yml line 3 (Signals.usr1[0])";
+ * assert.throws(() => checkArguments("print", [{ name: "message" }], [], { origin }), {
+ *   message: 'Action "print" given by app.yml line 3 (Signals.usr1[0]) takes 1 argument ' +
+ *     "(message: string), got none",
+ * });
  * ```
  */
 export function checkArguments(
   name: string,
   declared: readonly ActionArgument[] = [],
   words: readonly string[],
+  options: { readonly origin?: string } = {},
 ): void {
+  const action = `Action "${name}"${options.origin ? ` given by ${options.origin}` : ""}`;
   const required = declared.filter((arg) => !arg.optional && !arg.variadic).length;
   const variadic = declared.at(-1)?.variadic === true;
   const max = variadic ? Infinity : declared.length;
@@ -233,7 +245,7 @@ export function checkArguments(
       : `${words.length}: ${words.map((w) => JSON.stringify(w)).join(", ")}`;
     throw new FlagstaffError(
       "usage",
-      `Action "${name}" takes ${takes} ${formatArguments(declared)}, got ${got}`,
+      `${action} takes ${takes} ${formatArguments(declared)}, got ${got}`,
     );
   }
   words.forEach((word, i) => {
@@ -247,7 +259,7 @@ export function checkArguments(
     if (!ok) {
       throw new FlagstaffError(
         "usage",
-        `Action "${name}": argument "${arg.name}" must be ${
+        `${action}: argument "${arg.name}" must be ${
           type === "integer" ? "an integer" : "a number"
         }, got ${JSON.stringify(word)}`,
       );

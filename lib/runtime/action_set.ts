@@ -151,7 +151,7 @@ export class ActionSet {
             cls = await loadSource(source, options.fresh);
             classes.set(use.name, cls);
           }
-          checkArguments(use.name, declaredArguments(cls), use.args);
+          checkArguments(use.name, declaredArguments(cls), use.args, { origin: use.origin });
           let live: Live | undefined;
           try {
             live = set.#create(cls, use, signal, label, environment);
