@@ -88,7 +88,14 @@ export async function status(context: CommandContext): Promise<number> {
   return EXIT_CODES.notRunning;
 }
 
-/** The next run of each schedule of the instance `pid`, from its state file; none when not its. */
+/**
+ * The next run of each schedule of the instance `pid`, from its state file;
+ * none when the file is not its. The file is read only from a folder and
+ * file of the instance's user (its effective uid, from `/proc/<pid>/status`)
+ * that no other user can change (`readScheduleState`); otherwise one line
+ * says why nothing is shown. Every text taken from the file is escaped
+ * ({@link escapeText}): the file is data, never terminal control.
+ */
 async function scheduleLines(
   context: CommandContext,
   config: Config,
@@ -104,9 +111,18 @@ async function scheduleLines(
     ]);
   let state;
   try {
-    state = readScheduleState(join(dir, SCHEDULE_STATE_FILE));
+    const owner = await processUid(pid);
+    if (owner === undefined) {
+      return [`schedules: not shown: cannot tell which user pid ${pid} runs as`];
+    }
+    state = readScheduleState(join(dir, SCHEDULE_STATE_FILE), { owner });
   } catch {
     return []; // No libc (--allow-ffi): nothing to say.
+  }
+  if (state.problem) {
+    const { subject, path, reason } = state.problem;
+    const said = subject === "folder" ? `is refused: ${reason}` : reason;
+    return [escapeText(`schedules: not shown: the state ${subject} "${path}" ${said}`)];
   }
   if (state.pid !== pid) return [];
   return state.nextRuns.map((next) => {
@@ -118,8 +134,56 @@ async function scheduleLines(
         at = new Date(next.atMs).toISOString(); // A zone this system does not know.
       }
     }
-    return `schedule ${JSON.stringify(next.name)}: next run ${at} (${next.timetable})`;
+    return `schedule ${quoteText(next.name)}: next run ${escapeText(at)} (${
+      escapeText(next.timetable)
+    })`;
   });
+}
+
+/**
+ * What a terminal must not get raw from a file: C0 and C1 controls, DEL, the
+ * line and paragraph separators, bidi marks, overrides and isolates,
+ * zero-width characters, lone surrogates, and the backslash that escapes
+ * them.
+ */
+const UNSAFE_TEXT =
+  // deno-lint-ignore no-control-regex
+  /[\\\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** `text` with each character of {@link UNSAFE_TEXT} as `\uXXXX` (a backslash as `\\`). */
+function escapeText(text: string): string {
+  return text.replace(
+    UNSAFE_TEXT,
+    (char) => char === "\\" ? "\\\\" : `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** `text` in double quotes, escaped as {@link escapeText} does, with `"` as `\"`. */
+function quoteText(text: string): string {
+  return `"${escapeText(text).replaceAll('"', '\\"')}"`;
+}
+
+/**
+ * The effective uid of process `pid` (the `Uid:` line of
+ * `/proc/<pid>/status`, read through libc); undefined when it cannot be read.
+ */
+async function processUid(pid: number): Promise<number | undefined> {
+  const { closeFd, O_RDONLY, openNoFollow, readAtMost } = await import("../os/safe_file.ts");
+  let fd: number;
+  try {
+    fd = openNoFollow(`/proc/${pid}/status`, O_RDONLY);
+  } catch {
+    return undefined;
+  }
+  try {
+    const text = new TextDecoder().decode(readAtMost(fd, 8192));
+    const uids = /^Uid:\s+\d+\s+(\d+)/m.exec(text);
+    return uids ? Number(uids[1]) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeFd(fd);
+  }
 }
 
 /** Runs `stop`. */

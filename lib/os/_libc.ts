@@ -99,6 +99,9 @@ const SYMBOLS = {
   // disk, so it runs off the JavaScript thread.
   renameat: { parameters: ["i32", "buffer", "i32", "buffer"], result: "i32" },
   unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // Walking to that folder one step at a time, from the previous step's descriptor.
+  mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
   fsync: { parameters: ["i32"], result: "i32", nonblocking: true },
 } as const;
 

@@ -90,12 +90,7 @@ export class ScheduleRunner implements ScheduleUnits {
   start(schedules: readonly ScheduleConfig[]): void {
     if (schedules.length === 0 || this.#disposed) return;
     const dir = this.#options.stateDir;
-    if (dir) {
-      this.#state = ScheduleStateFile.open(dir, {
-        names: schedules.map((schedule) => schedule.name),
-        onInvalid: (reason) => log.warn("{reason}", { reason }),
-      });
-    }
+    const refused = dir ? this.#openState(dir, schedules) : undefined;
     for (const schedule of schedules) this.#startOne(schedule, true);
     log.info("Running {count} schedule(s); {next}", {
       count: schedules.length,
@@ -104,6 +99,8 @@ export class ScheduleRunner implements ScheduleUnits {
     if (!dir && schedules.some((schedule) => schedule.catchUp)) {
       this.#cannotKeepState("no state folder is known (set Daemon.state_dir)");
     }
+    // A refused folder is read as "never ran" and will not be written: said once, as a write failure is.
+    if (refused !== undefined) this.#cannotKeepState(refused);
     this.#changed();
   }
 
@@ -210,9 +207,25 @@ export class ScheduleRunner implements ScheduleUnits {
     this.#running.clear();
     for (const running of order) this.#running.set(running.schedule.name, running);
     if (this.#running.size > 0 && !this.#state && this.#options.stateDir) {
-      this.#state = ScheduleStateFile.open(this.#options.stateDir);
+      const refused = this.#openState(this.#options.stateDir, schedules);
+      if (refused !== undefined) this.#cannotKeepState(refused);
     }
     this.#changed();
+  }
+
+  /**
+   * Reads the state file in `dir` (as the user flagstaff now runs as: only a
+   * folder and file of its own that no other user can change are read);
+   * returns why the folder is refused, if it is.
+   */
+  #openState(dir: string, schedules: readonly ScheduleConfig[]): string | undefined {
+    let refused: string | undefined;
+    this.#state = ScheduleStateFile.open(dir, {
+      names: schedules.map((schedule) => schedule.name),
+      onInvalid: (reason) => log.warn("{reason}", { reason }),
+      onFolderRefused: (reason) => refused = reason,
+    });
+    return refused;
   }
 
   /** Writes what is pending and resolves when the state file's writes have ended (a stop awaits it). */

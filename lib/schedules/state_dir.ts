@@ -1,12 +1,14 @@
 /**
  * Where the schedules' state file lives by default ({@link defaultStateDir}),
- * as systemd and the XDG Base Directory spec would have it.
+ * as systemd and the XDG Base Directory spec would have it, and only in a
+ * folder that is flagstaff's ({@link foreignFolderProblem}).
  *
  * @module
  */
 
 import { isAbsolute, join } from "node:path";
 import { FlagstaffError } from "../core/errors.ts";
+import { SCHEDULE_STATE_FILE } from "./state_file.ts";
 
 /** What {@link defaultStateDir} reads from the process. */
 export interface StateDirContext {
@@ -14,6 +16,12 @@ export interface StateDirContext {
   env: Readonly<Record<string, string | undefined>>;
   /** The effective user id at start (before any switch to `Daemon.user`). */
   euid: number;
+  /**
+   * Why an existing folder is not flagstaff's to use, or undefined when it
+   * is (or is missing). Default {@link foreignFolderProblem}, which looks at
+   * the folder.
+   */
+  foreign?: (dir: string) => string | undefined;
 }
 
 /**
@@ -25,16 +33,25 @@ export interface StateDirContext {
  * 3. `$XDG_STATE_HOME/<app>` (XDG Base Directory spec; ignored unless absolute);
  * 4. `$HOME/.local/state/<app>`, the spec's default for it.
  *
- * A pure function of its arguments. A process that starts as root and then
- * switches to `Daemon.user` should resolve the folder at start (as root) and
- * hand it to that user, as systemd's `StateDirectory=` with `User=` does.
+ * The folder of rules 2 to 4 is named after the app (the config file's
+ * stem), so a config named after another program (`dpkg.yml`) would land in
+ * that program's folder (`/var/lib/dpkg`): such a folder is used only when it
+ * is missing (flagstaff makes it) or holds nothing but flagstaff's state
+ * ({@link foreignFolderProblem}); else no default is chosen. Rule 1's folder
+ * is the unit's own and is used as is, as is `Daemon.state_dir`.
+ *
+ * Looks at nothing but that folder's names. A process that starts as root
+ * and then switches to `Daemon.user` should resolve the folder at start (as
+ * root) and hand it to that user, as systemd's `StateDirectory=` with
+ * `User=` does.
  *
  * @param appName The app's name: a single file name (no `/`, not `.` or `..`).
  * @param context The environment and effective uid.
  * @returns An absolute path.
  * @throws {FlagstaffError} `config_invalid` when `appName` is not a file
- *   name, or no rule applies (not root, neither `XDG_STATE_HOME` nor `HOME`
- *   absolute): the message says to set `Daemon.state_dir`.
+ *   name, no rule applies (not root, neither `XDG_STATE_HOME` nor `HOME`
+ *   absolute), or the folder is not flagstaff's: the message says to set
+ *   `Daemon.state_dir`.
  *
  * @example
  * ```ts
@@ -66,6 +83,23 @@ export function defaultStateDir(appName: string, context: StateDirContext): stri
   const { env, euid } = context;
   const systemd = env.STATE_DIRECTORY?.split(":")[0];
   if (systemd && isAbsolute(systemd)) return systemd;
+  const dir = appStateDir(appName, env, euid);
+  const problem = (context.foreign ?? foreignFolderProblem)(dir);
+  if (problem !== undefined) {
+    throw new FlagstaffError(
+      "config_invalid",
+      `Cannot choose a state folder: the default "${dir}" ${problem}; set Daemon.state_dir`,
+    );
+  }
+  return dir;
+}
+
+/** Rules 2 to 4 of {@link defaultStateDir}. */
+function appStateDir(
+  appName: string,
+  env: StateDirContext["env"],
+  euid: number,
+): string {
   if (euid === 0) return join("/var/lib", appName);
   const xdg = env.XDG_STATE_HOME;
   if (xdg && isAbsolute(xdg)) return join(xdg, appName);
@@ -76,4 +110,46 @@ export function defaultStateDir(appName: string, context: StateDirContext): stri
     "Cannot choose a state folder: not root, and neither XDG_STATE_HOME nor HOME is an " +
       "absolute path; set Daemon.state_dir",
   );
+}
+
+/** The names flagstaff keeps in a state folder: the file and its temp files. */
+function isStateName(name: string): boolean {
+  return name === SCHEDULE_STATE_FILE ||
+    (name.startsWith(`.${SCHEDULE_STATE_FILE}.`) && name.endsWith(".tmp"));
+}
+
+/**
+ * Why the folder `dir` is not flagstaff's to use as a default state folder,
+ * or undefined when it is missing, or holds nothing but flagstaff's state
+ * (`schedules.json` and its temp files). Looks only at its names.
+ *
+ * @returns `holds files that are not flagstaff's (such as "status")`,
+ *   `cannot be looked into: …`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { foreignFolderProblem } from "./state_dir.ts";
+ * const dir = await Deno.makeTempDir();
+ * assert.equal(foreignFolderProblem(`${dir}/missing`), undefined);
+ * await Deno.writeTextFile(`${dir}/schedules.json`, "{}");
+ * assert.equal(foreignFolderProblem(dir), undefined);
+ * await Deno.writeTextFile(`${dir}/status`, "");
+ * assert.equal(foreignFolderProblem(dir), `holds files that are not flagstaff's (such as "status")`);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function foreignFolderProblem(dir: string): string | undefined {
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!isStateName(entry.name)) {
+        return `holds files that are not flagstaff's (such as ${JSON.stringify(entry.name)})`;
+      }
+    }
+    return undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    return `cannot be looked into: ${message}`;
+  }
 }

@@ -51,3 +51,35 @@ Deno.test("defaultStateDir() says to set Daemon.state_dir when it cannot choose"
     );
   }
 });
+
+Deno.test("defaultStateDir() refuses a default folder that holds files not flagstaff's", async () => {
+  const home = await Deno.makeTempDir({ prefix: "flagstaff-state-dir-" });
+  try {
+    const env = { XDG_STATE_HOME: home };
+    // Missing: flagstaff makes it later. Holding only the state (and a temp file): flagstaff's.
+    assert.equal(defaultStateDir("dpkg", { env, euid: 1000 }), `${home}/dpkg`);
+    await Deno.mkdir(`${home}/dpkg`);
+    await Deno.writeTextFile(`${home}/dpkg/schedules.json`, "{}");
+    await Deno.writeTextFile(`${home}/dpkg/.schedules.json.0b1c.tmp`, "");
+    assert.equal(defaultStateDir("dpkg", { env, euid: 1000 }), `${home}/dpkg`);
+    // Another program's folder, as /var/lib/dpkg is to a config named dpkg.yml.
+    await Deno.writeTextFile(`${home}/dpkg/status`, "");
+    assert.throws(
+      () => defaultStateDir("dpkg", { env, euid: 1000 }),
+      new FlagstaffError(
+        "config_invalid",
+        `Cannot choose a state folder: the default "${home}/dpkg" holds files that are not ` +
+          `flagstaff's (such as "status"); set Daemon.state_dir`,
+      ),
+    );
+    // systemd's folder for the unit is the unit's own, whatever it holds.
+    const unit = { STATE_DIRECTORY: `${home}/dpkg`, ...env };
+    assert.equal(defaultStateDir("dpkg", { env: unit, euid: 1000 }), `${home}/dpkg`);
+    const asked: string[] = [];
+    const foreign = (dir: string) => void asked.push(dir);
+    assert.equal(defaultStateDir("demo", { env: {}, euid: 0, foreign }), "/var/lib/demo");
+    assert.deepEqual(asked, ["/var/lib/demo"]);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -17,21 +17,30 @@
  * }
  * ```
  *
- * Reading never fails: a missing, unreadable, oversized, non-regular or
- * corrupt file (or entry) means "never ran", and the reason is handed to
- * `onInvalid` for a warning. Nothing at the path is followed or opened
- * unless it is a regular file (`lib/os/atomic_file.ts`): a FIFO does not
- * block, a link does not lead elsewhere. Writing is atomic: a temp file
- * with a random name in the same folder, flushed, renamed over the file (a
- * crash leaves the old or the new file; a link or hard link planted at the
- * path is replaced, not written through). The folder is made mode 0700, the
- * file mode 0600.
+ * Reading never fails: a missing, unreadable, oversized, non-regular,
+ * corrupt or untrusted file (or entry) means "never ran", and the reason is
+ * handed to `onInvalid` for a warning. The folder is reached and checked one
+ * step at a time from `/`, never through a path another user could change,
+ * and read and written relative to its descriptor only
+ * (`lib/os/atomic_file.ts`). It is read only when it, and the file, belong
+ * to the user flagstaff runs as (for `status`: the running instance's user)
+ * and no other user can write them: every folder on its path is owned by
+ * root or that user and not writable by group or others unless sticky (as
+ * `/tmp`), a link on the way lies in a folder no other user can write, the
+ * folder is that user's and not writable by group or others, the file is a
+ * regular file of that user's, not writable by group or others, with one
+ * link. Nothing is followed or opened unless it passes: a FIFO does not
+ * block, a link does not lead elsewhere. Writing is atomic: a temp file with
+ * a random name in the same folder, flushed, renamed over the file (a crash
+ * leaves the old or the new file; a link or hard link planted at the path is
+ * replaced, not written through). The folder is made mode 0700, the file
+ * mode 0600, by the same walk: a folder the rules refuse is never written.
  *
  * @module
  */
 
-import { join } from "node:path";
-import { ensurePrivateFolder, readSmallFile, writeFileAtomically } from "../os/atomic_file.ts";
+import { basename, dirname, join } from "node:path";
+import { FileProblem, readPrivateFile, writePrivateFile } from "../os/atomic_file.ts";
 
 /** The state file's name inside the state folder. */
 export const SCHEDULE_STATE_FILE = "schedules.json";
@@ -64,23 +73,49 @@ export interface ScheduleState {
   readonly nextRuns: readonly NextRun[];
 }
 
+/** Why a state file was not used at all (for a warning, or `status`'s note). */
+export interface StateProblem {
+  /**
+   * `"folder"`: the state folder, or a folder or link on its path, is
+   * refused or cannot be opened (nothing there can be read or written);
+   * `"file"`: the file is refused, unreadable or corrupt.
+   */
+  readonly subject: "folder" | "file";
+  /** The folder's or the file's path. */
+  readonly path: string;
+  /** Why, to follow the path: `it belongs to uid 65534, not uid 0`, `is not valid JSON`. */
+  readonly reason: string;
+}
+
+/** What {@link readScheduleState} found. */
+export interface ScheduleStateRead extends ScheduleState {
+  /** Why the file was not used; undefined when it was, or is missing. */
+  readonly problem?: StateProblem;
+}
+
 /** Options for {@link readScheduleState}. */
 export interface ReadScheduleStateOptions {
   /**
-   * Called with the reason when the file or an entry is ignored (and taken
-   * as "never ran"): `is not valid JSON`, `is not a regular file`, …; not
-   * called for a missing file. Default: ignore silently.
+   * Called with a message when the file or an entry is ignored (and taken
+   * as "never ran"): `Schedule state "<file>" is not valid JSON; taken as
+   * never ran`; not called for a missing file, nor for a refused folder
+   * (see `problem`). Default: ignore silently.
    */
   onInvalid?: (reason: string) => void;
+  /**
+   * The user the folder and file must belong to. Default: the effective
+   * user (`status` gives the running instance's).
+   */
+  owner?: number;
 }
 
 /**
  * Reads a state file. Never throws for the file's sake: see the module doc.
  * Needs `--allow-ffi`.
  *
- * @param file The state file's path.
+ * @param file The state file's path (absolute).
  * @returns Its content; empty (no pid, no runs) when the file is missing or
- *   unusable, without the entries that are unusable.
+ *   unusable (then `problem` says why), without the entries that are unusable.
  *
  * @example
  * ```ts ignore
@@ -98,21 +133,35 @@ export interface ReadScheduleStateOptions {
 export function readScheduleState(
   file: string,
   options: ReadScheduleStateOptions = {},
-): ScheduleState {
+): ScheduleStateRead {
   const empty = (): ScheduleState => ({ pid: undefined, lastRuns: new Map(), nextRuns: [] });
+  let whole: string | undefined;
   const invalid = (reason: string) => {
+    whole ??= reason;
     options.onInvalid?.(`Schedule state "${file}" ${reason}; taken as never ran`);
   };
   let bytes: Uint8Array | undefined;
   try {
-    bytes = readSmallFile(file, MAX_STATE_BYTES + 1);
+    bytes = readPrivateFile(dirname(file), basename(file), MAX_STATE_BYTES + 1, {
+      owner: options.owner,
+    });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    invalid(/not a regular file/.test(reason) ? `is not a regular file (${reason})` : reason);
-    return empty();
+    if (error instanceof FileProblem && error.subject === "folder") {
+      return { ...empty(), problem: { subject: "folder", path: dirname(file), reason } };
+    }
+    const said = /not a regular file/.test(reason)
+      ? `is not a regular file (${reason})`
+      : error instanceof FileProblem
+      ? `is refused: ${reason}`
+      : reason;
+    invalid(said);
+    return { ...empty(), problem: { subject: "file", path: file, reason: said } };
   }
   if (bytes === undefined) return empty();
-  return parseScheduleState(bytes, invalid) ?? empty();
+  const state = parseScheduleState(bytes, invalid);
+  if (state) return state;
+  return { ...empty(), problem: { subject: "file", path: file, reason: whole ?? "is unusable" } };
 }
 
 /**
@@ -226,7 +275,15 @@ export function formatScheduleState(state: ScheduleState): Uint8Array {
 }
 
 /** Options for {@link ScheduleStateFile.open}. */
-export interface ScheduleStateFileOptions extends ReadScheduleStateOptions {
+export interface ScheduleStateFileOptions extends Omit<ReadScheduleStateOptions, "owner"> {
+  /**
+   * Called with the reason when the state folder is refused or cannot be
+   * opened (`it belongs to uid 65534, not uid 0`, `the folder "/srv/a" on
+   * its path belongs to uid 65534, not root`): nothing is read (never ran),
+   * and every write will fail. Default: `onInvalid` with a message naming
+   * the folder.
+   */
+  onFolderRefused?: (reason: string) => void;
   /**
    * The names of the schedules configured now: last runs of other names are
    * dropped at the next write. Default: keep every entry.
@@ -275,8 +332,8 @@ export class ScheduleStateFile {
   }
 
   /**
-   * Reads `<dir>/schedules.json` ({@link readScheduleState}: never throws for
-   * the file's sake); creates nothing.
+   * Reads `<dir>/schedules.json` ({@link readScheduleState}, as the
+   * effective user: never throws for the file's sake); creates nothing.
    *
    * @param dir The state folder, an absolute path.
    */
@@ -284,7 +341,13 @@ export class ScheduleStateFile {
     dir: string,
     options: ScheduleStateFileOptions = {},
   ): ScheduleStateFile {
-    const { lastRuns } = readScheduleState(join(dir, SCHEDULE_STATE_FILE), options);
+    const { lastRuns, problem } = readScheduleState(join(dir, SCHEDULE_STATE_FILE), {
+      onInvalid: options.onInvalid,
+    });
+    if (problem?.subject === "folder") {
+      if (options.onFolderRefused) options.onFolderRefused(problem.reason);
+      else options.onInvalid?.(`Schedule state folder "${dir}" is refused: ${problem.reason}`);
+    }
     if (options.names) {
       const keep = new Set(options.names);
       for (const name of lastRuns.keys()) if (!keep.has(name)) lastRuns.delete(name);
@@ -351,8 +414,7 @@ export class ScheduleStateFile {
           lastRuns: this.#lastRuns,
           nextRuns: this.#nextRuns,
         });
-        ensurePrivateFolder(this.dir);
-        await writeFileAtomically(this.dir, SCHEDULE_STATE_FILE, bytes, { mode: 0o600 });
+        await writePrivateFile(this.dir, SCHEDULE_STATE_FILE, bytes, { mode: 0o600 });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         throw new Error(`Cannot write schedule state "${this.file}": ${reason}`, {

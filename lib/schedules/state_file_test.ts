@@ -177,3 +177,44 @@ Deno.test("ScheduleStateFile.record() keeps every entry when schedules fire toge
     },
   );
 });
+
+Deno.test("readScheduleState() reads only a folder and file of the owner's that no other user can write", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/${SCHEDULE_STATE_FILE}`;
+  await write(file, { a: 1000 });
+  assert.deepEqual(read(file), { lastRuns: { a: 1000 }, reasons: [] });
+
+  await Deno.chmod(file, 0o666);
+  const reason = "is refused: other users can write it (mode 0666)";
+  assert.deepEqual(read(file), {
+    lastRuns: {},
+    reasons: [`Schedule state "${file}" ${reason}; taken as never ran`],
+  });
+  assert.deepEqual(readScheduleState(file).problem, { subject: "file", path: file, reason });
+  await Deno.chmod(file, 0o600);
+
+  // Another user's folder: nothing is read, and the reason is the folder's.
+  const reasons: string[] = [];
+  const other = readScheduleState(file, { owner: 4242, onInvalid: (r) => reasons.push(r) });
+  assert.deepEqual(other.lastRuns, new Map());
+  assert.deepEqual(other.problem, {
+    subject: "folder",
+    path: dir.path,
+    reason: `it belongs to uid ${Deno.uid()}, not uid 4242`,
+  });
+  assert.deepEqual(reasons, []);
+
+  // A folder on the path that others can change: the same, from ScheduleStateFile.open.
+  await Deno.chmod(dir.path, 0o777);
+  const refused: string[] = [];
+  const state = ScheduleStateFile.open(dir.path, { onFolderRefused: (r) => refused.push(r) });
+  assert.equal(state.lastRunMs("a"), null);
+  assert.deepEqual(refused, [`other users can write it (mode 0777)`]);
+  await assert.rejects(state.record("a", 2000), /: other users can write it \(mode 0777\)$/);
+  const warned: string[] = [];
+  ScheduleStateFile.open(dir.path, { onInvalid: (r) => warned.push(r) });
+  assert.deepEqual(warned, [
+    `Schedule state folder "${dir.path}" is refused: other users can write it (mode 0777)`,
+  ]);
+  await Deno.chmod(dir.path, 0o700);
+});
