@@ -182,7 +182,11 @@ Deno.test({
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, "init\nstill here\nstill here\ncleanup\n");
     // One problem is said once per reload, not again as a list of one.
-    assert.equal(result.stderr.split(`Cannot load config "${config}"`).length - 1, 2, result.stderr);
+    assert.equal(
+      result.stderr.split(`Cannot load config "${config}"`).length - 1,
+      2,
+      result.stderr,
+    );
   },
 });
 
