@@ -356,3 +356,41 @@ Deno.test("a reload keeps an unchanged schedule's plan, plans a changed one agai
   await app.signal("TERM");
   assert.equal((await app.finished()).code, 0);
 });
+
+Deno.test("catch_up with a default state folder that is another program's: the warning says why and what to set", async () => {
+  // As root the default is /var/lib/<config stem>: a folder holding another program's files is refused.
+  if (Deno.uid() !== 0) return;
+  const name = `fsx-foreign-${crypto.randomUUID().slice(0, 8)}`;
+  const foreign = `/var/lib/${name}`;
+  await Deno.mkdir(foreign);
+  try {
+    await Deno.writeTextFile(`${foreign}/data`, "not flagstaff's\n");
+    await using dir = await tempDir();
+    await writeFiles(dir.path, {
+      [`${name}.yml`]: [
+        "Schedules:",
+        "  - every: 1h",
+        "    catch_up: true",
+        "    signal: usr1",
+        "Signals:",
+        "  usr1: [{print: caught up}]",
+      ].join("\n"),
+    });
+    await using app = spawnCli(["run", "-c", `${dir.path}/${name}.yml`]);
+    const line = await app.waitFor(/WARNING .*Cannot keep the schedules' state.*\n/);
+    assert.match(
+      line,
+      new RegExp(`the default "${escape(foreign)}" holds files that are not flagstaff's`),
+    );
+    assert.match(line, /such as "data"/);
+    assert.match(line, /set Daemon\.state_dir/);
+    assert.match(line, /runs at every start/);
+    await app.waitFor("caught up\n", { stream: "stdout" });
+    await app.signal("TERM");
+    assert.equal((await app.finished()).code, 0);
+    // Nothing of flagstaff's was written into the other program's folder.
+    assert.deepEqual([...Deno.readDirSync(foreign)].map((entry) => entry.name), ["data"]);
+  } finally {
+    await Deno.remove(foreign, { recursive: true });
+  }
+});

@@ -26,7 +26,7 @@ import {
   noActions,
   readConfig,
   registryFor,
-  stateDirFor,
+  stateDirOrProblem,
   stem,
   stringOf,
 } from "./context.ts";
@@ -275,7 +275,8 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     // is root's (/var/lib/<name>), as `status` finds it.
     const keepsState = config.schedules.length + schedules.length > 0 &&
       (pidfilePath !== undefined || config.schedules.some((schedule) => schedule.catchUp));
-    const stateDir = keepsState ? await stateDirFor(context, config) : undefined;
+    const state = keepsState ? await stateDirOrProblem(context, config) : undefined;
+    const stateDir = state && "dir" in state ? state.dir : undefined;
     const sayDropped = await dropPrivilegesNow(config);
     if (dropping) await setUpLogging(() => configureLogging(config));
     sayDropped();
@@ -302,6 +303,7 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       cliActions: context.actions,
       cliSchedules: schedules,
       stateDir,
+      stateDirProblem: state && "problem" in state ? state.problem : undefined,
       loadRegistry: registryFor(context),
       // A reload is refused for what `check` and `run` refuse: the controller it names must load.
       async validate(next) {

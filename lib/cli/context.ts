@@ -8,7 +8,7 @@
 import { basename, dirname, extname, join } from "node:path";
 import type { Config } from "../config/config.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
-import { FlagstaffError } from "../core/errors.ts";
+import { FlagstaffError, messageOf } from "../core/errors.ts";
 import type { SignalInbox } from "../os/signals.ts";
 import type { ActionClass } from "../runtime/action.ts";
 import type { ActionRegistry } from "../runtime/action_registry.ts";
@@ -208,7 +208,16 @@ export async function stateDirFor(
   context: CommandContext,
   config: Config,
 ): Promise<string | undefined> {
-  if (config.daemon.state_dir) return config.daemon.state_dir;
+  const found = await stateDirOrProblem(context, config);
+  return "dir" in found ? found.dir : undefined;
+}
+
+/** {@link stateDirFor}, with why there is none (`problem`, a message) instead of undefined. */
+export async function stateDirOrProblem(
+  context: CommandContext,
+  config: Config,
+): Promise<{ dir: string } | { problem: string }> {
+  if (config.daemon.state_dir) return { dir: config.daemon.state_dir };
   const { defaultStateDir } = await import("../schedules/state_dir.ts");
   let euid = -1; // Without libc (no --allow-ffi): taken as not root.
   try {
@@ -217,16 +226,18 @@ export async function stateDirFor(
     // The folder for a user, then.
   }
   try {
-    return defaultStateDir(runName(context, config), {
-      env: {
-        STATE_DIRECTORY: env("STATE_DIRECTORY"),
-        XDG_STATE_HOME: env("XDG_STATE_HOME"),
-        HOME: env("HOME"),
-      },
-      euid,
-    });
-  } catch {
-    return undefined;
+    return {
+      dir: defaultStateDir(runName(context, config), {
+        env: {
+          STATE_DIRECTORY: env("STATE_DIRECTORY"),
+          XDG_STATE_HOME: env("XDG_STATE_HOME"),
+          HOME: env("HOME"),
+        },
+        euid,
+      }),
+    };
+  } catch (error) {
+    return { problem: messageOf(error) };
   }
 }
 

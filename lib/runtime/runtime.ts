@@ -81,6 +81,7 @@ export class Runtime {
     core.ticker = new Ticker(core.clock, () => core.dispatcher.request("tick"));
     this.#schedules = new ScheduleRunner(core, (trigger) => this.#fire(trigger), {
       stateDir: options.stateDir,
+      stateDirProblem: options.stateDirProblem,
     });
     const appLogger = getLogger([options.name]);
     core.context = {

@@ -45,6 +45,8 @@ export interface RuntimeOptions {
    * unless the config names a folder).
    */
   stateDir?: string;
+  /** Why no state folder could be chosen (no `stateDir`), for the catch_up warning. */
+  stateDirProblem?: string;
   /** Builds the action registry for a config (its `Actions` section may change on reload). */
   loadRegistry?: (config: Config) => Promise<ActionRegistry>;
   /** When no controller runs and every action has closed: exit 0 instead of 1. Default false. */

@@ -165,7 +165,33 @@ Deno.test("Runtime gives run() an AbortSignal that fires on stop", async () => {
   assert.deepEqual(seen, ["run Active", "aborted Stop Requested", "cleanup"]);
 });
 
-Deno.test("Runtime appends unhandled errors to the errors file when not in the foreground", async () => {
+Deno.test("Runtime appends the error that ended the run to the errors file when not in the foreground", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    class App extends Controller {
+      override setup(): void {
+        throw new Error("setup failed");
+      }
+    }
+    const runtime = new Runtime(App as never, {
+      name: "bg",
+      config: await config(),
+      signals: new FakeSignals(),
+      foreground: false,
+      errorsFileDirs: [dir],
+    });
+    // run() resolves once the errors file is written.
+    assert.notEqual(await runtime.run(), 0);
+    const text = await Deno.readTextFile(`${dir}/bg.errors`);
+    assert.match(text, /bg Exception \[/);
+    assert.match(text, /Error: setup failed\n\s+at App.setup/);
+    assert.match(text, /\[END\]\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Runtime keeps a process() that threw out of the errors file: the next tick runs", async () => {
   using clock = FakeClock.install();
   const dir = await Deno.makeTempDir();
   try {
@@ -186,13 +212,10 @@ Deno.test("Runtime appends unhandled errors to the errors file when not in the f
       clock,
     });
     const done = runtime.run();
-    await clock.next(); // tick 1 stops it
-    // run() resolves once the errors file is written.
+    await clock.next(); // tick 0 threw at once; tick 1 runs and stops it
     assert.equal(await done, 0);
-    const text = await Deno.readTextFile(`${dir}/bg.errors`);
-    assert.match(text, /bg Exception \[/);
-    assert.match(text, /Error: tick failed\n\s+at App.process/);
-    assert.match(text, /\[END\]\n$/);
+    assert.equal(ticks, 2);
+    await assert.rejects(() => Deno.stat(`${dir}/bg.errors`), Deno.errors.NotFound);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -55,6 +55,8 @@ interface Running {
 export interface ScheduleRunnerOptions {
   /** The state folder; none: no state is kept (catch-up then always runs). */
   stateDir?: string;
+  /** Why there is no state folder, for the one warning a `catch_up` schedule gives. */
+  stateDirProblem?: string;
   /** For tests: the sources' clock and random source. Default: the system's. */
   source?: ScheduleSourceOptions;
 }
@@ -97,7 +99,9 @@ export class ScheduleRunner implements ScheduleUnits {
       next: this.nextRunText() ?? "none is due any more",
     });
     if (!dir && schedules.some((schedule) => schedule.catchUp)) {
-      this.#cannotKeepState("no state folder is known (set Daemon.state_dir)");
+      this.#cannotKeepState(
+        this.#options.stateDirProblem ?? "no state folder is known (set Daemon.state_dir)",
+      );
     }
     // A refused folder is read as "never ran" and will not be written: said once, as a write failure is.
     if (refused !== undefined) this.#cannotKeepState(refused);
@@ -286,21 +290,20 @@ export class ScheduleRunner implements ScheduleUnits {
     if (this.#warned) return;
     this.#warned = true;
     const catchUp = [...this.#running.values()].some(({ schedule }) => schedule.catchUp);
-    const dir = this.#options.stateDir ? JSON.stringify(this.#options.stateDir) : "(none)";
+    const where = this.#options.stateDir ? ` in ${JSON.stringify(this.#options.stateDir)}` : "";
+    const fix = /Daemon\.state_dir/.test(reason)
+      ? ""
+      : ". Give Daemon.state_dir a folder this user can write";
     if (catchUp) {
       log.warn(
-        "Cannot keep the schedules' state in {dir}: {reason}. catch_up cannot tell when a " +
-          "schedule last ran, so it runs at every start; schedules still run on time. Give " +
-          "Daemon.state_dir a folder this user can write",
-        { dir, reason },
+        "Cannot keep the schedules' state{where}: {reason}. catch_up cannot tell when a " +
+          "schedule last ran, so it runs at every start; schedules still run on time{fix}",
+        { where, reason: reason.replace(/\.$/, ""), fix },
       );
     } else {
       log.debug(
-        "Cannot keep the schedules' state in {dir} (status will not show next runs): {reason}",
-        {
-          dir,
-          reason,
-        },
+        "Cannot keep the schedules' state{where} (status will not show next runs): {reason}",
+        { where, reason },
       );
     }
   }
