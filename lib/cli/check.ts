@@ -7,7 +7,7 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { ConfigError, EXIT_CODES, FlagstaffError } from "../core/errors.ts";
+import { ConfigError, EXIT_CODES, FlagstaffError, messageOf } from "../core/errors.ts";
 import { ACTION_ROWS, actionKey } from "../core/signal_table.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import type { ActionUse } from "../config/signals.ts";
@@ -15,7 +15,7 @@ import { formatDuration } from "../schedules/duration.ts";
 import { nextRunTimes } from "../schedules/timetable.ts";
 import { formatZoned } from "../schedules/zoned_time.ts";
 import { timetableOf, timezoneOf } from "../runtime/schedules.ts";
-import { checkArguments, declaredArguments } from "../runtime/action.ts";
+import { type ActionClass, checkArguments, declaredArguments } from "../runtime/action.ts";
 import type { ActionRegistry } from "../runtime/action_registry.ts";
 import {
   appName,
@@ -61,9 +61,10 @@ async function checkUses(
     ),
   );
   const { loadSource } = await import("../runtime/action_registry.ts");
-  const describe = async (list: readonly ActionUse[]): Promise<string> => {
+  // `where` names the trigger as run's messages do: `usr1`, `schedule "backup"`.
+  const describe = async (list: readonly ActionUse[], where: string): Promise<string> => {
     const described: string[] = [];
-    for (const use of list) {
+    for (const [i, use] of list.entries()) {
       const source = registry.get(use.name);
       if (!source) {
         problems.push(
@@ -78,6 +79,14 @@ async function checkUses(
       try {
         const cls = await loadSource(source);
         checkArguments(use.name, declaredArguments(cls), use.args);
+        // What setUp() would refuse, asked of the action's pure check() (setUp() may do anything).
+        const problem = staticCheck(cls, use.args);
+        if (problem !== undefined) {
+          throw new FlagstaffError(
+            "usage",
+            `Action "${use.name}" (${where} #${i + 1}) given by ${use.origin} failed to set up: ${problem}`,
+          );
+        }
       } catch (error) {
         problems.push(error);
         continue;
@@ -97,7 +106,7 @@ async function checkUses(
       lines.push(`${row.actions.key}: nothing (an empty list replaces the default)`);
       continue;
     }
-    lines.push(`${row.actions.key}: ${await describe(list)}`);
+    lines.push(`${row.actions.key}: ${await describe(list, actionKey(row.signal))}`);
   }
   const scheduleLines: string[] = [];
   for (const schedule of schedules) {
@@ -105,10 +114,21 @@ async function checkUses(
       ? `runs ${actionKey(schedule.signal)}'s unit, as if ${schedule.signal} had arrived`
       : schedule.run!.length === 0
       ? "runs nothing"
-      : `runs ${await describe(schedule.run!)}`;
+      : `runs ${await describe(schedule.run!, `schedule ${JSON.stringify(schedule.name)}`)}`;
     scheduleLines.push(...describeSchedule(schedule, runs));
   }
   return { lines, scheduleLines, problems };
+}
+
+/** What an action's static `check()` finds wrong with `args` (a throw counts), or undefined. */
+function staticCheck(cls: ActionClass, args: readonly string[]): string | undefined {
+  if (typeof cls.check !== "function") return undefined;
+  try {
+    const problem = cls.check(...args);
+    return typeof problem === "string" && problem !== "" ? problem : undefined;
+  } catch (error) {
+    return `its check() threw: ${messageOf(error)}`;
+  }
 }
 
 /**
