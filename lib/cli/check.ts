@@ -84,7 +84,9 @@ async function checkUses(
         if (problem !== undefined) {
           throw new FlagstaffError(
             "usage",
-            `Action "${use.name}" (${where} #${i + 1}) given by ${use.origin} failed to set up: ${problem}`,
+            `Action "${use.name}" (${where} #${
+              i + 1
+            }) given by ${use.origin} failed to set up: ${problem}`,
           );
         }
       } catch (error) {

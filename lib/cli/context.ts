@@ -136,8 +136,8 @@ export function configDir(config: Config): string {
 /**
  * Builds the registry loader: built-ins, the app's own actions folder, the
  * actions folder (`--actions-dir`, else `actions/` beside the config), the
- * config's `Actions`. Every module of the folders is loaded: a broken one is
- * an error (as `list` says).
+ * config's `Actions`. Every action is loaded, used or not: a broken one is
+ * an error (as `list` and `check` say).
  */
 export function registryFor(context: CommandContext): (config: Config) => Promise<ActionRegistry> {
   return async (config) => {

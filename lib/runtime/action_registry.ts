@@ -29,12 +29,14 @@ export interface ActionSource {
   /** `built-in`, a file path, or a URL. */
   readonly origin: string;
   /**
-   * Loads its class. Every load sees the module's current content; an
-   * unchanged module is not imported again. `fresh` has no effect (kept for
+   * Loads its class, once per registry: a registry is made for each start
+   * and each reload, so a start or reload sees the module's current content
+   * (an unchanged module is not imported again), and a URL module is fetched
+   * once for it however often it is used. `fresh` has no effect (kept for
    * callers).
    */
   load(fresh?: boolean): Promise<ActionClass>;
-  /** Whether it is a module of an actions folder (those are all checked at start and reload). */
+  /** Whether it is a module of an actions folder (rather than of the config's `Actions`). */
   readonly inFolder?: boolean;
 }
 
@@ -115,15 +117,15 @@ export class ActionRegistry {
   }
 
   /**
-   * Loads every module of the actions folders and returns what failed, one
-   * error per module naming it: a broken file there is refused by `check`,
-   * `run` and reload alike, whether or not a signal uses it (as `list` does).
+   * Loads every action (the modules of the actions folders and every entry
+   * of the config's `Actions`) and returns what failed, one error per module
+   * naming it: a broken one is refused by `check`, `run` and reload alike,
+   * whether or not a signal or schedule uses it (as `list` does).
    */
   async problems(): Promise<FlagstaffError[]> {
     const found: FlagstaffError[] = [];
     for (const name of this.names()) {
       const source = this.#sources.get(name)!;
-      if (!source.inFolder) continue;
       try {
         await loadSource(source);
       } catch (error) {
@@ -178,13 +180,16 @@ function moduleSource(
 ): ActionSource {
   const url = resolveModule(specifier, baseDir);
   const origin = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+  let loading: Promise<ActionClass> | undefined;
   return {
     name,
     origin,
     inFolder,
-    async load() {
-      const module = await importModule(url.href, { integrity });
-      return toActionClass(module.default);
+    load() {
+      loading ??= importModule(url.href, { integrity }).then((module) =>
+        toActionClass(module.default)
+      );
+      return loading;
     },
   };
 }
