@@ -250,11 +250,48 @@ export async function loadControllerFor(
   const baseDir = given ? Deno.cwd() : configDir(config);
   const { loadController } = await import("../runtime/loader.ts");
   const integrity = given ? undefined : config.application.controller_integrity;
-  return {
-    controller: await loadController(specifier, { baseDir, integrity }),
-    source: specifier,
-    name,
-  };
+  try {
+    return {
+      controller: await loadController(specifier, { baseDir, integrity }),
+      source: specifier,
+      name,
+    };
+  } catch (error) {
+    if (given || !config.file) throw error;
+    throw await namingConfigKey(error, specifier, config.file);
+  }
+}
+
+/**
+ * A controller error when the config named the controller: the message names
+ * the file, line and key, as the config's other errors and the actions'
+ * (`Cannot load controller "./c.ts" given by /srv/app.yml line 2
+ * (Application.controller): Module not found …`); the code stays the
+ * loader's.
+ */
+async function namingConfigKey(error: unknown, specifier: string, file: string): Promise<unknown> {
+  if (!(error instanceof FlagstaffError)) return error;
+  const prefix = `Cannot load controller "${specifier}": `;
+  if (!error.message.startsWith(prefix)) return error;
+  const key = ["Application", "controller"];
+  let line = 0;
+  try {
+    const { parseYaml } = await import("../config/_yaml.ts");
+    const { MAX_ALIAS_NODES } = await import("../config/config.ts");
+    const { source } = await parseYaml(await Deno.readTextFile(file), file, {
+      allowEmpty: true,
+      maxAliasNodes: MAX_ALIAS_NODES,
+    });
+    line = source.position(key, "value").line;
+  } catch {
+    // The file changed or went away since it was read: the key still says where.
+  }
+  return new FlagstaffError(
+    error.code,
+    `Cannot load controller "${specifier}" given by ${file}${line > 0 ? ` line ${line}` : ""} ` +
+      `(${key.join(".")}): ${error.message.slice(prefix.length)}`,
+    { cause: error },
+  );
 }
 
 /** `/etc/app.yml` → `app`. */
