@@ -27,12 +27,13 @@ import {
   loadControllerFor,
   type LoadedController,
   noActions,
+  noteActionsDir,
   stringOf,
   trustConfig,
 } from "./context.ts";
 import { dropPrivilegesNow } from "./drop.ts";
 import { configOptions } from "./options.ts";
-import { out } from "./output.ts";
+import { out, write } from "./output.ts";
 import { cliSchedules } from "./schedules.ts";
 import type { CliActions, CommandSpec, OptionSpec } from "./spec.ts";
 
@@ -186,7 +187,7 @@ export async function check(context: CommandContext): Promise<number> {
   } catch (error) {
     problems.push(error);
   }
-  const usable = config ?? defaultConfig();
+  const usable = await noteActionsDir(context, config ?? defaultConfig());
   // As `run` does: no user code before the privilege drop (the config's user must be valid).
   const accountReported = problems.length > 0 &&
     (problems[0] as ConfigError).issues?.some((issue) =>
@@ -222,7 +223,8 @@ export async function check(context: CommandContext): Promise<number> {
     const checked = await checkUses(
       uses,
       mergeSchedules(usable.schedules, cli),
-      await bareRegistry(context, usable),
+      // A skipped actions folder is said on stderr (check configures no logging).
+      await bareRegistry(context, usable, (message) => write(Deno.stderr, `warning: ${message}\n`)),
       program.name,
     );
     actionLines = checked.lines;
