@@ -8,6 +8,8 @@
  *   not read `PATH` (no `--allow-env=PATH`) or stat the file (no
  *   `--allow-read`), the check waits for the first run. Set-up also checks
  *   that `--allow-run` covers the program, for a clear message up front.
+ *   The static `check()` answers the same questions without setting
+ *   anything up, in the same words: `flagstaff check` reports them.
  * - Each run spawns the program and waits for it (it is always reaped). On
  *   Linux and the other POSIX systems the program leads a process group of
  *   its own: Deno's `detached: true` calls `setsid()` in the child, so the
@@ -88,28 +90,41 @@ export default class ExecAction {
   }
 
   /**
+   * Says, without side effects, what {@link setUp} would refuse: the same
+   * message, or undefined. `flagstaff check` calls it instead of `setUp()`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import ExecAction from "./exec.ts";
+   * assert.equal(ExecAction.check("sh", "-c", "true"), undefined);
+   * assert.equal(
+   *   ExecAction.check("flagstaff-no-such-program"),
+   *   'Cannot find program "flagstaff-no-such-program" (searched PATH)',
+   * );
+   * ```
+   */
+  static check(command: string, ..._args: string[]): string | undefined {
+    const found = findProgram(command);
+    return "problem" in found ? found.problem : undefined;
+  }
+
+  /**
    * Keeps the command and checks that it can be run.
    *
    * @throws {Error} when the program cannot be found, is not executable, or
    * `--allow-run` does not cover it.
    */
   setUp(command: string, ...args: string[]): void {
-    if (command === "") throw new Error('Argument "command" is empty');
-    this.#program = isPath(command) ? absolute(command) : command;
+    const found = findProgram(command);
+    if ("problem" in found) throw new Error(found.problem);
+    this.#program = found.program;
     this.#args = args;
     this.#commandLine = [command, ...args].map(quoteWord).join(" ");
-    const permission = Deno.permissions.querySync({ name: "run", command: this.#program });
-    if (permission.state !== "granted") {
-      throw new Error(
-        `Flagstaff may not run "${command}": give it --allow-run=${command} (or --allow-run)`,
-      );
-    }
-    const found = isPath(command) ? checkFile(this.#program) : searchPath(command);
-    if (found.state === "missing") throw new Error(found.message);
-    if (found.state === "unknown") {
+    if (found.unknown) {
       this.#context.logger.debug(
         'exec "{command}": cannot check the program now ({why}), at run time then',
-        { command: this.#commandLine, why: found.why },
+        { command: this.#commandLine, why: found.unknown },
       );
     }
   }
@@ -266,6 +281,30 @@ function absolute(path: string): string {
   } catch {
     return path;
   }
+}
+
+/**
+ * Resolves a command as set-up does (a path against the working directory, a
+ * bare name on `PATH`) and says what stops it from running: the program to
+ * run and, when the permissions hide the answer, why it is unknown; or the
+ * problem, in the words set-up throws. Only looks (`stat`, permission
+ * queries): no side effects.
+ */
+function findProgram(
+  command: string,
+): { program: string; unknown?: string } | { problem: string } {
+  if (command === "") return { problem: 'Argument "command" is empty' };
+  const program = isPath(command) ? absolute(command) : command;
+  const permission = Deno.permissions.querySync({ name: "run", command: program });
+  if (permission.state !== "granted") {
+    return {
+      problem:
+        `Flagstaff may not run "${command}": give it --allow-run=${command} (or --allow-run)`,
+    };
+  }
+  const found = isPath(command) ? checkFile(program) : searchPath(command);
+  if (found.state === "missing") return { problem: found.message };
+  return { program, unknown: found.state === "unknown" ? found.why : undefined };
 }
 
 /** What set-up learnt about a program: found, missing, or not knowable with the permissions given. */

@@ -343,3 +343,43 @@ Deno.test({
     ]);
   },
 });
+
+Deno.test({
+  name: "`ExecAction.check()` says what `setUp()` would throw, in the same words, and else nothing",
+  ignore: !posix,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "flagstaff_exec_test_" });
+    try {
+      await Deno.writeTextFile(`${dir}/run.sh`, "#!/bin/sh\n", { mode: 0o755 });
+      await Deno.writeTextFile(`${dir}/plain.txt`, "", { mode: 0o644 });
+      const relativeMissing = relative(Deno.cwd(), `${dir}/missing.sh`);
+      const table = [
+        "flagstaff-no-such-program",
+        `${dir}/missing.sh`,
+        relativeMissing.includes("/") ? relativeMissing : `./${relativeMissing}`,
+        dir,
+        `${dir}/plain.txt`,
+        "",
+      ];
+      for (const command of table) {
+        const problem = ExecAction.check(command, "arg");
+        assert.ok(problem, `a problem for ${JSON.stringify(command)}`);
+        assert.throws(
+          () => new ExecAction(createTestContext()).setUp(command, "arg"),
+          { message: problem },
+        );
+      }
+      // A relative path is resolved against the working directory, as setUp() does.
+      assert.match(
+        ExecAction.check(`./${relative(Deno.cwd(), `${dir}/missing.sh`)}`)!,
+        new RegExp(`^Cannot find program "${dir}/missing\\.sh": No such file or directory`),
+      );
+      for (const command of ["sh", `${dir}/run.sh`]) {
+        assert.equal(ExecAction.check(command), undefined, command);
+        new ExecAction(createTestContext()).setUp(command); // and setUp() accepts it
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

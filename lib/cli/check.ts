@@ -7,7 +7,7 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { ConfigError, EXIT_CODES, FlagstaffError } from "../core/errors.ts";
+import { ConfigError, EXIT_CODES, FlagstaffError, messageOf } from "../core/errors.ts";
 import { ACTION_ROWS, actionKey } from "../core/signal_table.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import type { ActionUse } from "../config/signals.ts";
@@ -15,7 +15,7 @@ import { formatDuration } from "../schedules/duration.ts";
 import { nextRunTimes } from "../schedules/timetable.ts";
 import { formatZoned } from "../schedules/zoned_time.ts";
 import { timetableOf, timezoneOf } from "../runtime/schedules.ts";
-import { checkArguments, declaredArguments } from "../runtime/action.ts";
+import { type ActionClass, checkArguments, declaredArguments } from "../runtime/action.ts";
 import type { ActionRegistry } from "../runtime/action_registry.ts";
 import {
   appName,
@@ -27,12 +27,13 @@ import {
   loadControllerFor,
   type LoadedController,
   noActions,
+  noteActionsDir,
   stringOf,
   trustConfig,
 } from "./context.ts";
 import { dropPrivilegesNow } from "./drop.ts";
 import { configOptions } from "./options.ts";
-import { out } from "./output.ts";
+import { out, write } from "./output.ts";
 import { cliSchedules } from "./schedules.ts";
 import type { CliActions, CommandSpec, OptionSpec } from "./spec.ts";
 
@@ -61,9 +62,10 @@ async function checkUses(
     ),
   );
   const { loadSource } = await import("../runtime/action_registry.ts");
-  const describe = async (list: readonly ActionUse[]): Promise<string> => {
+  // `where` names the trigger as run's messages do: `usr1`, `schedule "backup"`.
+  const describe = async (list: readonly ActionUse[], where: string): Promise<string> => {
     const described: string[] = [];
-    for (const use of list) {
+    for (const [i, use] of list.entries()) {
       const source = registry.get(use.name);
       if (!source) {
         problems.push(
@@ -78,6 +80,16 @@ async function checkUses(
       try {
         const cls = await loadSource(source);
         checkArguments(use.name, declaredArguments(cls), use.args, { origin: use.origin });
+        // What setUp() would refuse, asked of the action's pure check() (setUp() may do anything).
+        const problem = staticCheck(cls, use.args);
+        if (problem !== undefined) {
+          throw new FlagstaffError(
+            "usage",
+            `Action "${use.name}" (${where} #${
+              i + 1
+            }) given by ${use.origin} failed to set up: ${problem}`,
+          );
+        }
       } catch (error) {
         problems.push(error);
         continue;
@@ -97,7 +109,7 @@ async function checkUses(
       lines.push(`${row.actions.key}: nothing (an empty list replaces the default)`);
       continue;
     }
-    lines.push(`${row.actions.key}: ${await describe(list)}`);
+    lines.push(`${row.actions.key}: ${await describe(list, actionKey(row.signal))}`);
   }
   const scheduleLines: string[] = [];
   for (const schedule of schedules) {
@@ -105,10 +117,21 @@ async function checkUses(
       ? `runs ${actionKey(schedule.signal)}'s unit, as if ${schedule.signal} had arrived`
       : schedule.run!.length === 0
       ? "runs nothing"
-      : `runs ${await describe(schedule.run!)}`;
+      : `runs ${await describe(schedule.run!, `schedule ${JSON.stringify(schedule.name)}`)}`;
     scheduleLines.push(...describeSchedule(schedule, runs));
   }
   return { lines, scheduleLines, problems };
+}
+
+/** What an action's static `check()` finds wrong with `args` (a throw counts), or undefined. */
+function staticCheck(cls: ActionClass, args: readonly string[]): string | undefined {
+  if (typeof cls.check !== "function") return undefined;
+  try {
+    const problem = cls.check(...args);
+    return typeof problem === "string" && problem !== "" ? problem : undefined;
+  } catch (error) {
+    return `its check() threw: ${messageOf(error)}`;
+  }
 }
 
 /**
@@ -164,7 +187,7 @@ export async function check(context: CommandContext): Promise<number> {
   } catch (error) {
     problems.push(error);
   }
-  const usable = config ?? defaultConfig();
+  const usable = await noteActionsDir(context, config ?? defaultConfig());
   // As `run` does: no user code before the privilege drop (the config's user must be valid).
   const accountReported = problems.length > 0 &&
     (problems[0] as ConfigError).issues?.some((issue) =>
@@ -200,7 +223,8 @@ export async function check(context: CommandContext): Promise<number> {
     const checked = await checkUses(
       uses,
       mergeSchedules(usable.schedules, cli),
-      await bareRegistry(context, usable),
+      // A skipped actions folder is said on stderr (check configures no logging).
+      await bareRegistry(context, usable, (message) => write(Deno.stderr, `warning: ${message}\n`)),
       program.name,
     );
     actionLines = checked.lines;

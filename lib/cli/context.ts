@@ -5,7 +5,7 @@
  * @module
  */
 
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Config } from "../config/config.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import { FlagstaffError, messageOf } from "../core/errors.ts";
@@ -85,13 +85,44 @@ export function flagOf(context: CommandContext, name: string): boolean | undefin
   return typeof value === "boolean" ? value : undefined;
 }
 
-/** Reads the config named by `-c`, or the built-in default. */
+/**
+ * Reads the config named by `-c`, or the built-in default, and notes
+ * whether its default actions folder exists ({@link noteActionsDir}): every
+ * command reads its config before any privilege drop.
+ */
 export async function readConfig(context: CommandContext): Promise<Config> {
   const file = stringOf(context, "config");
   const { defaultConfig, loadConfig } = await import("../config/config.ts");
-  if (!file) return defaultConfig();
+  if (!file) return noteActionsDir(context, defaultConfig());
   await trustConfig(file);
-  return await loadConfig(file);
+  return noteActionsDir(context, await loadConfig(file));
+}
+
+/** Default actions folders looked at before a privilege drop and found missing. */
+const missingBeforeDrop = new Set<string>();
+
+/**
+ * Looks, as the process is now (before the privilege drop, as root), at the
+ * default actions folder of `config` (`actions/` beside it; not one given by
+ * `--actions-dir`) and notes when it is missing: after a drop to a user who
+ * may not look there, it is then known to be absent, and skipped without a
+ * warning. Returns `config`.
+ */
+export async function noteActionsDir(context: CommandContext, config: Config): Promise<Config> {
+  if (stringOf(context, "actions-dir")) return config;
+  const folder = defaultActionsDir(config);
+  try {
+    await Deno.lstat(folder);
+    missingBeforeDrop.delete(folder);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) missingBeforeDrop.add(folder);
+  }
+  return config;
+}
+
+/** `actions/` beside the config (in the working directory without one), absolute. */
+function defaultActionsDir(config: Config): string {
+  return resolve(configDir(config), "actions");
 }
 
 /**
@@ -136,8 +167,8 @@ export function configDir(config: Config): string {
 /**
  * Builds the registry loader: built-ins, the app's own actions folder, the
  * actions folder (`--actions-dir`, else `actions/` beside the config), the
- * config's `Actions`. Every module of the folders is loaded: a broken one is
- * an error (as `list` says).
+ * config's `Actions`. Every action is loaded, used or not: a broken one is
+ * an error (as `list` and `check` say).
  */
 export function registryFor(context: CommandContext): (config: Config) => Promise<ActionRegistry> {
   return async (config) => {
@@ -149,10 +180,14 @@ export function registryFor(context: CommandContext): (config: Config) => Promis
   };
 }
 
-/** The registry without loading the folders' modules (for `check` and `list`, which report). */
+/**
+ * The registry without loading the modules (for `check` and `list`, which
+ * report); `warn` says a skipped folder (default: logged).
+ */
 export async function bareRegistry(
   context: CommandContext,
   config: Config,
+  warn?: (message: string) => void,
 ): Promise<ActionRegistry> {
   const { loadActionRegistry } = await import("../runtime/action_registry.ts");
   const actionsDir = stringOf(context, "actions-dir");
@@ -161,11 +196,14 @@ export async function bareRegistry(
     builtins: options.builtinActions ?? await options.loadBuiltinActions?.(),
     actionsDirs: [
       ...(options.appActionsDir ? [{ path: options.appActionsDir, required: false }] : []),
-      actionsDir
-        ? { path: actionsDir, required: true }
-        : { path: join(configDir(config), "actions"), required: false },
+      actionsDir ? { path: actionsDir, required: true } : {
+        path: join(configDir(config), "actions"),
+        required: false,
+        missingBeforeDrop: missingBeforeDrop.has(defaultActionsDir(config)),
+      },
     ],
     skipDirs: options.builtinActionsDir ? [options.builtinActionsDir] : [],
+    warn,
     configActions: { actions: config.actions, baseDir: configDir(config) },
   });
 }
@@ -261,11 +299,48 @@ export async function loadControllerFor(
   const baseDir = given ? Deno.cwd() : configDir(config);
   const { loadController } = await import("../runtime/loader.ts");
   const integrity = given ? undefined : config.application.controller_integrity;
-  return {
-    controller: await loadController(specifier, { baseDir, integrity }),
-    source: specifier,
-    name,
-  };
+  try {
+    return {
+      controller: await loadController(specifier, { baseDir, integrity }),
+      source: specifier,
+      name,
+    };
+  } catch (error) {
+    if (given || !config.file) throw error;
+    throw await namingConfigKey(error, specifier, config.file);
+  }
+}
+
+/**
+ * A controller error when the config named the controller: the message names
+ * the file, line and key, as the config's other errors and the actions'
+ * (`Cannot load controller "./c.ts" given by /srv/app.yml line 2
+ * (Application.controller): Module not found …`); the code stays the
+ * loader's.
+ */
+async function namingConfigKey(error: unknown, specifier: string, file: string): Promise<unknown> {
+  if (!(error instanceof FlagstaffError)) return error;
+  const prefix = `Cannot load controller "${specifier}": `;
+  if (!error.message.startsWith(prefix)) return error;
+  const key = ["Application", "controller"];
+  let line = 0;
+  try {
+    const { parseYaml } = await import("../config/_yaml.ts");
+    const { MAX_ALIAS_NODES } = await import("../config/config.ts");
+    const { source } = await parseYaml(await Deno.readTextFile(file), file, {
+      allowEmpty: true,
+      maxAliasNodes: MAX_ALIAS_NODES,
+    });
+    line = source.position(key, "value").line;
+  } catch {
+    // The file changed or went away since it was read: the key still says where.
+  }
+  return new FlagstaffError(
+    error.code,
+    `Cannot load controller "${specifier}" given by ${file}${line > 0 ? ` line ${line}` : ""} ` +
+      `(${key.join(".")}): ${error.message.slice(prefix.length)}`,
+    { cause: error },
+  );
 }
 
 /** `/etc/app.yml` → `app`. */

@@ -2,9 +2,11 @@
  * The action contract (flagman's actions, made stronger). An action module's
  * default export is a class (or an object) with `run(context)` and optional
  * `setUp(...args)` and `tearDown()`, plus static metadata: `description` and
- * `arguments`. It needs no runtime import of flagstaff: everything comes
- * through the {@link ActionContext} it is handed (`import type` is enough).
- * Subclassing {@link Action} in library mode works too.
+ * `arguments`, and an optional pure `check(...args)` that `flagstaff check`
+ * calls instead of `setUp()` ({@link ActionClass.check}). It needs no runtime
+ * import of flagstaff: everything comes through the {@link ActionContext} it
+ * is handed (`import type` is enough). Subclassing {@link Action} in library
+ * mode works too.
  *
  * Life of an action: constructed with its context, `setUp(...args)` once with
  * its string arguments (before signals are listened to: convert and validate
@@ -104,6 +106,17 @@ export interface ActionClass {
   readonly description?: string;
   /** The arguments it takes, in order. */
   readonly arguments?: readonly ActionArgument[];
+  /**
+   * Optional: says, without side effects, whether `setUp(...args)` would
+   * refuse these arguments: a problem in words (`Cannot find program
+   * "./backup.sh"`, the text `setUp()` would throw), or undefined. `check`
+   * calls it after the argument count and types are checked, for every use,
+   * instead of `setUp()` (which may do anything); `run` and reload still call
+   * `setUp()`. It must not open, create, print or start anything; looking
+   * at files (`stat`) and at the permissions is fine. A throw counts as a
+   * problem.
+   */
+  check?(...args: string[]): string | undefined;
 }
 
 /**
@@ -312,6 +325,7 @@ export function toActionClass(exported: unknown): ActionClass {
     const object = exported as Partial<ActionInstance> & {
       description?: string;
       arguments?: ActionArgument[];
+      check?: (...args: string[]) => string | undefined;
     };
     if (typeof object.run !== "function") {
       throw new Error("its default export is an object without run()");
@@ -321,6 +335,9 @@ export function toActionClass(exported: unknown): ActionClass {
     } as unknown as ActionClass & { description?: string; arguments?: readonly ActionArgument[] };
     Object.defineProperty(wrapper, "description", { value: object.description ?? "" });
     Object.defineProperty(wrapper, "arguments", { value: object.arguments ?? [] });
+    if (typeof object.check === "function") {
+      Object.defineProperty(wrapper, "check", { value: object.check.bind(object) });
+    }
     return wrapper;
   }
   throw new Error(

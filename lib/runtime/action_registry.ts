@@ -21,6 +21,9 @@ import type { Config } from "../config/config.ts";
 import { FlagstaffError } from "../core/errors.ts";
 import { codeTrustProblem, untrustedCodeError } from "./code_trust.ts";
 import { importModule, resolveModule } from "./loader.ts";
+import { getLogger } from "../deps.ts";
+
+const log = getLogger(["flagstaff", "actions"]);
 
 /** One known action. */
 export interface ActionSource {
@@ -29,12 +32,14 @@ export interface ActionSource {
   /** `built-in`, a file path, or a URL. */
   readonly origin: string;
   /**
-   * Loads its class. Every load sees the module's current content; an
-   * unchanged module is not imported again. `fresh` has no effect (kept for
+   * Loads its class, once per registry: a registry is made for each start
+   * and each reload, so a start or reload sees the module's current content
+   * (an unchanged module is not imported again), and a URL module is fetched
+   * once for it however often it is used. `fresh` has no effect (kept for
    * callers).
    */
   load(fresh?: boolean): Promise<ActionClass>;
-  /** Whether it is a module of an actions folder (those are all checked at start and reload). */
+  /** Whether it is a module of an actions folder (rather than of the config's `Actions`). */
   readonly inFolder?: boolean;
 }
 
@@ -56,10 +61,19 @@ export interface ActionRegistryOptions {
   builtins?: Readonly<Record<string, ActionClass>>;
   /**
    * The actions folders, scanned in order (an app's own folder, then the
-   * config's or `--actions-dir`); when `required`, a missing folder is an
-   * error. The same folder given twice is scanned once.
+   * config's or `--actions-dir`). The same folder given twice is scanned
+   * once. A missing folder is skipped, or an error when `required`. A folder
+   * this user may not look at (after a privilege drop) is an error naming it
+   * and the user when `required`; else it is skipped silently when
+   * `missingBeforeDrop` (it was looked at before the drop, and was not
+   * there), or with one warning naming it and the user.
    */
-  actionsDirs?: readonly { path: string; required: boolean }[];
+  actionsDirs?: readonly ActionsDir[];
+  /**
+   * Says a warning (a folder skipped). Default: logged at warning in the
+   * category `flagstaff.actions`.
+   */
+  warn?: (message: string) => void;
   /** Folders never scanned (flagstaff's own built-in folder). */
   skipDirs?: readonly string[];
   /**
@@ -68,6 +82,19 @@ export interface ActionRegistryOptions {
    */
   configActions?: { actions: Config["actions"]; baseDir: string };
 }
+
+/** An actions folder to scan (see {@link ActionRegistryOptions.actionsDirs}). */
+export interface ActionsDir {
+  /** Its path, as given. */
+  readonly path: string;
+  /** Given explicitly (`--actions-dir`): missing or unreadable is an error. */
+  readonly required: boolean;
+  /** Looked at before the privilege drop and found missing. Default false. */
+  readonly missingBeforeDrop?: boolean;
+}
+
+/** Folders already warned about, so that reloads do not repeat the warning. */
+const warnedFolders = new Set<string>();
 
 /** Files of an actions folder that are not actions. */
 function isActionFile(name: string): boolean {
@@ -115,15 +142,15 @@ export class ActionRegistry {
   }
 
   /**
-   * Loads every module of the actions folders and returns what failed, one
-   * error per module naming it: a broken file there is refused by `check`,
-   * `run` and reload alike, whether or not a signal uses it (as `list` does).
+   * Loads every action (the modules of the actions folders and every entry
+   * of the config's `Actions`) and returns what failed, one error per module
+   * naming it: a broken one is refused by `check`, `run` and reload alike,
+   * whether or not a signal or schedule uses it (as `list` does).
    */
   async problems(): Promise<FlagstaffError[]> {
     const found: FlagstaffError[] = [];
     for (const name of this.names()) {
       const source = this.#sources.get(name)!;
-      if (!source.inFolder) continue;
       try {
         await loadSource(source);
       } catch (error) {
@@ -178,13 +205,16 @@ function moduleSource(
 ): ActionSource {
   const url = resolveModule(specifier, baseDir);
   const origin = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+  let loading: Promise<ActionClass> | undefined;
   return {
     name,
     origin,
     inFolder,
-    async load() {
-      const module = await importModule(url.href, { integrity });
-      return toActionClass(module.default);
+    load() {
+      loading ??= importModule(url.href, { integrity }).then((module) =>
+        toActionClass(module.default)
+      );
+      return loading;
     },
   };
 }
@@ -210,7 +240,13 @@ export async function loadActionRegistry(
   const scanned = new Set<string>();
   for (const dir of options.actionsDirs ?? []) {
     const path = resolve(dir.path);
-    const real = await realPath(path);
+    let real: string | undefined;
+    try {
+      real = await realPath(path);
+    } catch (error) {
+      if (await unreadable(dir, path, error, options.warn)) continue;
+      throw error;
+    }
     if (real === undefined) {
       if (dir.required) {
         throw new FlagstaffError(
@@ -226,8 +262,13 @@ export async function loadActionRegistry(
     const problem = await codeTrustProblem(path);
     if (problem) throw untrustedCodeError(`actions folder "${path}"`, problem);
     const files: string[] = [];
-    for await (const entry of Deno.readDir(path)) {
-      if ((entry.isFile || entry.isSymlink) && isActionFile(entry.name)) files.push(entry.name);
+    try {
+      for await (const entry of Deno.readDir(path)) {
+        if ((entry.isFile || entry.isSymlink) && isActionFile(entry.name)) files.push(entry.name);
+      }
+    } catch (error) {
+      if (await unreadable(dir, path, error, options.warn)) continue;
+      throw error;
     }
     for (const file of files.sort()) {
       sources.push(
@@ -244,6 +285,52 @@ export async function loadActionRegistry(
     );
   }
   return new ActionRegistry(sources);
+}
+
+/**
+ * Handles an actions folder this user may not look at (`EACCES`): throws for
+ * a folder given explicitly, naming it and the user; returns true (skip it)
+ * for the default one, with one warning per folder unless it was missing
+ * before the privilege drop. False for any other error.
+ */
+async function unreadable(
+  dir: ActionsDir,
+  path: string,
+  error: unknown,
+  warn: (message: string) => void = (message) => log.warn(message),
+): Promise<boolean> {
+  if (!(error instanceof Deno.errors.PermissionDenied)) return false;
+  const user = await currentUser();
+  if (dir.required) {
+    throw new FlagstaffError(
+      "usage",
+      `Cannot read actions folder "${dir.path}" as ${user}: permission denied ` +
+        "(it and the folders above it must be readable and searchable by that user)",
+      { cause: error },
+    );
+  }
+  if (!dir.missingBeforeDrop && !warnedFolders.has(path)) {
+    warnedFolders.add(path);
+    warn(
+      `Skipped the actions folder "${path}": ${user} may not look at it (its modules are not ` +
+        "known). Let that user read and search it and the folders above it, or give --actions-dir",
+    );
+  }
+  return true;
+}
+
+/** This process's user in words: `user "nobody" (uid 65534)`; `uid 1234` without a name. */
+async function currentUser(): Promise<string> {
+  try {
+    const { withOwnLibc } = await import("../os/_libc.ts");
+    const { effectiveUid } = await import("../os/own_file.ts");
+    const { lookupUser } = await import("../os/accounts.ts");
+    const uid = withOwnLibc(effectiveUid);
+    const name = lookupUser(String(uid))?.name;
+    return name === undefined ? `uid ${uid}` : `user ${JSON.stringify(name)} (uid ${uid})`;
+  } catch {
+    return "this user"; // No libc (--allow-ffi): the user cannot be named.
+  }
 }
 
 async function realPath(path: string): Promise<string | undefined> {
