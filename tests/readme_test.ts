@@ -215,6 +215,14 @@ Deno.test("README's Signals/Actions config and its greet action run as shown", a
     check.stdout,
     /^usr1: print "hi"; exec "touch" "usr1\.stamp" \(timeout 5 s\); greet "world"$/m,
   );
+  // Its static check() is what `check` reports, in the words run gives setUp()'s errors.
+  await Deno.writeTextFile(`${dir.path}/empty.yml`, config.replace("greet: world", 'greet: " "'));
+  const refused = await runCli(["check", "-c", "empty.yml"], { cwd: dir.path });
+  assert.equal(refused.code, 2, refused.stdout);
+  assert.match(
+    refused.stderr,
+    /Action "greet" \(usr1 #\d\) given by .*empty\.yml line \d+ \(Signals\.usr1\[\d\]\) failed to set up: Argument "who" is empty/,
+  );
   await using app = spawnCli(["run", "-c", "actions.yml"], { cwd: dir.path });
   await app.waitFor("Running 5 action(s)");
   await app.signal("USR1");

@@ -8,7 +8,8 @@
 import { describeValue } from "../core/errors.ts";
 import { integrityProblem } from "../core/integrity.ts";
 import { remoteUrlProblem } from "../core/remote_url.ts";
-import { isNonEmptyString, type KeyKind, pathProblem } from "./schema.ts";
+import { isNonEmptyString, type KeyKind } from "./schema.ts";
+import { pathProblem } from "./key_kinds.ts";
 
 /**
  * A module to load: a path (relative to the config file) or a URL; an

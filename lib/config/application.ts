@@ -14,10 +14,10 @@ import {
   type CheckContext,
   checkSection,
   type KeyKind,
-  seconds,
   type SectionRows,
   type SectionSchema,
 } from "./schema.ts";
+import { seconds } from "./key_kinds.ts";
 
 /** Default `Application.wake_interval`, in seconds (helper's). */
 export const DEFAULT_WAKE_INTERVAL_S = 60;

@@ -53,7 +53,8 @@ import { ConfigError, type ConfigIssue, FlagstaffError } from "../core/errors.ts
 import type { LoggingSection } from "../logging/logging.ts";
 import { parseYaml } from "./_yaml.ts";
 import { APPLICATION_KEYS } from "./application.ts";
-import { checkAccounts, checkDropWrites, DAEMON_KEYS } from "./daemon.ts";
+import { DAEMON_KEYS } from "./daemon.ts";
+import { checkAccounts, checkDropWrites } from "./system_checks.ts";
 import { isNonEmptyString, isPlainObject, type KeyPath, type Report } from "./schema.ts";
 import { checkSections, type ConfigSections } from "./sections.ts";
 import { MIN_TIMEOUT_S } from "./signals.ts";

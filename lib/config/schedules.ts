@@ -25,13 +25,13 @@ import { formatDuration, parseDurationMs, parseEveryMs } from "../schedules/dura
 import {
   type CheckContext,
   checkSection,
-  flag,
   isPlainObject,
   type KeyKind,
   type KeyPath,
   type KeyRow,
   type SectionSchema,
 } from "./schema.ts";
+import { flag } from "./key_kinds.ts";
 import { actionList, type ActionUse } from "./signals.ts";
 
 /** One schedule, from the config or the command line. */

@@ -4,14 +4,12 @@ import { APPLICATION_KEYS } from "./application.ts";
 import { DAEMON_KEYS } from "./daemon.ts";
 import {
   checkSection,
-  flag,
   type KeyPath,
   type KeyRow,
-  seconds,
   type SectionRows,
   type SectionSchema,
-  text,
 } from "./schema.ts";
+import { flag, seconds, text } from "./key_kinds.ts";
 import { configKeyDocs } from "./sections.ts";
 
 const ROW: KeyRow<string> = { ...text, example: "name: x", doc: "a name" };

@@ -22,9 +22,9 @@ import {
   type ConfigKeyDoc,
   isPlainObject,
   keyDocs,
-  pathProblem,
   type SectionSchema,
 } from "./schema.ts";
+import { pathProblem } from "./key_kinds.ts";
 import { checkSchedules, SCHEDULE_ENTRY } from "./schedules.ts";
 import { checkSignals, SIGNALS } from "./signals.ts";
 

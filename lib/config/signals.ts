@@ -24,9 +24,9 @@ import {
   type KeyPath,
   type KeyRow,
   type Report,
-  secondsProblem,
   type SectionSchema,
 } from "./schema.ts";
+import { secondsProblem } from "./key_kinds.ts";
 
 /** One use of an action for a signal, from the config or the command line. */
 export interface ActionUse {

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { libc } from "./_libc.ts";
-import {
-  ensurePrivateFolder,
-  FileProblem,
-  openPrivateFolder,
-  readPrivateFile,
-  writePrivateFile,
-} from "./atomic_file.ts";
+import { readPrivateFile, writePrivateFile } from "./atomic_file.ts";
+import { ensurePrivateFolder, FileProblem, openPrivateFolder } from "./private_folder.ts";
 import { closeFd } from "./safe_file.ts";
 
 libc("run the tests"); // opened once for the whole file (see libc())

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { libc } from "../os/_libc.ts";
-import {
-  formatScheduleState,
-  MAX_STATE_BYTES,
-  readScheduleState,
-  SCHEDULE_STATE_FILE,
-  ScheduleStateFile,
-} from "./state_file.ts";
+import { readScheduleState, SCHEDULE_STATE_FILE, ScheduleStateFile } from "./state_file.ts";
+import { formatScheduleState, MAX_STATE_BYTES } from "./state_format.ts";
 
 libc("run the tests"); // opened once for the whole file (see libc())
 
