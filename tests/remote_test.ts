@@ -192,7 +192,9 @@ Deno.test("a URL module's media type: by extension (a .ts served as text/plain),
     "ts",
   ]);
   assert.equal(loaded.code, 0, loaded.stderr);
-  assert.match(loaded.stdout, /^evaluated plain\nevaluated js\nevaluated ts\n/);
+  // Each module is evaluated once (every Actions entry is loaded, in name order, before the uses).
+  const evaluated = loaded.stdout.match(/^evaluated .*$/gm) ?? [];
+  assert.deepEqual(evaluated.toSorted(), ["evaluated js", "evaluated plain", "evaluated ts"]);
   const bad = await runCli(["check", "-c", `${dir.path}/bad.yml`, "--usr2", "unknown"]);
   assert.equal(bad.code, 2);
   assert.equal(
@@ -223,8 +225,9 @@ for (const standalone of [false, true]) {
     await using dir = await tempDir();
     await writeFiles(dir.path, {
       "app.yml": `Signals:\n  usr2: [{greet: world}, {greet_relative: there}]\nActions:\n` +
-        `  greet: ${server.url}/greet.ts\n  greet_relative: ${server.url}/greet_relative.ts\n` +
-        `  relative: ${server.url}/relative.ts\n`,
+        `  greet: ${server.url}/greet.ts\n  greet_relative: ${server.url}/greet_relative.ts\n`,
+      // A broken entry is refused whether used or not: a config of its own.
+      "relative.yml": `Actions:\n  relative: ${server.url}/relative.ts\n`,
     });
     const env: Record<string, string> = standalone ? { FLAGSTAFF_STANDALONE: "1" } : {};
     {
@@ -236,9 +239,12 @@ for (const standalone of [false, true]) {
       const result = await app.finished();
       assert.equal(result.code, 0, result.stderr);
     }
-    const relative = await runCli(["check", "-c", `${dir.path}/app.yml`, "--usr2", "relative"], {
-      env,
-    });
+    const relative = await runCli(
+      ["check", "-c", `${dir.path}/relative.yml`, "--usr2", "relative"],
+      {
+        env,
+      },
+    );
     assert.equal(relative.code, 2);
     assert.equal(
       relative.stderr,
@@ -270,8 +276,15 @@ Deno.test("plain http:// off loopback is a config error naming file, line, colum
   assert.equal(result.code, 2);
   const refused = (url: string) =>
     `plain http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost): use https:// for "${url}"`;
+  // The config's errors first; check goes on to load the entries that are valid (c, d, e), which
+  // fail here for their own reasons (no network, port 1), never as config errors.
+  const configErrors = result.stderr.split("\n").filter((line) =>
+    line.includes("Cannot load config")
+  );
+  assert.match(result.stderr, /^error: Cannot load config/);
+  assert.doesNotMatch(result.stderr, /Cannot load config[^\n]*"Actions\.[cde]/);
   assert.equal(
-    result.stderr,
+    configErrors.map((line) => `${line}\n`).join(""),
     `error: Cannot load config "${file}": line 2, column 15, key "Application.controller": ${
       refused("http://example.com/c.ts")
     }\n` +
@@ -469,7 +482,8 @@ Deno.test({
     assert.match(
       changed.stderr,
       new RegExp(
-        `^error: Cannot load controller "${server.url}/c\\.ts": integrity check failed: expected "sha256-`,
+        `^error: Cannot load controller "${server.url}/c\\.ts" given by ${dir.path}/app\\.yml line 2 ` +
+          `\\(Application\\.controller\\): integrity check failed: expected "sha256-`,
       ),
     );
   },
@@ -603,7 +617,7 @@ Deno.test("redirects on loopback are followed by hand, at most 5, each hop check
     if (!ok) {
       assert.match(
         pinned.stderr,
-        /^error: Cannot load controller "[^"]+\/chain\/2": integrity check failed: /,
+        /^error: Cannot load controller "[^"]+\/chain\/2" given by .+ line 2 \(Application\.controller\): integrity check failed: /,
       );
     }
   }

@@ -55,12 +55,9 @@ async function checkUses(
   registry: ActionRegistry,
   program: string,
 ): Promise<{ lines: string[]; scheduleLines: string[]; problems: unknown[] }> {
-  const problems: unknown[] = [...await registry.problems()];
-  const broken = new Set(
-    problems.map((problem) =>
-      /^Cannot load action "([^"]+)"/.exec((problem as Error).message)?.[1]
-    ),
-  );
+  const brokenActions = await registry.problems();
+  const problems: unknown[] = [...brokenActions.values()];
+  const broken = new Set(brokenActions.keys());
   const { loadSource } = await import("../runtime/action_registry.ts");
   // `where` names the trigger as run's messages do: `usr1`, `schedule "backup"`.
   const describe = async (list: readonly ActionUse[], where: string): Promise<string> => {

@@ -173,7 +173,7 @@ export function configDir(config: Config): string {
 export function registryFor(context: CommandContext): (config: Config) => Promise<ActionRegistry> {
   return async (config) => {
     const registry = await bareRegistry(context, config);
-    const problems = await registry.problems();
+    const problems = [...(await registry.problems()).values()];
     if (problems.length === 1) throw problems[0];
     if (problems.length > 1) throw new AggregateError(problems, "Several actions cannot be loaded");
     return registry;

@@ -146,15 +146,17 @@ export class ActionRegistry {
    * of the config's `Actions`) and returns what failed, one error per module
    * naming it: a broken one is refused by `check`, `run` and reload alike,
    * whether or not a signal or schedule uses it (as `list` does).
+   *
+   * @returns The broken actions' names, each with its error, in name order.
    */
-  async problems(): Promise<FlagstaffError[]> {
-    const found: FlagstaffError[] = [];
+  async problems(): Promise<Map<string, FlagstaffError>> {
+    const found = new Map<string, FlagstaffError>();
     for (const name of this.names()) {
       const source = this.#sources.get(name)!;
       try {
         await loadSource(source);
       } catch (error) {
-        found.push(error as FlagstaffError);
+        found.set(name, error as FlagstaffError);
       }
     }
     return found;
