@@ -64,6 +64,12 @@ Deno.test("start() gives the app its own --help and --version", async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: myapp \[command\] \[options\]\n/);
   assert.doesNotMatch(help.stdout, /--controller/);
+  // The default command's own help says it may be left out.
+  const runHelp = await runCli(["run", "--help"], { main: `${dir.path}/main.ts` });
+  assert.equal(runHelp.code, 0);
+  assert.match(runHelp.stdout, /^Usage: myapp \[run\] \[options\]/);
+  const checkHelp = await runCli(["check", "--help"], { main: `${dir.path}/main.ts` });
+  assert.match(checkHelp.stdout, /^Usage: myapp check \[options\]/);
   const version = await runCli(["--version"], { main: `${dir.path}/main.ts` });
   assert.deepEqual([version.code, version.stdout], [0, "1.2.3\n"]);
   const check = await runCli(["check"], { main: `${dir.path}/main.ts` });

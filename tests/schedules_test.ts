@@ -164,7 +164,7 @@ function catchUpConfig(): string {
  * stops; returns what the actions' runs printed (without `print`'s
  * `init`/`cleanup` lines).
  */
-async function startAndStop(dir: string): Promise<string> {
+async function startAndStop(dir: string, log?: RegExp): Promise<string> {
   await using app = spawnCli(["run", "-c", "app.yml"], { cwd: dir });
   await app.waitFor("Running 2 schedule(s)", { stream: "stderr" });
   // A catch-up is queued when the schedules start, before this USR1: its line comes first.
@@ -173,6 +173,7 @@ async function startAndStop(dir: string): Promise<string> {
   await app.signal("TERM");
   const result = await app.finished();
   assert.equal(result.code, 0);
+  if (log) assert.match(result.stderr, log);
   return result.stdout.replace(/^(init|cleanup)\n/gm, "");
 }
 
@@ -180,7 +181,10 @@ Deno.test("catch_up runs once after a restart past a due time, and not otherwise
   await using dir = await tempDir();
   await writeFiles(dir.path, { "app.yml": catchUpConfig() });
   // First start: no state, so it never ran: it catches up once; `plain` waits for its hour.
-  assert.equal(await startAndStop(dir.path), "caught up\nmarker\n");
+  assert.equal(
+    await startAndStop(dir.path, /Schedule hourly: catching up \(no run of it is recorded\)\n/),
+    "caught up\nmarker\n",
+  );
   const file = `${dir.path}/state/schedules.json`;
   const written = JSON.parse(await Deno.readTextFile(file));
   assert.deepEqual(Object.keys(written.lastRuns), ["hourly"]);
@@ -194,7 +198,13 @@ Deno.test("catch_up runs once after a restart past a due time, and not otherwise
   const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000).toISOString();
   written.lastRuns = { hourly: twoHoursAgo, plain: twoHoursAgo };
   await Deno.writeTextFile(file, JSON.stringify(written));
-  assert.equal(await startAndStop(dir.path), "caught up\nmarker\n");
+  assert.equal(
+    await startAndStop(
+      dir.path,
+      /Schedule hourly: catching up \(a run was due at \S+; the last ran at \S+\)\n/,
+    ),
+    "caught up\nmarker\n",
+  );
 
   // A corrupt state file is "never ran": once more, with a warning naming it.
   await Deno.writeTextFile(file, "{ not json");

@@ -78,8 +78,10 @@ export function commandUsage(program: ProgramSpec, command: CommandSpec): string
   const args = (command.arguments ?? []).map((argument) =>
     argument.optional ? `[${argument.name}]` : `<${argument.name}>`
   );
-  const words = [program.library && command.name === program.defaultCommand ? "" : command.name]
-    .filter(Boolean);
+  // In an app's own program the default command may be left out: `serve [run] [options]`.
+  const words = [
+    program.library && command.name === program.defaultCommand ? `[${command.name}]` : command.name,
+  ];
   return [
     `Usage: ${program.name}`,
     ...words,

@@ -62,7 +62,7 @@ export const APPLICATION_KEYS = {
     default: DEFAULT_WAKE_INTERVAL_S,
     example: "wake_interval: 0.5",
     doc: `time between \`process()\` calls; fractions allowed, at least ${WAKE_INTERVAL.minS}; ` +
-      "past 24.8 days, capped",
+      "no upper bound (a long one is waited out as written)",
   },
   controller: {
     ...moduleSpecifier,

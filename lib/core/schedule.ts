@@ -15,7 +15,7 @@ export { MAX_TIMER_MS };
 export interface Schedule {
   /** When tick 0 was due, on the monotonic clock, in milliseconds. */
   readonly originMs: number;
-  /** Milliseconds between ticks; positive and at most {@link MAX_TIMER_MS}. */
+  /** Milliseconds between ticks; positive (any size: the timers chain). */
   readonly intervalMs: number;
 }
 
@@ -30,19 +30,20 @@ export interface NextTick {
 }
 
 /**
- * Converts a `wake_interval` in seconds to milliseconds for a schedule,
- * capped at {@link MAX_TIMER_MS}.
+ * Converts a `wake_interval` in seconds to milliseconds for a schedule. Not
+ * capped: an interval past {@link MAX_TIMER_MS} (24.8 days) is waited out by
+ * `setLongTimeout()`, which chains timers.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { intervalMsFromSeconds, MAX_TIMER_MS } from "./schedule.ts";
+ * import { intervalMsFromSeconds } from "./schedule.ts";
  * assert.equal(intervalMsFromSeconds(0.25), 250);
- * assert.equal(intervalMsFromSeconds(1e12), MAX_TIMER_MS);
+ * assert.equal(intervalMsFromSeconds(3e6), 3e9); // 34.7 days, as written
  * ```
  */
 export function intervalMsFromSeconds(seconds: number): number {
-  return Math.min(seconds * 1000, MAX_TIMER_MS);
+  return seconds * 1000;
 }
 
 /**

@@ -9,7 +9,7 @@ import { EXIT_CODES } from "../core/errors.ts";
 import { type Generation, log, type RuntimeCore } from "./_core.ts";
 import { ATTACH, type ControllerContext, type ControllerLike } from "./controller.ts";
 import { requestStop } from "./stop.ts";
-import { intervalMsFor } from "./ticker.ts";
+import { intervalMsFromSeconds } from "../core/schedule.ts";
 
 /** Whether `error` is what an aborted `signal` throws: its reason, or an `AbortError`. */
 function isAbortReason(error: unknown, signal: AbortSignal): boolean {
@@ -62,7 +62,7 @@ export async function beginGeneration(core: RuntimeCore): Promise<boolean> {
     generation.loop = runLoop(core, generation);
     return true;
   }
-  core.ticker.start(intervalMsFor(core.config.application.wake_interval));
+  core.ticker.start(intervalMsFromSeconds(core.config.application.wake_interval));
   log.info("Running {name}: process() every {seconds} s", {
     name: core.name,
     seconds: core.config.application.wake_interval,
@@ -76,14 +76,16 @@ export function firstTick(core: RuntimeCore): void {
 }
 
 async function runLoop(core: RuntimeCore, generation: Generation): Promise<void> {
+  let ended = "run() returned";
   try {
     await generation.controller.run!(generation.signal, core.context);
   } catch (error) {
     if (!generation.signal.aborted) core.exitCode = EXIT_CODES.failure;
     core.reportError("run() failed", error);
+    ended = "run() failed";
   }
   // run() ending on its own (not for a stop or a restart) ends the app.
-  if (!generation.signal.aborted) requestStop(core, "run() returned");
+  if (!generation.signal.aborted) requestStop(core, ended);
 }
 
 /** One tick: `process()` (unless idle), then the next deadline. */

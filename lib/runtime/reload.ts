@@ -14,7 +14,7 @@ import { log, type RuntimeCore } from "./_core.ts";
 import { beginGeneration, firstTick } from "./generation.ts";
 import { collectGarbage } from "./heap.ts";
 import { stopIfNoActionsLeft } from "./stop.ts";
-import { intervalMsFor } from "./ticker.ts";
+import { intervalMsFromSeconds } from "../core/schedule.ts";
 
 /** Reload events go to systemd once per HUP: inside a HUP unit, the unit tells. */
 function reloadEvent(
@@ -111,7 +111,7 @@ export async function reload(core: RuntimeCore, reason: string): Promise<void> {
   if (!next) return;
   core.config = next.config;
   core.schedules?.replace(core.schedulesOf(next.config));
-  if (core.ticker.changeInterval(intervalMsFor(next.config.application.wake_interval))) {
+  if (core.ticker.changeInterval(intervalMsFromSeconds(next.config.application.wake_interval))) {
     log.info("wake_interval changed from {before} s to {after} s", {
       before: before.application.wake_interval,
       after: next.config.application.wake_interval,

@@ -297,3 +297,28 @@ Deno.test("Runtime refuses a signal the platform cannot deliver only when action
   assert.equal(await done, 0);
   assert.equal(ticks, 2);
 });
+
+Deno.test("Runtime waits out a wake_interval past the timer limit as written (3000000 s is 34.7 days)", async () => {
+  using clock = FakeClock.install();
+  const signals = new FakeSignals();
+  const ticks: number[] = [];
+  class App extends Controller {
+    override process(): void {
+      ticks.push(clock.nowMs());
+      if (ticks.length === 2) signals.emit("SIGTERM");
+    }
+  }
+  const runtime = new Runtime(App as never, {
+    name: "t",
+    config: await config("Application:\n  wake_interval: 3000000\n"),
+    signals,
+    clock,
+  });
+  const done = runtime.run();
+  // The timer limit (2^31-1 ms, 24.8 days) passes without a tick: the wait is chained.
+  assert.equal(await clock.next(), 2 ** 31 - 1);
+  assert.deepEqual(ticks, [0]);
+  assert.equal(await clock.next(), 3e9);
+  assert.equal(await done, 0);
+  assert.deepEqual(ticks, [0, 3e9]);
+});

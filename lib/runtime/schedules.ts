@@ -163,10 +163,13 @@ export class ScheduleRunner implements ScheduleUnits {
    * the observer.
    */
   fired(trigger: ScheduleTrigger): void {
-    if (trigger.catchUp) {
-      log.info("Schedule {name}: catching up (a run was due at {due})", {
+    if (trigger.catchUp && trigger.lastRunMs === null) {
+      log.info("Schedule {name}: catching up (no run of it is recorded)", { name: trigger.name });
+    } else if (trigger.catchUp) {
+      log.info("Schedule {name}: catching up (a run was due at {due}; the last ran at {last})", {
         name: trigger.name,
         due: this.#show(trigger.name, trigger.dueMs),
+        last: this.#show(trigger.name, trigger.lastRunMs ?? trigger.dueMs),
       });
     } else if (trigger.missed > 0) {
       log.info(

@@ -9,31 +9,13 @@
 
 import type { Clock } from "../core/clock.ts";
 import { type LongTimer, setLongTimeout } from "../core/delay.ts";
-import { intervalMsFromSeconds, nextTick, rebase, type Schedule } from "../core/schedule.ts";
+import { nextTick, rebase, type Schedule } from "../core/schedule.ts";
 import { getLogger } from "../deps.ts";
 
 /** At most one overrun warning per this many milliseconds; the rest are summed into it. */
 export const OVERRUN_WARNING_EVERY_MS = 60_000;
 
 const log = getLogger(["flagstaff", "runtime"]);
-
-/**
- * `wake_interval` in milliseconds for a schedule, capped at the timer limit
- * (with a warning).
- *
- * @param seconds `Application.wake_interval`.
- * @returns The interval in milliseconds.
- */
-export function intervalMsFor(seconds: number): number {
-  const ms = intervalMsFromSeconds(seconds);
-  if (ms < seconds * 1000) {
-    log.warn("wake_interval {seconds} s is past the timer limit: capped at {cap} s", {
-      seconds,
-      cap: ms / 1000,
-    });
-  }
-  return ms;
-}
 
 /**
  * The timer of a fixed-rate schedule. It only says when a tick is due

@@ -243,6 +243,7 @@ export class ScheduleSource implements TriggerSource<ScheduleTrigger> {
           dueMs,
           missed: entry.timetable.countBetween(dueMs, nowMs, MISSED_COUNT_LIMIT),
           catchUp: true,
+          lastRunMs,
         });
       }
     }

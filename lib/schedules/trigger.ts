@@ -63,6 +63,11 @@ export interface ScheduleTrigger extends TriggerBase {
   readonly missed: number;
   /** True for the run at start that `catch_up: true` asks for. */
   readonly catchUp: boolean;
+  /**
+   * For a catch-up: the last run recorded (Unix epoch ms), or null when none
+   * is (a first start, or a state file that could not be read).
+   */
+  readonly lastRunMs?: number | null;
 }
 
 /**
