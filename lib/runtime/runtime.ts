@@ -6,10 +6,10 @@
  * schedule, a reload, a hook) run one at a time; TERM/INT stop after the unit
  * in flight.
  *
- * This file routes triggers and units and starts up; the units are their own
- * modules over one shared state (`_core.ts`): the controller's life and its
- * ticks (`generation.ts`, `ticker.ts`), reloads (`reload.ts`), the stop
- * (`stop.ts`), the schedules (`schedules.ts`).
+ * This file routes triggers and starts up; what each unit does is in
+ * `units.ts`, over one shared state (`_core.ts`) with the controller's life
+ * and its ticks (`generation.ts`, `ticker.ts`), reloads (`reload.ts`), the
+ * stop (`stop.ts`) and the schedules (`schedules.ts`).
  *
  * @module
  */
@@ -22,21 +22,17 @@ import { Dispatcher } from "../core/dispatcher.ts";
 import { EXIT_CODES, FlagstaffError } from "../core/errors.ts";
 import { type LongTimer, MAX_TIMER_MS, setLongTimeout } from "../core/delay.ts";
 import { SignalInbox, type SignalSource } from "../os/signals.ts";
-import {
-  ACTION_SIGNAL_NAMES,
-  HANDLED_SIGNALS,
-  type SignalName,
-  signalRow,
-} from "../core/signal_table.ts";
+import { ACTION_SIGNAL_NAMES, HANDLED_SIGNALS, type SignalName } from "../core/signal_table.ts";
 import { SignalTriggerSource, type Trigger } from "../schedules/trigger.ts";
 import type { State } from "../core/states.ts";
 import { getLogger } from "../deps.ts";
 import { log, RuntimeCore, type UnitKey } from "./_core.ts";
-import { beginGeneration, firstTick, tick } from "./generation.ts";
-import { asSystemdReload, reload, restart } from "./reload.ts";
-import { requestStop, stopIfNoActionsLeft } from "./stop.ts";
+import { beginGeneration, firstTick } from "./generation.ts";
+import { reload, restart } from "./reload.ts";
+import { requestStop } from "./stop.ts";
 import { ScheduleRunner } from "./schedules.ts";
 import { Ticker } from "./ticker.ts";
+import { runUnit } from "./units.ts";
 
 export { REPEAT_WINDOW_MS } from "./stop.ts";
 export { OVERRUN_WARNING_EVERY_MS } from "./ticker.ts";
@@ -75,7 +71,7 @@ export class Runtime {
     const core = new RuntimeCore(controllerClass, options, options.clock ?? monotonicClock);
     this.#core = core;
     this.#signals = options.signals;
-    core.dispatcher = new Dispatcher<UnitKey>((key) => this.#runUnit(key), {
+    core.dispatcher = new Dispatcher<UnitKey>((key) => runUnit(core, key), {
       onError: (key, error) => core.reportError(`Unit ${key} failed`, error),
     });
     core.ticker = new Ticker(core.clock, () => core.dispatcher.request("tick"));
@@ -289,76 +285,5 @@ export class Runtime {
     this.#startError = error;
     await core.actions?.tearDownAll();
     core.end(error instanceof FlagstaffError ? error.exitCode : EXIT_CODES.failure);
-  }
-
-  async #runUnit(key: UnitKey): Promise<void> {
-    const core = this.#core;
-    switch (key) {
-      case "tick":
-        return await tick(core);
-      case "sweep":
-        await core.actions?.sweep();
-        return stopIfNoActionsLeft(core);
-      case "restart":
-        return await restart(core);
-      case "watchdog":
-        return core.emit({ type: "watchdog" });
-    }
-    if (key.startsWith("schedule:")) return await this.#scheduleUnit(key as `schedule:${string}`);
-    if (key === "SIGHUP") return await asSystemdReload(core, () => this.#signalUnit("SIGHUP"));
-    await this.#signalUnit(key as ActionSignal);
-  }
-
-  /**
-   * A schedule's unit: its `run:` actions, or (`signal:`) that signal's unit
-   * as if it had arrived (without the notify-reload wrapper of a real HUP).
-   * Its start is recorded as the schedule's last run.
-   */
-  async #scheduleUnit(key: `schedule:${string}`): Promise<void> {
-    const core = this.#core;
-    const schedule = core.schedules?.byKey(key);
-    if (!schedule) return; // Removed by a reload while it was queued.
-    core.schedules!.ran(schedule);
-    if (schedule.signal) {
-      return await this.#signalUnit(schedule.signal, `schedule "${schedule.name}"`);
-    }
-    core.runningActions = true;
-    try {
-      await core.actions?.run(key);
-    } finally {
-      core.runningActions = false;
-      await core.tearDownRetired();
-    }
-    log.debug("Ran the actions of schedule {name}", { name: schedule.name });
-    return stopIfNoActionsLeft(core);
-  }
-
-  /**
-   * A signal's unit: its actions, or its default (reload, or the
-   * controller's hook). `reason` names what asked for it: the signal, or a
-   * schedule.
-   */
-  async #signalUnit(key: ActionSignal, reason: string = key): Promise<void> {
-    const core = this.#core;
-    if (core.actions?.configured(key)) {
-      // Nothing runs between the signal and its first action (signal-to-action
-      // latency, bench/): the debug line comes after the run.
-      core.runningActions = true;
-      try {
-        await core.actions.run(key);
-      } finally {
-        core.runningActions = false;
-        await core.tearDownRetired();
-      }
-      log.debug("Ran the actions of {signal}", { signal: key });
-      return stopIfNoActionsLeft(core);
-    }
-    if (signalRow(key).default === "onSigusr2") {
-      log.info("{reason}: calling onSigusr2()", {
-        reason: reason === key ? `Received ${key}` : `Schedule ${reason.slice(9)}`,
-      });
-      return await core.hook("onSigusr2");
-    }
-    await reload(core, reason);
   }
 }
