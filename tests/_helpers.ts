@@ -273,3 +273,24 @@ export function fileMatching(path: string, pattern: RegExp): Promise<string> {
     return pattern.test(text) ? text : undefined;
   });
 }
+
+/**
+ * `Deno.serve` on 127.0.0.1, on a free privileged port (600–1023) when the
+ * tests run as root: as root, flagstaff loads a plain `http:` module from
+ * loopback only from a port only root can listen on (or with a pin), so a
+ * test server stands for a root-run development server. Elsewhere, any free
+ * port.
+ */
+export function serveLoopback(handler: Deno.ServeHandler): Deno.HttpServer<Deno.NetAddr> {
+  if (Deno.uid() !== 0) {
+    return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
+  }
+  for (let attempt = 0;; attempt++) {
+    const port = 600 + Math.floor(Math.random() * 424);
+    try {
+      return Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse) || attempt > 200) throw error;
+    }
+  }
+}

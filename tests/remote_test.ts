@@ -11,7 +11,7 @@
  * show.
  */
 import assert from "node:assert/strict";
-import { ROOT, runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { ROOT, runCli, serveLoopback, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 import * as loader from "../lib/runtime/loader.ts";
 import { integrityProblem } from "../lib/core/integrity.ts";
 import { remoteUrlProblem } from "../lib/core/remote_url.ts";
@@ -36,7 +36,7 @@ function serveModules(hostname = "127.0.0.1"): ModuleServer {
   const files = new Map<string, { body: string; contentType: string }>();
   const redirects = new Map<string, { location: string; status: number }>();
   const counts = new Map<string, number>();
-  const server = Deno.serve({ hostname, port: 0, onListen() {} }, (request) => {
+  const handler = (request: Request) => {
     const path = new URL(request.url).pathname;
     counts.set(path, (counts.get(path) ?? 0) + 1);
     const redirect = redirects.get(path);
@@ -49,7 +49,11 @@ function serveModules(hostname = "127.0.0.1"): ModuleServer {
     const file = files.get(path);
     if (!file) return new Response("not found\n", { status: 404 });
     return new Response(file.body, { headers: { "content-type": file.contentType } });
-  });
+  };
+  // On loopback as root, a privileged port (as a root-run development server has).
+  const server = hostname === "127.0.0.1"
+    ? serveLoopback(handler)
+    : Deno.serve({ hostname, port: 0, onListen() {} }, handler);
   return {
     url: `http://${hostname}:${server.addr.port}`,
     set(path, body, contentType = "application/typescript; charset=utf-8") {
@@ -621,4 +625,49 @@ Deno.test("redirects on loopback are followed by hand, at most 5, each hop check
       );
     }
   }
+});
+
+Deno.test("as root, a plain http:// module from an unprivileged loopback port needs a pin: any local user could serve it", async () => {
+  if (Deno.uid() !== 0) return;
+  // An unprivileged port: nobody could have been listening there first.
+  const source = "export default class C {\n  process() {}\n}\n";
+  await using server = (() => {
+    const served = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response(source, { headers: { "content-type": "application/typescript" } }),
+    );
+    return {
+      url: `http://127.0.0.1:${served.addr.port}`,
+      port: served.addr.port,
+      [Symbol.asyncDispose]: () => served.shutdown(),
+    };
+  })();
+  await using dir = await tempDir();
+  await writeFiles(dir.path, {
+    "app.yml": `Application:\n  controller: ${server.url}/c.ts\n`,
+    "pinned.yml":
+      `Application:\n  controller: ${server.url}/c.ts\n  controller_integrity: ${await sri(
+        source,
+      )}\n`,
+    "actions.yml": `Actions:\n  a: ${server.url}/c.ts\n`,
+  });
+  const refused = await runCli(["check", "-c", `${dir.path}/app.yml`]);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.stderr,
+    new RegExp(
+      `^error: Refusing to load "${server.url}/c\\.ts" as root: a plain http:// module from loopback port ` +
+        `${server.port} may be served by any local user \\(ports from 1024 up need no privilege\\): give it ` +
+        `an integrity pin \\(Application\\.controller_integrity, or \\{module, integrity\\} in Actions\\), serve it ` +
+        `from a port below 1024, or use https://\n$`,
+    ),
+  );
+  const action = await runCli(["check", "-c", `${dir.path}/actions.yml`]);
+  assert.equal(action.code, 2);
+  assert.match(action.stderr, /^error: Refusing to load "[^"]+" as root: .*may be served by any local user/);
+  const cli = await runCli(["check", "--controller", `${server.url}/c.ts`]);
+  assert.equal(cli.code, 2);
+  assert.match(cli.stderr, /may be served by any local user/);
+  const pinned = await runCli(["check", "-c", `${dir.path}/pinned.yml`]);
+  assert.equal(pinned.code, 0, pinned.stderr);
 });

@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { extname, join } from "node:path";
 import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
-import { ROOT, runCli, spawnCli, type SpawnOptions, tempDir } from "./_helpers.ts";
+import { ROOT, runCli, serveLoopback, spawnCli, type SpawnOptions, tempDir } from "./_helpers.ts";
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".ts": "application/typescript",
@@ -52,7 +52,7 @@ async function npmCache(): Promise<string> {
 
 async function serveRepo(): Promise<ServedRepo> {
   const requests: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+  const server = serveLoopback(async (request) => {
     const path = decodeURIComponent(new URL(request.url).pathname);
     requests.push(path);
     const type = CONTENT_TYPES[extname(path)];

@@ -163,6 +163,59 @@ function subject(
   return `the folder "${path}" on its path`;
 }
 
+/**
+ * As root, why a module given by URL could be another local user's code, or
+ * undefined. Plain `http:` is allowed on loopback only (`remote_url.ts`), and
+ * any local user may listen on an unprivileged loopback port before flagstaff
+ * fetches from it. So, as root, a plain `http:` module is loaded only when
+ * its port is privileged (below `net.ipv4.ip_unprivileged_port_start`,
+ * usually 1024: only root, or a program given `CAP_NET_BIND_SERVICE`, can
+ * listen there), when it has an integrity pin (the bytes are then checked,
+ * whoever served them), or when it comes from the origin flagstaff itself
+ * was loaded from (that server already runs flagstaff's own code). `https:`
+ * is not refused (the server is authenticated); nothing is when flagstaff
+ * does not run as root.
+ *
+ * @param url The module's URL (`http:` or `https:`).
+ * @param pinned Whether an integrity pin was given for it.
+ * @returns `a plain http:// module from loopback port 8000 may be served by
+ *   any local user: …`, or undefined.
+ * @throws {FlagstaffError} `permission` when flagstaff cannot tell its
+ *   effective uid.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { remoteCodeTrustProblem } from "./code_trust.ts";
+ * assert.equal(remoteCodeTrustProblem(new URL("https://example.com/a.ts"), false), undefined);
+ * assert.equal(remoteCodeTrustProblem(new URL("http://127.0.0.1:8000/a.ts"), true), undefined);
+ * assert.equal(remoteCodeTrustProblem(new URL("http://127.0.0.1/a.ts"), false), undefined);
+ * const unpinned = remoteCodeTrustProblem(new URL("http://127.0.0.1:8000/a.ts"), false);
+ * assert.equal(unpinned !== undefined, Deno.uid() === 0);
+ * ```
+ */
+export function remoteCodeTrustProblem(url: URL, pinned: boolean): string | undefined {
+  if (url.protocol !== "http:" || pinned) return undefined;
+  if (url.origin === new URL(import.meta.url).origin) return undefined;
+  const port = url.port === "" ? 80 : Number(url.port);
+  const unprivileged = unprivilegedPortStart();
+  if (port < unprivileged || effectiveUidNow() !== 0) return undefined;
+  return `a plain http:// module from loopback port ${port} may be served by any local user ` +
+    `(ports from ${unprivileged} up need no privilege): give it an integrity pin ` +
+    "(Application.controller_integrity, or {module, integrity} in Actions), serve it from a " +
+    `port below ${unprivileged}, or use https://`;
+}
+
+/** The first port any user may listen on (`net.ipv4.ip_unprivileged_port_start`); 1024 if unreadable. */
+function unprivilegedPortStart(): number {
+  try {
+    const text = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start").trim();
+    return /^\d+$/.test(text) ? Number(text) : 1024;
+  } catch {
+    return 1024;
+  }
+}
+
 function octal(mode: number): string {
   return `0${mode.toString(8).padStart(3, "0")}`;
 }

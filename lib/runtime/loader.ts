@@ -27,7 +27,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ControllerClass, ControllerLike } from "./controller.ts";
 import { FlagstaffError } from "../core/errors.ts";
 import { isRemote } from "../core/remote_url.ts";
-import { codeTrustProblem, untrustedCodeError } from "./code_trust.ts";
+import { codeTrustProblem, remoteCodeTrustProblem, untrustedCodeError } from "./code_trust.ts";
 import { importRemote, type RemoteModuleOptions } from "./remote.ts";
 
 // Where `lib/config` and the tests have always found them.
@@ -90,7 +90,8 @@ export function resolveModule(specifier: string, baseDir: string = Deno.cwd()): 
  *   module; Deno's own error for a local module. `Deno.errors.NotCapable`
  *   when a permission is missing.
  * @throws {FlagstaffError} `usage` for a local module root must not load
- *   (see {@link codeTrustProblem}); `permission` when flagstaff cannot tell
+ *   (see {@link codeTrustProblem}), and as root for a plain `http:` module
+ *   without an integrity pin ({@link remoteCodeTrustProblem}); `permission` when flagstaff cannot tell
  *   whether it runs as root.
  */
 export async function importModule(
@@ -98,7 +99,13 @@ export async function importModule(
   options: ImportModuleOptions = {},
 ): Promise<Record<string, unknown>> {
   const url = resolveModule(specifier, options.baseDir);
-  if (isRemote(url)) return await importRemote(url, options);
+  if (isRemote(url)) {
+    const untrusted = remoteCodeTrustProblem(url, options.integrity !== undefined);
+    if (untrusted) {
+      throw new FlagstaffError("usage", `Refusing to load "${url.href}" as root: ${untrusted}`);
+    }
+    return await importRemote(url, options);
+  }
   if (options.integrity !== undefined) {
     throw new Error("an integrity pin applies to a module given by URL only");
   }
