@@ -664,10 +664,24 @@ Deno.test("as root, a plain http:// module from an unprivileged loopback port ne
   );
   const action = await runCli(["check", "-c", `${dir.path}/actions.yml`]);
   assert.equal(action.code, 2);
-  assert.match(action.stderr, /^error: Refusing to load "[^"]+" as root: .*may be served by any local user/);
+  assert.match(
+    action.stderr,
+    /^error: Refusing to load "[^"]+" as root: .*may be served by any local user/,
+  );
   const cli = await runCli(["check", "--controller", `${server.url}/c.ts`]);
   assert.equal(cli.code, 2);
   assert.match(cli.stderr, /may be served by any local user/);
   const pinned = await runCli(["check", "-c", `${dir.path}/pinned.yml`]);
   assert.equal(pinned.code, 0, pinned.stderr);
+  // A trusted (privileged-port) server that redirects there: the hop is refused alike.
+  await using trusted = serveModules();
+  trusted.redirect("/c.ts", `${server.url}/c.ts`);
+  const hop = await runCli(["check", "--controller", `${trusted.url}/c.ts`]);
+  assert.equal(hop.code, 2);
+  assert.match(
+    hop.stderr,
+    new RegExp(
+      `it redirects from "${trusted.url}/c\\.ts" to a refused URL: a plain http:// module from loopback port ${server.port}`,
+    ),
+  );
 });

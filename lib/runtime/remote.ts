@@ -28,6 +28,7 @@ import { toBase64 } from "../core/_base64.ts";
 import { setLongTimeout } from "../core/delay.ts";
 import { integrityOf, integrityProblem, integrityText, parseIntegrity } from "../core/integrity.ts";
 import { isRemote, remoteUrlProblem } from "../core/remote_url.ts";
+import { remoteCodeTrustProblem } from "./code_trust.ts";
 
 /** Options for {@link importRemote}. */
 export interface RemoteModuleOptions {
@@ -67,6 +68,7 @@ export async function importRemote(
   const { bytes, finalUrl, contentType } = await fetchModule(
     url,
     options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS,
+    pin !== undefined,
   );
   if (pin) {
     const expected = integrityText(pin);
@@ -97,6 +99,7 @@ const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]
 async function fetchModule(
   url: URL,
   timeoutMs: number,
+  pinned: boolean,
 ): Promise<{ bytes: Uint8Array; finalUrl: URL; contentType: string }> {
   const abort = new AbortController();
   const timer = setLongTimeout(
@@ -119,7 +122,7 @@ async function fetchModule(
       const location = response.headers.get("location");
       if (REDIRECT_STATUSES.has(response.status) && location !== null) {
         await response.body?.cancel();
-        const next = nextHop(current, location);
+        const next = nextHop(current, location, pinned);
         if (redirects >= MAX_REDIRECTS) {
           throw new Error(
             `it redirects more than ${MAX_REDIRECTS} times (the last hop to "${next.href}")`,
@@ -146,9 +149,10 @@ async function fetchModule(
 /**
  * Where a redirect from `from` to `location` leads, if it may be fetched.
  *
- * @throws {Error} naming the hop: not a URL, not `http:`/`https:`, or plain `http:` off loopback.
+ * @throws {Error} naming the hop: not a URL, not `http:`/`https:`, plain `http:` off loopback,
+ *   or (as root, without a pin) plain `http:` on a loopback port any user may listen on.
  */
-function nextHop(from: URL, location: string): URL {
+function nextHop(from: URL, location: string, pinned: boolean): URL {
   let next: URL;
   try {
     next = new URL(location, from);
@@ -161,7 +165,7 @@ function nextHop(from: URL, location: string): URL {
         `(on loopback) http: only`,
     );
   }
-  const refused = remoteUrlProblem(next);
+  const refused = remoteUrlProblem(next) ?? remoteCodeTrustProblem(next, pinned);
   if (refused) throw new Error(`it redirects from "${from.href}" to a refused URL: ${refused}`);
   return next;
 }
