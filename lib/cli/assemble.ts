@@ -363,12 +363,13 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     }
     notifier?.close();
     reaper?.[Symbol.dispose]();
-    guard?.[Symbol.dispose]();
     collector[Symbol.dispose]();
     await shutdownLogging();
     // After a forced exit, what `exec` started goes too (after a clean one, nothing is left).
     hardStop.killGroups();
     // The listeners stay (the inbox is never closed here): a signal now is ignored, not fatal.
     hardStop[Symbol.dispose]();
+    // Last: the debugger's port stays held until nothing of the run is left to await.
+    guard?.[Symbol.dispose]();
   }
 }
