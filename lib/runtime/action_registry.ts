@@ -21,6 +21,7 @@ import type { Config } from "../config/config.ts";
 import { FlagstaffError } from "../core/errors.ts";
 import { codeTrustProblem, untrustedCodeError } from "./code_trust.ts";
 import { importModule, resolveModule } from "./loader.ts";
+import { moduleErrorText } from "./module_error.ts";
 import { getLogger } from "../deps.ts";
 
 const log = getLogger(["flagstaff", "actions"]);
@@ -185,7 +186,9 @@ export async function loadSource(source: ActionSource, fresh = false): Promise<A
     return await source.load(fresh);
   } catch (error) {
     if (error instanceof FlagstaffError) throw error;
-    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const message = error instanceof Deno.errors.NotCapable
+      ? error.message.split("\n")[0]
+      : moduleErrorText(error);
     throw new FlagstaffError(
       error instanceof Deno.errors.NotCapable ? "permission" : "usage",
       `Cannot load action "${source.name}" from ${source.origin}: ${message}`,

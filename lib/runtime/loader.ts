@@ -26,6 +26,7 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ControllerClass, ControllerLike } from "./controller.ts";
 import { FlagstaffError } from "../core/errors.ts";
+import { moduleErrorText } from "./module_error.ts";
 import { isRemote } from "../core/remote_url.ts";
 import { codeTrustProblem, remoteCodeTrustProblem, untrustedCodeError } from "./code_trust.ts";
 import { importRemote, type RemoteModuleOptions } from "./remote.ts";
@@ -175,7 +176,7 @@ export async function loadController(
     }
     throw new FlagstaffError(
       "controller_invalid",
-      `Cannot load controller "${specifier}": ${firstLine(error)}`,
+      `Cannot load controller "${specifier}": ${moduleErrorText(error)}`,
       {
         cause: error,
       },
