@@ -260,3 +260,18 @@ Deno.test({
     );
   },
 });
+
+Deno.test("a pidfile whose folder is missing: check and run refuse it alike, naming line and key", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/app.yml`;
+  await writeFiles(dir.path, {
+    "app.yml": "Daemon:\n  pidfile: run/app.pid\nSignals:\n  usr1: [{print: hi}]\n",
+  });
+  const lines = await sameVerdict(["-c", file]);
+  assert.deepEqual(lines, [
+    `error: Cannot load config "${file}": line 2, column 12, key "Daemon.pidfile": ` +
+    `cannot create this pidfile: its folder "${dir.path}/run" does not exist ` +
+    "(flagstaff creates the pidfile, not folders)",
+  ]);
+  assert.equal(await Deno.lstat(`${dir.path}/run`).catch(() => "absent"), "absent");
+});

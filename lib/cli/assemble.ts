@@ -189,7 +189,7 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
   let config: Config;
   try {
     schedules = await cliSchedules(context.schedules, program);
-    config = await readConfig(context);
+    config = await readConfig(context, { forStart: true });
   } catch (error) {
     // Nothing ran: no Worker is left to keep a library app's process alive.
     guard?.[Symbol.dispose]();

@@ -174,7 +174,7 @@ export async function check(context: CommandContext): Promise<number> {
     if (file) {
       // Every problem of the config, and a best-effort config to check the rest against.
       await trustConfig(file);
-      const checked = await validateConfigFile(file);
+      const checked = await validateConfigFile(file, { forStart: true });
       config = checked.config;
       if (checked.issues.length > 0) problems.push(new ConfigError(checked.issues));
       controllerReported = checked.issues.some((issue) =>

@@ -90,12 +90,15 @@ export function flagOf(context: CommandContext, name: string): boolean | undefin
  * whether its default actions folder exists ({@link noteActionsDir}): every
  * command reads its config before any privilege drop.
  */
-export async function readConfig(context: CommandContext): Promise<Config> {
+export async function readConfig(
+  context: CommandContext,
+  options: { forStart?: boolean } = {},
+): Promise<Config> {
   const file = stringOf(context, "config");
   const { defaultConfig, loadConfig } = await import("../config/config.ts");
   if (!file) return noteActionsDir(context, defaultConfig());
   await trustConfig(file);
-  return noteActionsDir(context, await loadConfig(file));
+  return noteActionsDir(context, await loadConfig(file, { forStart: options.forStart }));
 }
 
 /** Default actions folders looked at before a privilege drop and found missing. */

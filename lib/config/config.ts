@@ -54,7 +54,7 @@ import type { LoggingSection } from "../logging/logging.ts";
 import { parseYaml } from "./_yaml.ts";
 import { APPLICATION_KEYS } from "./application.ts";
 import { DAEMON_KEYS } from "./daemon.ts";
-import { checkAccounts, checkDropWrites } from "./system_checks.ts";
+import { checkAccounts, checkDropWrites, checkPidfileFolder } from "./system_checks.ts";
 import { isNonEmptyString, isPlainObject, type KeyPath, type Report } from "./schema.ts";
 import { checkSections, type ConfigSections } from "./sections.ts";
 import { MIN_TIMEOUT_S } from "./signals.ts";
@@ -101,6 +101,13 @@ export interface LoadConfigOptions {
    * truncated is then an error and the running config stays.
    */
   allowEmpty?: boolean;
+  /**
+   * Whether `Daemon.pidfile`'s folder must exist, as it must for `run` to
+   * take the pidfile. Default false: `status`, `stop` and the other commands
+   * that only read the pidfile say "not running" when it is missing. `check`
+   * and `run` pass true.
+   */
+  forStart?: boolean;
 }
 
 /** A config and every problem found in it, from {@link validateConfigText}. */
@@ -295,6 +302,7 @@ export async function validateConfigText(
   await checkAccounts(config.daemon, report);
   const resolved = resolvePaths(config, file);
   if (issues.length === 0) await checkDropWrites(resolved.daemon, resolved.logging, report);
+  if (issues.length === 0 && options.forStart) checkPidfileFolder(resolved.daemon, report);
   return done(resolved);
 }
 

@@ -104,8 +104,8 @@ export const DAEMON_KEYS = {
     ...pathText,
     absent: "none",
     example: "pidfile: /run/myapp/myapp.pid",
-    doc: "pidfile, locked while running; relative to the config file's folder; " +
-      "`--pidfile` overrides it",
+    doc: "pidfile, locked while running (its folder must exist); relative to the config " +
+      "file's folder; `--pidfile` overrides it",
   },
   umask: {
     ...umask,

@@ -253,3 +253,45 @@ export async function checkDropWrites(
     }
   }
 }
+
+/**
+ * Says now what would stop `run` from taking `Daemon.pidfile`: its folder
+ * must exist (flagstaff creates the pidfile, not folders). Who may write
+ * there, and as root whether another user could change it, is decided when
+ * the pidfile is taken (`lib/os/pidfile.ts`), in the same words.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkPidfileFolder } from "./system_checks.ts";
+ * const problems: string[] = [];
+ * checkPidfileFolder({ stop_timeout: 10, pidfile: "/nonexistent/dir/app.pid" }, (path, message) =>
+ *   problems.push(`${path.join(".")}: ${message}`));
+ * assert.deepEqual(problems, [
+ *   'Daemon.pidfile: cannot create this pidfile: its folder "/nonexistent/dir" does not exist ' +
+ *   "(flagstaff creates the pidfile, not folders)",
+ * ]);
+ * ```
+ */
+export function checkPidfileFolder(daemon: DaemonConfig, report: Report): void {
+  if (daemon.pidfile === undefined) return;
+  const folder = dirname(daemon.pidfile);
+  let isFolder: boolean;
+  try {
+    isFolder = Deno.statSync(folder).isDirectory;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) return; // Said when it is taken.
+    report(
+      ["Daemon", "pidfile"],
+      `cannot create this pidfile: its folder ${JSON.stringify(folder)} does not exist ` +
+        "(flagstaff creates the pidfile, not folders)",
+    );
+    return;
+  }
+  if (!isFolder) {
+    report(
+      ["Daemon", "pidfile"],
+      `cannot create this pidfile: ${JSON.stringify(folder)} is not a folder`,
+    );
+  }
+}
