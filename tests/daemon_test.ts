@@ -401,7 +401,11 @@ Daemon:
           "error: setup() failed: the real failure\n",
         ]);
       } else {
-        assert.deepEqual([result.code, result.stderr], [0, ""]);
+        // Nothing but the note that a console log is lost once detached.
+        assert.deepEqual([
+          result.code,
+          result.stderr.replace(/^warning: its log goes to the console.*\n/m, ""),
+        ], [0, ""]);
         const stop = await runCli(["stop", "--pidfile", `${folder}/app.pid`]);
         assert.deepEqual([stop.code, stop.stdout], [0, `stopped pid ${childPid}\n`]);
       }
@@ -504,4 +508,43 @@ Deno.test("--daemon: Ctrl-C on the waiting parent stops the half-started child, 
   assert.equal(await alive(pid), false, "the half-started daemon is gone");
   const status = await runCli(["status", "-c", config]);
   assert.equal(status.code, 3, status.stdout);
+});
+
+Deno.test("--daemon says what the daemon will lack: a pidfile to find it by, a log other than the console", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/app.log`;
+  await writeFiles(dir.path, {
+    // A file log, no pidfile.
+    "nopid.yml": "Signals:\n  usr1: [{print: hi}]\nLogging:\n  handlers:\n" +
+      `    file: {class: logging.FileHandler, filename: ${log}}\n  root: {level: INFO, handlers: [file]}\n`,
+    // A pidfile, the console log only.
+    "console.yml": "Daemon:\n  pidfile: app.pid\nSignals:\n  usr1: [{print: hi}]\n",
+  });
+  const nopid = await runCli(["run", "-c", `${dir.path}/nopid.yml`, "--daemon"]);
+  assert.equal(nopid.code, 0, nopid.stderr);
+  assert.equal(
+    nopid.stderr,
+    "warning: detaching without a pidfile: status, stop and reload cannot find the daemon " +
+      "(set Daemon.pidfile, or give --pidfile FILE)\n",
+  );
+  const pid = Number(
+    (await fileMatching(log, /Starting nopid \(pid (\d+)\)/)).match(/pid (\d+)/)![1],
+  );
+  Deno.kill(pid, "SIGTERM");
+  await fileMatching(log, /Stopped nopid/);
+  const status = await runCli(["status", "-c", `${dir.path}/nopid.yml`]);
+  assert.equal(status.code, 2);
+  assert.equal(
+    status.stderr,
+    `error: No pidfile: ${dir.path}/nopid.yml has no Daemon.pidfile; give --pidfile FILE\n`,
+  );
+
+  const quiet = await runCli(["run", "-c", `${dir.path}/console.yml`, "--daemon"]);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.match(
+    quiet.stderr,
+    /^warning: its log goes to the console, which a daemon does not have \(stderr is \/dev\/null\)/,
+  );
+  const stop = await runCli(["stop", "-c", `${dir.path}/console.yml`]);
+  assert.equal(stop.code, 0, stop.stderr);
 });

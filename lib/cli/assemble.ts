@@ -32,6 +32,7 @@ import {
 } from "./context.ts";
 import { cliSchedules } from "./schedules.ts";
 import { IdleCollector } from "../runtime/heap.ts";
+import { daemonWarnings } from "./_daemon_warnings.ts";
 import { dropPrivilegesNow } from "./drop.ts";
 import { verbosityOf } from "./options.ts";
 import { exitCodeOf, userError, write } from "./output.ts";
@@ -209,11 +210,18 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     inbox.listen((signal) => {
       if (signal === "SIGTERM" || signal === "SIGINT") interrupted.abort();
     });
-    return await detach(context.argv, {
+    const code = await detach(context.argv, {
       printError: (message) => write(Deno.stderr, `error: ${message}\n`),
       stopTimeoutMs: config.daemon.stop_timeout * 1000,
       signal: interrupted.signal,
     });
+    // Once it runs, while there is still a terminal to say it on.
+    if (code === 0) {
+      for (const warning of daemonWarnings(context, config)) {
+        write(Deno.stderr, `warning: ${warning}\n`);
+      }
+    }
+    return code;
   }
   hardStop.configure(config.daemon.stop_timeout * 1000);
   if (config.daemon.umask !== undefined) {

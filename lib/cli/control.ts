@@ -56,9 +56,12 @@ export const SIGNAL_SPEC: CommandSpec = {
 async function pidfileOf(context: CommandContext, config?: Config): Promise<string> {
   const path = stringOf(context, "pidfile") ?? (config ?? await readConfig(context)).daemon.pidfile;
   if (!path) {
+    const file = stringOf(context, "config");
     throw new FlagstaffError(
       "usage",
-      "No pidfile: give --pidfile FILE, or -c FILE with Daemon.pidfile set",
+      file
+        ? `No pidfile: ${file} has no Daemon.pidfile; give --pidfile FILE`
+        : "No pidfile: give --pidfile FILE, or -c FILE with Daemon.pidfile set",
     );
   }
   return path;
