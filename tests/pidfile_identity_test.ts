@@ -383,3 +383,59 @@ Deno.test({
     assert.equal((await instance.finished()).code, 0);
   },
 });
+
+/** A DENO_DIR nobody can use: a copy of this Deno's npm cache (runs stay offline). */
+async function denoDirForNobody(): Promise<AsyncDisposable & { path: string }> {
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] })
+    .output();
+  assert.equal(code, 0, "deno info --json");
+  const npmCache = JSON.parse(new TextDecoder().decode(stdout)).npmCache as string;
+  const dir = await workDir();
+  const copied = await new Deno.Command("cp", { args: ["-r", npmCache, `${dir.path}/npm`] })
+    .output();
+  assert.equal(copied.code, 0, "cp the npm cache");
+  const owned = await new Deno.Command("chown", { args: ["-R", "nobody:nogroup", dir.path] })
+    .output();
+  assert.equal(owned.code, 0, "chown the DENO_DIR");
+  return dir;
+}
+
+Deno.test({
+  name:
+    "as another user, who cannot check that the pid holds the lock itself: status says unknown (4), reload signals nothing (4)",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await workDir();
+    await using denoDir = await denoDirForNobody();
+    const pidfile = `${dir.path}/app.pid`;
+    // A root service's pidfile, locked by its own pid, as a running flagstaff's is.
+    await using service = new Proc([
+      "sh",
+      "-c",
+      `printf '%s\\n' "$$" > '${pidfile}' && exec flock -x '${pidfile}' -c 'echo locked; exec cat'`,
+    ]);
+    await service.waitFor(/^locked$/m);
+    const pid = service.child.pid;
+    const why = `the lock of pidfile "${pidfile}" is in its name, but whether it holds it itself ` +
+      `cannot be checked: cannot read "/proc/${pid}/fd": permission denied (errno 13) (root can check it)`;
+    const asNobody = { wrapper: AS_NOBODY, env: { DENO_DIR: denoDir.path } };
+    const expected: [string[], number, string, string][] = [
+      [["status", "--pidfile", pidfile], 4, `unknown: pid ${pid} may run: ${why}\n`, ""],
+      [["reload", "--pidfile", pidfile], 4, "", `error: Not signalling pid ${pid}: ${why}\n`],
+      [["stop", "--pidfile", pidfile], 4, "", `error: Not signalling pid ${pid}: ${why}\n`],
+    ];
+    for (const [args, code, stdout, stderr] of expected) {
+      await using child = spawnCli(args, asNobody);
+      const result = await child.finished(HANG_MS);
+      assert.deepEqual(
+        [result.code, result.stdout, result.stderr],
+        [code, stdout, stderr],
+        args[0],
+      );
+    }
+    const root = await cli(["status", "--pidfile", pidfile]);
+    assert.match(root.stdout, new RegExp(`^running as pid ${pid} `), "root can check it");
+    service.child.kill("SIGUSR1");
+    assert.equal((await service.child.status).signal, "SIGUSR1", "the service was never signalled");
+  },
+});
