@@ -262,7 +262,14 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
         path: pidfile.path,
         pid: pidfile.previousPid ?? "unknown",
       });
+      if (pidfile.lockNotHeld !== undefined) {
+        log.warn(
+          "The stale pidfile {path} was locked in the name of pid {pid}, but {found}: another process holds its lock through an inherited descriptor; the file was replaced, and lsof +L1 lists the holder among the open files that no longer have a name",
+          { path: pidfile.path, pid: pidfile.previousPid, found: pidfile.lockNotHeld },
+        );
+      }
       for (const lock of pidfile.ignoredLocks) {
+        if (pidfile.lockNotHeld !== undefined && lock.pid === pidfile.previousPid) continue;
         log.warn("Ignored a lock held by pid {pid} on the stale pidfile {path}", {
           pid: lock.pid,
           path: pidfile.path,

@@ -68,7 +68,8 @@ async function pidfileOf(context: CommandContext, config?: Config): Promise<stri
 }
 
 /**
- * Runs `status`: 0 when it runs, 3 when not. When it runs, each schedule's
+ * Runs `status`: 0 when it runs, 3 when not, 4 when the pid its pidfile's
+ * lock is in the name of cannot be checked to hold it (not root). When it runs, each schedule's
  * next run is read from the state file in the folder `run` uses
  * (`Daemon.state_dir`, else the default for the app's name), if that file
  * was written by the running instance (its pid).
@@ -76,8 +77,14 @@ async function pidfileOf(context: CommandContext, config?: Config): Promise<stri
 export async function status(context: CommandContext): Promise<number> {
   const config = await readConfig(context);
   const pidfile = await pidfileOf(context, config);
-  const { formatUptime, serviceStatus } = await import("../os/service.ts");
+  const { formatUptime, serviceStatus, staleReason, uncheckedReason } = await import(
+    "../os/service.ts"
+  );
   const found = await serviceStatus(pidfile);
+  if (found.running && found.unchecked !== undefined) {
+    out(`unknown: pid ${found.pid} may run: ${uncheckedReason(pidfile, found)}\n`);
+    return EXIT_CODES.unknown;
+  }
   if (found.running) {
     const uptime = found.uptimeS === undefined ? "" : `, up ${formatUptime(found.uptimeS)}`;
     out(`running as pid ${found.pid} (pidfile ${pidfile})${uptime}\n`);
@@ -85,7 +92,7 @@ export async function status(context: CommandContext): Promise<number> {
     return EXIT_CODES.ok;
   }
   const why = found.stale
-    ? `pidfile ${pidfile} is stale${found.pid ? `: pid ${found.pid} holds no lock` : ""}`
+    ? `pidfile ${pidfile} is stale${staleReason(pidfile, found)}`
     : `no pidfile ${pidfile}`;
   out(`not running (${why})\n`);
   return EXIT_CODES.notRunning;
@@ -208,7 +215,7 @@ export async function stop(context: CommandContext): Promise<number> {
   out(
     result.wasRunning
       ? `stopped pid ${result.pid}${result.killed ? " (with KILL)" : ""}\n`
-      : `not running (pidfile ${pidfile})\n`,
+      : `not running (pidfile ${pidfile}${result.stale ?? ""})\n`,
   );
   return EXIT_CODES.ok;
 }

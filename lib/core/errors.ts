@@ -16,6 +16,8 @@ export const EXIT_CODES = {
   usage: 2,
   /** `status`, `stop`, `reload`, `signal`: no instance runs (LSB's "program is not running"). */
   notRunning: 3,
+  /** `status`, `stop`, `reload`, `signal`: who holds the pidfile cannot be checked (LSB's "status is unknown"). */
+  unknown: 4,
 } as const;
 
 /** The stable error codes, with their exit code and what they mean. */
@@ -66,6 +68,11 @@ export const ERROR_CODES = {
   not_running: {
     exitCode: EXIT_CODES.notRunning,
     summary: "No running instance holds the pidfile",
+  },
+  unchecked_instance: {
+    exitCode: EXIT_CODES.unknown,
+    summary:
+      "The pidfile's lock is in the name of its pid, but whether that process holds it cannot be checked (its /proc/PID/fd is unreadable: run as root); nothing is signalled",
   },
 } as const;
 

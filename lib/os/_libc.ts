@@ -103,6 +103,9 @@ const SYMBOLS = {
   mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
   fsync: { parameters: ["i32"], result: "i32", nonblocking: true },
+  // Naming a new pidfile atomically without a second link; whether a lock's pid still runs.
+  renameat2: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
 } as const;
 
 /** The libc functions flagstaff calls. */

@@ -7,8 +7,9 @@
  * never through a link, never blocking, and only a regular file. As root, a
  * pidfile another user could change is refused outright, as
  * `start-stop-daemon(8)` does: that user could otherwise write any pid into
- * it, and `flagstaff stop` as root would signal it ({@link folderDistrust},
- * {@link fileDistrust}).
+ * it, and `flagstaff stop` as root would signal it ({@link folderDistrust}
+ * for its folder and every folder above, {@link fileDistrust}). A pidfile
+ * with more than one link is refused from anyone ({@link openExisting}).
  *
  * Private to `pidfile.ts`, `open_pidfile.ts`, `pidfile_locks.ts` and
  * `_start_lock.ts`.
@@ -17,16 +18,11 @@
  */
 
 import { basename, dirname, resolve } from "node:path";
-import { type FileStat, fstatFd } from "./file_stat.ts";
+import type { FileStat } from "./file_stat.ts";
 import { ENOENT, OsError } from "./os_error.ts";
 import { effectiveUid } from "./own_file.ts";
-import {
-  closeFd,
-  NotRegularFileError,
-  O_RDONLY,
-  openFolder,
-  openRegularFile,
-} from "./safe_file.ts";
+import { FileProblem, openPrivateFolder } from "./private_folder.ts";
+import { closeFd, NotRegularFileError, O_RDONLY, openRegularFile } from "./safe_file.ts";
 import { type ErrorCode, FlagstaffError } from "../core/errors.ts";
 
 /** Code for a pidfile that cannot be created, read, removed or trusted (exit 1). */
@@ -103,31 +99,47 @@ function octal(mode: number): string {
 export const ROOT_ADVICE =
   "another user could make root signal any process (keep it in a root-owned folder such as /run/NAME/)";
 
+/** Why a pidfile with more than one link is refused. */
+const LINKS_ADVICE =
+  "another name of it may be another service's pidfile, whose pid would be reported and signalled (flagstaff makes a pidfile with one link)";
+
 /**
- * As root: throws when the folder of `path` can be written by another user.
- * Errors opening the folder are left to whoever creates the file.
+ * As root: opens the folder of `path` walking from `/` one step at a time
+ * (`private_folder.ts`, the walk the schedules' state folder takes): every
+ * folder on the way, and the pidfile's folder itself, must be one only root
+ * can change (or sticky, as `/tmp`: {@link folderDistrust}), and a symbolic
+ * link on the way is followed only when no other user could have made or
+ * changed it. A link another user planted on the way would otherwise let
+ * that user choose the file root reads a pid from, or creates.
+ *
+ * @returns The folder's descriptor (`O_PATH`; close it with `closeFd`), or
+ *   undefined when a step is missing.
+ * @throws {FlagstaffError} `pidfile` when a step is refused.
  */
-export function checkFolderAsRoot(path: string): void {
-  const folder = resolve(dirname(path));
-  let fd: number;
+export function openFolderAsRoot(path: string): number | undefined {
   try {
-    fd = openFolder(folder);
+    return openPrivateFolder(resolve(dirname(path)), { owner: 0, folderDistrust });
   } catch (error) {
-    if (error instanceof OsError) return;
+    if (error instanceof FileProblem) throw refusal(path, `${error.reason}: ${ROOT_ADVICE}`);
     throw error;
-  }
-  try {
-    const why = folderDistrust(folder, fstatFd(fd));
-    if (why) throw refusal(path, `${why}: ${ROOT_ADVICE}`);
-  } finally {
-    closeFd(fd);
   }
 }
 
 /**
+ * As root: throws when the folder of `path`, or any step of its path, can
+ * be changed by another user ({@link openFolderAsRoot}). A missing folder is
+ * left to whoever creates the file.
+ */
+export function checkFolderAsRoot(path: string): void {
+  const fd = openFolderAsRoot(path);
+  if (fd !== undefined) closeFd(fd);
+}
+
+/**
  * Opens the existing pidfile at `path` for reading, safely: never a link,
- * never blocking; only a regular file, and as root only one no other user can
- * change. Returns undefined when nothing is there.
+ * never blocking; only a regular file with one link (a hard link planted at
+ * `path` to another service's pidfile would name its pid), and as root only
+ * one no other user can change. Returns undefined when nothing is there.
  */
 export function openExisting(
   path: string,
@@ -143,6 +155,10 @@ export function openExisting(
       throw refusal(path, `${error.reason}${never}`);
     }
     throw error;
+  }
+  if (opened.stat.nlink > 1) {
+    closeFd(opened.fd);
+    throw refusal(path, `it has ${opened.stat.nlink} hard links: ${LINKS_ADVICE}`);
   }
   if (effectiveUid() === 0) {
     const why = fileDistrust(opened.stat);

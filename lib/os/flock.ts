@@ -77,6 +77,26 @@ export interface FlockHolder {
 /** One `/proc/locks` line: `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`; waiters have `->`. */
 const LOCK_LINE = /^\d+:\s+FLOCK\s+\S+\s+(READ|WRITE)\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/;
 
+/**
+ * The `flock` lock a `/proc/locks` line (or the rest of a `lock:` line of
+ * `/proc/<pid>/fdinfo/<fd>`) describes, when it is one on the file `stat`
+ * describes (device `major:minor` and inode); undefined for any other line,
+ * a waiter's (`->`) included.
+ */
+export function flockOn(
+  line: string,
+  stat: Pick<FileStat, "devMajor" | "devMinor" | "ino">,
+): FlockHolder | undefined {
+  const match = LOCK_LINE.exec(line);
+  if (
+    !match || parseInt(match[3], 16) !== stat.devMajor ||
+    parseInt(match[4], 16) !== stat.devMinor || BigInt(match[5]) !== stat.ino
+  ) {
+    return undefined;
+  }
+  return { pid: Math.max(0, Number(match[2])), exclusive: match[1] === "WRITE" };
+}
+
 /** Options for {@link flockHolders}. */
 export interface FlockHoldersOptions {
   /** The lock table to read. Default `/proc/locks`. */
@@ -122,13 +142,8 @@ export function flockHolders(
       const lines = text.split("\n");
       rest = chunk.length === 0 ? "" : lines.pop()!;
       for (const line of lines) {
-        const match = LOCK_LINE.exec(line);
-        if (
-          match && parseInt(match[3], 16) === stat.devMajor &&
-          parseInt(match[4], 16) === stat.devMinor && BigInt(match[5]) === stat.ino
-        ) {
-          holders.push({ pid: Math.max(0, Number(match[2])), exclusive: match[1] === "WRITE" });
-        }
+        const holder = flockOn(line, stat);
+        if (holder) holders.push(holder);
       }
       if (chunk.length === 0) return holders;
     }

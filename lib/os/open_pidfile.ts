@@ -15,20 +15,14 @@
  * @module
  */
 
-import { dirname, resolve } from "node:path";
-import { type FileStat, fstatFd, pathNames } from "./file_stat.ts";
+import { dirname } from "node:path";
+import { type FileStat, pathNames } from "./file_stat.ts";
 import type { FlockHolder } from "./flock.ts";
 import { ENOENT, OsError } from "./os_error.ts";
 import { effectiveUid } from "./own_file.ts";
 import { inspectLocks, type PidfileLocks } from "./pidfile_locks.ts";
 import { closeFd, openFolder, readAtMost } from "./safe_file.ts";
-import {
-  folderDistrust,
-  openExisting,
-  pidfileError,
-  refusal,
-  ROOT_ADVICE,
-} from "./_pidfile_trust.ts";
+import { openExisting, openFolderAsRoot, pidfileError } from "./_pidfile_trust.ts";
 import { withStartLock } from "./_start_lock.ts";
 
 /** The largest pid Linux hands out (`PID_MAX_LIMIT` on 64-bit). */
@@ -180,27 +174,27 @@ export class OpenPidfile implements Disposable {
  *
  * As root, it refuses a pidfile that a user other than root could change,
  * as `start-stop-daemon` does: a file not owned by root or writable by group
- * or others, or in a folder not owned by root or writable by group or
+ * or others, or below a folder not owned by root or writable by group or
  * others without the sticky bit (`/tmp` is fine; the file in it must be
- * root's).
+ * root's), or reached through a symbolic link another user could have made
+ * (the folder is walked from `/`: `_pidfile_trust.ts`). From anyone, it
+ * refuses a pidfile with more than one link.
  *
  * @throws {FlagstaffError} `pidfile` (exit 1) when refused or unreadable:
- *   `Refusing pidfile "/tmp/app.pid": it is a FIFO, not a regular file`;
+ *   `Refusing pidfile "/tmp/app.pid": it is a FIFO, not a regular file`,
+ *   `Refusing pidfile "/tmp/app.pid": it has 2 hard links: …`;
  *   `permission` without `--allow-ffi`.
  */
 export function openPidfile(path: string): OpenPidfile | undefined {
-  let dirFd: number;
+  let dirFd: number | undefined;
   try {
-    dirFd = openFolder(dirname(path));
+    dirFd = effectiveUid() === 0 ? openFolderAsRoot(path) : openFolder(dirname(path));
   } catch (error) {
     if (error instanceof OsError && error.errno === ENOENT) return undefined;
     throw pidfileError("read", path, error);
   }
+  if (dirFd === undefined) return undefined;
   try {
-    if (effectiveUid() === 0) {
-      const why = folderDistrust(resolve(dirname(path)), fstatFd(dirFd));
-      if (why) throw refusal(path, `${why}: ${ROOT_ADVICE}`);
-    }
     const opened = openExisting(path, dirFd);
     if (opened === undefined) return undefined;
     try {

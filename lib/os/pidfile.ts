@@ -32,8 +32,11 @@
  *    (else it starts over), and removes it before letting go: a waiter that
  *    then gets the lock of the removed file sees that and starts over
  *    (`_start_lock.ts`).
- * 3. No pidfile yet: `link()` the temp file to the path. It appears complete
- *    and already locked by its pid.
+ * 3. No pidfile yet: rename the temp file to the path, unless something has
+ *    that name (`renameat2(RENAME_NOREPLACE)`). It appears complete, already
+ *    locked by its pid, and with one link: a pidfile with more is refused
+ *    (`_pidfile_trust.ts`). Where the file system cannot rename so, `link()`
+ *    it and remove the temp name at once (a reader may see two links then).
  * 4. A pidfile exists: read its pid and decide by the rule. Runs: refuse.
  *    Stale: `rename()` the temp file over it (atomic: a reader sees the old
  *    file or the new one; whoever holds a lock on the old one keeps it, on
@@ -44,15 +47,17 @@
  * so one starter, A, finishes them first, and the path then names A's file:
  * locked exclusively by A since step 1, with A's pid in it. The other
  * starter, B, holds the start lock only after that, so it finds A's file and
- * sees it run, and refuses with `Already running as pid A`; unless A has
- * ended meanwhile, and then B is rightly the only one. Nothing else replaces
+ * sees it run (A holds that lock through its own descriptor, so the check
+ * of the lock's holder in `pidfile_locks.ts` passes, and one that cannot be
+ * made counts as running), and refuses with `Already running as pid A`;
+ * unless A has ended meanwhile, and then B is rightly the only one. Nothing else replaces
  * or removes a file that runs: a stale file is replaced only under the start
  * lock, and `stop` removes one only under it too. And a verdict of stale
  * cannot go bad before the rename: a stale file never runs again (an owner
  * locks only its own new file, before it has the name), and the only other
  * change, an instance removing its own file, comes before it unlocks it, so
  * the starter that saw it unlocked finds the path no longer names it, and
- * links instead.
+ * names its own file instead (step 3).
  *
  * So the path names a locked file with a whole pid from the moment it exists
  * until {@link Pidfile.release}, which removes the file while it still holds
@@ -74,7 +79,7 @@ import type { FlockHolder } from "./flock.ts";
 import { effectiveUid } from "./own_file.ts";
 import { readPid } from "./open_pidfile.ts";
 import { inspectLocks } from "./pidfile_locks.ts";
-import { closeFd, O_RDONLY, openNoFollow, readAtMost } from "./safe_file.ts";
+import { closeFd, O_RDONLY, openNoFollow, readAtMost, renameNoReplace } from "./safe_file.ts";
 import { checkFolderAsRoot, openExisting, PIDFILE_ERROR, pidfileError } from "./_pidfile_trust.ts";
 import { MAX_ATTEMPTS, withStartLock } from "./_start_lock.ts";
 import { type ErrorCode, FlagstaffError } from "../core/errors.ts";
@@ -144,6 +149,13 @@ export class Pidfile implements Disposable {
    * daemon from starting.
    */
   readonly ignoredLocks: readonly FlockHolder[];
+  /**
+   * When the stale pidfile's exclusive lock was in the name of its pid, but
+   * that process did not hold it itself: what was found (`pid 1234 no longer
+   * runs`; see `PidfileLocks.notHeld`). Another process holds it, inherited:
+   * worth a warning. Undefined otherwise.
+   */
+  readonly lockNotHeld: string | undefined;
   #file: Deno.FsFile | undefined;
   readonly #id: FileId;
 
@@ -156,6 +168,7 @@ export class Pidfile implements Disposable {
       stale: boolean;
       previousPid?: number;
       ignoredLocks?: FlockHolder[];
+      lockNotHeld?: string;
       file: Deno.FsFile;
     },
   ) {
@@ -165,6 +178,7 @@ export class Pidfile implements Disposable {
     this.stale = init.stale;
     this.previousPid = init.previousPid;
     this.ignoredLocks = init.ignoredLocks ?? [];
+    this.lockNotHeld = init.lockNotHeld;
     this.#file = init.file;
     this.#id = init.file.statSync();
   }
@@ -217,6 +231,24 @@ function lstatIfExists(path: string): Deno.FileInfo | undefined {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+}
+
+/**
+ * Gives the file `temp` the name `path` unless something has that name (step
+ * 3 of the module doc): true when named, and `temp` no longer names it;
+ * false when a file is there.
+ */
+function nameIfFree(temp: string, path: string): boolean {
+  const named = renameNoReplace(temp, path);
+  if (named !== "unsupported") return named === "renamed";
+  try {
+    Deno.linkSync(temp, path);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  }
+  Deno.removeSync(temp); // at once: a reader refuses a pidfile with two links
+  return true;
 }
 
 function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
@@ -289,21 +321,22 @@ export async function acquirePidfile(path: string, options: PidfileOptions = {})
     file.syncSync();
     result = await withStartLock(path, lockWaitMs, () => {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        try {
-          Deno.linkSync(temp, path);
+        if (nameIfFree(temp, path)) {
+          tempNamed = false;
           return new Pidfile(TOKEN, { path, pid, stale: false, file });
-        } catch (error) {
-          if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
         }
         const old = openExisting(path);
-        if (old === undefined) continue; // released meanwhile: link again
+        if (old === undefined) continue; // released meanwhile: name it again
         try {
           const previousPid = readPid(old.fd).pid;
           const locks = inspectLocks(path, old.fd, old.stat, previousPid);
           if (locks.ownerPid !== undefined) {
+            const unchecked = locks.unchecked === undefined
+              ? ""
+              : `, as far as can be told: cannot check that pid ${locks.ownerPid} holds its lock itself: ${locks.unchecked}`;
             throw new FlagstaffError(
               ALREADY_RUNNING,
-              `Already running as pid ${locks.ownerPid} (pidfile "${path}")`,
+              `Already running as pid ${locks.ownerPid} (pidfile "${path}")${unchecked}`,
             );
           }
           if (!pathNames(path, old.stat)) continue; // its owner released it meanwhile
@@ -315,6 +348,7 @@ export async function acquirePidfile(path: string, options: PidfileOptions = {})
             stale: true,
             previousPid,
             ignoredLocks: locks.ignored,
+            lockNotHeld: locks.notHeld,
             file,
           });
         } finally {

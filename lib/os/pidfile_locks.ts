@@ -20,15 +20,28 @@
  * whose device numbers `/proc/locks` does not match), nobody can tell who
  * runs: every command refuses the pidfile rather than guess.
  *
- * A process that took the pid in a stale pidfile (pid reuse) and locks that
- * file exclusively makes it look running: that takes a process of that pid,
- * which the system gives out again only after a full cycle of pids.
+ * `/proc/locks` names the process that took a lock, but the lock belongs to
+ * the open file, which that process may have handed to a child before it
+ * ended (any user who can read the pidfile can lock it, and can fork until
+ * it gets the pid a killed instance left in it). So the named process is
+ * checked too (`lock_holder.ts`): it must run and hold the lock through one
+ * of its own descriptors. When it is seen not to (it no longer runs, or
+ * none of its open files holds the lock: an inherited lock, a reused pid),
+ * its lock counts no more than any other: the file is stale, `run` replaces
+ * it and nothing is signalled ({@link PidfileLocks.notHeld} says what was
+ * found). The running flagstaff always passes: it holds its pidfile open
+ * and locked, close-on-exec, from before the file has its name until after
+ * it is removed. When the check cannot be made (another user's process, not
+ * root), the lock counts and {@link PidfileLocks.unchecked} says why: `run`
+ * refuses, and `status`, `stop`, `reload` and `signal` neither report nor
+ * signal it.
  *
  * @module
  */
 
 import type { FileStat } from "./file_stat.ts";
 import { type FlockHolder, flockHolders, tryFlock, unlockFd } from "./flock.ts";
+import { checkLockHolder } from "./lock_holder.ts";
 import { osMessage, PIDFILE_ERROR } from "./_pidfile_trust.ts";
 import { FlagstaffError } from "../core/errors.ts";
 
@@ -47,16 +60,31 @@ export interface PidfileLocks {
    */
   ownerPid: number | undefined;
   /**
+   * When {@link PidfileLocks.ownerPid} is set: why it could not be checked
+   * that the process holds the lock itself (`cannot read "/proc/1234/fd":
+   * permission denied (errno 13)`); undefined when it was checked.
+   */
+  unchecked?: string;
+  /**
+   * When `/proc/locks` names the pid in the file as the exclusive lock's
+   * holder but the process does not hold it: what was found (`pid 1234 no
+   * longer runs`, `pid 1234 ("sleep") runs, but none of its open files holds
+   * the lock`). The file is then stale, and that lock is in
+   * {@link PidfileLocks.ignored}.
+   */
+  notHeld?: string;
+  /**
    * Every other `flock` on the file, from `/proc/locks`: ignored, they make
    * nothing run (a reader's shared lock, another user's lock on a stale
-   * file, an exclusive lock held by a process that is not the pid in it).
+   * file, an exclusive lock held by a process that is not the pid in it, or
+   * one the pid in it does not hold itself).
    */
   ignored: FlockHolder[];
 }
 
 /**
  * Decides whether the pidfile open as `fd` (`stat`, holding `pid`) runs: the
- * one rule of the module doc. A shared `flock` probe, given back at once,
+ * one rule of the module doc, the lock's holder checked (`lock_holder.ts`). A shared `flock` probe, given back at once,
  * checks `/proc/locks` against the kernel: when the probe meets an exclusive
  * lock that `/proc/locks`, read just after, does not list, it looks again
  * (the holder may have ended in between, or lock and unlock in a loop); when
@@ -85,7 +113,15 @@ export function inspectLocks(
       );
     }
     const owner = holders.findIndex((lock) => lock.exclusive && lock.pid !== 0 && lock.pid === pid);
-    if (owner >= 0) return { ownerPid: pid, ignored: holders.filter((_, i) => i !== owner) };
+    if (owner >= 0) {
+      const check = checkLockHolder(pid!, stat);
+      if (check.kind === "not_held") {
+        return { ownerPid: undefined, notHeld: check.found, ignored: holders };
+      }
+      const ignored = holders.filter((_, i) => i !== owner);
+      if (check.kind === "unknown") return { ownerPid: pid, unchecked: check.reason, ignored };
+      return { ownerPid: pid, ignored };
+    }
     if (free || holders.some((lock) => lock.exclusive)) {
       return { ownerPid: undefined, ignored: holders };
     }

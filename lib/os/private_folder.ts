@@ -1,7 +1,7 @@
 /**
- * A folder of flagstaff's own (the schedules' state folder), reached without
- * trusting a path: through libc, one step at a time (Deno's file API follows
- * links itself).
+ * A folder of flagstaff's own (the schedules' state folder), or as root the
+ * pidfile's folder, reached without trusting a path: through libc, one step
+ * at a time (Deno's file API follows links itself).
  *
  * {@link openPrivateFolder} walks to the folder from `/`: each step is opened
  * with `openat(O_PATH | O_NOFOLLOW)` relative to the descriptor of the step
@@ -157,6 +157,13 @@ export interface OpenPrivateFolderOptions {
   owner?: number;
   /** Make the missing folders of the path (mode 0700, less the umask). Default `false`. */
   create?: boolean;
+  /**
+   * Why the folder itself is refused, or undefined: the rule for the last
+   * step. Default {@link ownFolderDistrust} with `owner` (the user's own, not
+   * writable by others); the pidfile's folder passes its own rule (`/tmp` is
+   * fine there).
+   */
+  folderDistrust?: (path: string, stat: FileStat) => string | undefined;
 }
 
 /**
@@ -192,12 +199,14 @@ export function openPrivateFolder(
 ): number | undefined {
   const owner = options.owner ?? effectiveUid();
   const create = options.create ?? false;
+  const last = options.folderDistrust ??
+    ((_: string, stat: FileStat) => ownFolderDistrust(stat, owner));
   let steps = resolve(path).split("/").filter((step) => step !== "");
   for (let hops = 0;; hops++) {
     if (hops > MAX_LINK_HOPS) {
       throw new FileProblem(`more than ${MAX_LINK_HOPS} symbolic links on its path`);
     }
-    const walked = walk(steps, owner, create);
+    const walked = walk(steps, owner, create, last);
     if (walked.kind !== "link") return walked.kind === "folder" ? walked.fd : undefined;
     steps = walked.steps;
   }
@@ -209,7 +218,12 @@ type Walked =
   | { kind: "link"; steps: string[] };
 
 /** Walks `steps` from `/` until the folder, a missing step, or a link to follow (its new steps). */
-function walk(steps: readonly string[], owner: number, create: boolean): Walked {
+function walk(
+  steps: readonly string[],
+  owner: number,
+  create: boolean,
+  last: (path: string, stat: FileStat) => string | undefined,
+): Walked {
   let fd = openStep(AT_FDCWD, "/", "/");
   let where = "/";
   try {
@@ -254,7 +268,7 @@ function walk(steps: readonly string[], owner: number, create: boolean): Walked 
       stat = childStat;
       where = next;
     }
-    const why = ownFolderDistrust(stat, owner);
+    const why = last(where, stat);
     if (why) throw new FileProblem(why);
     const folder = fd;
     fd = -1;

@@ -293,3 +293,35 @@ export function writeAll(fd: number, bytes: Uint8Array, options: WriteAllOptions
     written += count;
   }
 }
+
+/** `RENAME_NOREPLACE`: `renameat2(2)` fails with `EEXIST` rather than replace. */
+const RENAME_NOREPLACE = 1;
+/** `EEXIST`. */
+const EEXIST = 17;
+/** `EINVAL`: the file system cannot rename without replacing. */
+const EINVAL = 22;
+/** `ENOSYS`: the kernel has no `renameat2`. */
+const ENOSYS = 38;
+
+/**
+ * `renameat2(from, to, RENAME_NOREPLACE)`: gives the file `from` the name
+ * `to` only if nothing has that name, atomically, and the file never has two
+ * names (as `link()` then `unlink()` would give it for a moment).
+ *
+ * @returns `"renamed"`; `"exists"` when something is at `to`;
+ *   `"unsupported"` when the file system (or kernel) cannot do it.
+ * @throws {OsError} on other errors.
+ */
+export function renameNoReplace(from: string, to: string): "renamed" | "exists" | "unsupported" {
+  const c = fileLibc();
+  for (;;) {
+    if (c.renameat2(AT_FDCWD, cString(from), AT_FDCWD, cString(to), RENAME_NOREPLACE) === 0) {
+      return "renamed";
+    }
+    const code = errno(c);
+    if (code === EINTR) continue;
+    if (code === EEXIST) return "exists";
+    if (code === EINVAL || code === ENOSYS) return "unsupported";
+    throw new OsError("renameat2", to, code);
+  }
+}

@@ -8,9 +8,15 @@
  * that is not the pid in the file) is ignored: the file is stale, exactly
  * when `run` would replace it. So a pid is signalled only when it is that
  * holder: a stale file never leads to signalling an unrelated process that
- * reused the pid, nor a process that merely locks the file. The file is
- * opened safely and, as root, refused when another user could change it
- * ({@link openPidfile}).
+ * reused the pid, nor a process that merely locks the file. And that holder
+ * is checked to be the process itself, not one that took the lock and handed
+ * it to a child before it ended (`lock_holder.ts`): then the file is stale,
+ * and what was found is said ({@link ServiceStatus.lockNotHeld}). When the
+ * check cannot be made (`/proc/<pid>/fd` unreadable: another user's process,
+ * not root), `status` says so (exit 4) and nothing is signalled
+ * (`unchecked_instance`, exit 4). The file is opened safely and, as root,
+ * refused when another user could change it ({@link openPidfile}); it must
+ * have one link (`_pidfile_trust.ts`).
  *
  * @module
  */
@@ -48,6 +54,16 @@ export interface ServiceStatus {
    * lock of another user may be an attempt to keep the daemon from starting.
    */
   ignoredLocks?: FlockHolder[];
+  /**
+   * When stale because the lock in the name of its pid is not that
+   * process's own: what was found (`pid 1234 no longer runs`).
+   */
+  lockNotHeld?: string;
+  /**
+   * When running, but whether the pid holds the lock itself could not be
+   * checked: why (`cannot read "/proc/1234/fd": …`). Nothing is signalled then.
+   */
+  unchecked?: string;
 }
 
 /** A running instance: its pidfile, open, and its pid (the lock holder's). */
@@ -71,13 +87,17 @@ function findInstance(pidfile: string): Instance | ServiceStatus {
     let keep = false;
     try {
       const locks = file.locks();
+      if (locks.ownerPid !== undefined && locks.unchecked !== undefined) {
+        return { running: true, pid: locks.ownerPid, stale: false, unchecked: locks.unchecked };
+      }
       if (locks.ownerPid !== undefined) {
         keep = true;
         return { file, pid: locks.ownerPid };
       }
       // A starter replaced it, or its instance removed it, meanwhile: look at the path again.
       if (look < MAX_LOOKS && !file.isCurrent()) continue;
-      return { running: false, pid: file.pid, stale: true, ignoredLocks: locks.ignored };
+      const stale = { running: false, pid: file.pid, stale: true, ignoredLocks: locks.ignored };
+      return locks.notHeld === undefined ? stale : { ...stale, lockNotHeld: locks.notHeld };
     } finally {
       if (!keep) file.close();
     }
@@ -124,7 +144,8 @@ export function formatUptime(seconds: number): string {
  *
  * @returns The pid signalled.
  * @throws {FlagstaffError} `not_running` when no instance runs (no pidfile,
- *   or a stale one, whatever other locks it has);
+ *   or a stale one, whatever other locks it has); `unchecked_instance` when
+ *   whether the pid holds the lock itself cannot be checked;
  *   `pidfile` when it is refused (as {@link serviceStatus}).
  */
 export function signalService(pidfile: string, signal: Deno.Signal): Promise<number> {
@@ -137,15 +158,41 @@ export function signalService(pidfile: string, signal: Deno.Signal): Promise<num
   });
 }
 
+/**
+ * Why nothing is signalled: `not_running` (exit 3) when no instance runs,
+ * `unchecked_instance` (exit 4) when the lock's holder cannot be checked.
+ */
 function notRunning(pidfile: string, status: ServiceStatus): FlagstaffError {
+  if (status.unchecked !== undefined) {
+    return new FlagstaffError(
+      "unchecked_instance",
+      `Not signalling pid ${status.pid}: ${uncheckedReason(pidfile, status)}`,
+    );
+  }
   return new FlagstaffError(
     "not_running",
     status.stale
-      ? `Not running (pidfile "${pidfile}" is stale${
-        status.pid ? `: pid ${status.pid} holds no lock` : ""
-      })`
+      ? `Not running (pidfile "${pidfile}" is stale${staleReason(pidfile, status)})`
       : `Not running (no pidfile "${pidfile}")`,
   );
+}
+
+/**
+ * Why a pidfile is stale, for the end of a message: `: pid 1234 holds no
+ * lock`, or what was found of the pid its lock is in the name of.
+ */
+export function staleReason(pidfile: string, status: ServiceStatus): string {
+  if (status.lockNotHeld !== undefined) {
+    return `: its lock is in the name of pid ${status.pid}, but ${status.lockNotHeld}; ` +
+      `another process holds it through an inherited descriptor: find it with "fuser -v ${pidfile}"`;
+  }
+  return status.pid ? `: pid ${status.pid} holds no lock` : "";
+}
+
+/** Why it cannot be told whether the pid of a running status holds the lock itself. */
+export function uncheckedReason(pidfile: string, status: ServiceStatus): string {
+  return `the lock of pidfile "${pidfile}" is in its name, but whether it holds it itself ` +
+    `cannot be checked: ${status.unchecked} (root can check it)`;
 }
 
 /** Options for {@link stopService}. */
@@ -164,6 +211,12 @@ export interface StopResult {
   wasRunning: boolean;
   /** Whether KILL was needed. */
   killed: boolean;
+  /**
+   * When not running and the pidfile's lock is in the name of its pid but
+   * not that process's own: why it is stale, for the end of a message
+   * (`: its lock is in the name of pid 1234, but …`).
+   */
+  stale?: string;
 }
 
 /**
@@ -174,14 +227,21 @@ export interface StopResult {
  * privileges and could not, or was killed).
  *
  * @throws {FlagstaffError} `stop_failed` when it still runs after the
- *   timeout; `pidfile` when the pidfile is refused.
+ *   timeout; `unchecked_instance` when whether the pid holds the lock
+ *   itself cannot be checked (nothing is sent); `pidfile` when the pidfile
+ *   is refused.
  */
 export async function stopService(
   pidfile: string,
   options: StopServiceOptions = {},
 ): Promise<StopResult> {
   const found = findInstance(pidfile);
-  if (!("file" in found)) return { wasRunning: false, killed: false };
+  if (!("file" in found)) {
+    if (found.unchecked !== undefined) throw notRunning(pidfile, found);
+    return found.lockNotHeld === undefined
+      ? { wasRunning: false, killed: false }
+      : { wasRunning: false, killed: false, stale: staleReason(pidfile, found) };
+  }
   using file = found.file;
   const pid = found.pid;
   const timeoutS = options.timeoutS ?? 10;
@@ -196,8 +256,9 @@ export async function stopService(
       `Pid ${pid} is still running ${timeoutS} s after TERM (use --force to send KILL)`,
     );
   }
-  // KILL only the process that still holds this very file's lock.
-  if (file.locks().ownerPid !== pid) {
+  // KILL only the process that still holds this very file's lock, checked.
+  const locks = file.locks();
+  if (locks.ownerPid !== pid || locks.unchecked !== undefined) {
     await file.removeIfStale();
     return { pid, wasRunning: true, killed: false };
   }
