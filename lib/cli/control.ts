@@ -18,7 +18,7 @@ import type { CommandSpec } from "./spec.ts";
 export const STATUS_SPEC: CommandSpec = {
   name: "status",
   summary:
-    "say whether the instance runs (exit 0) or not (exit 3), with its pid, uptime and the next run of each schedule",
+    "say whether the instance runs (exit 0), not (exit 3) or cannot be told (exit 4), with its pid, uptime and the next run of each schedule",
   options: INSTANCE_OPTIONS,
 };
 
