@@ -83,6 +83,20 @@ Deno.test("a new project passes its own check and test tasks, runs, reloads and 
   const result = await app.finished();
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /my-app\s+: cleanup invoked\n.*Stopped my-app\n$/);
+
+  // The example action's static check(): `check` refuses what its setUp() would, in its words.
+  await Deno.writeTextFile(config, text.replace(/- hello: world/, '- hello: " "'));
+  await using refused = spawnCli(["check", "-c", "etc/my-app.yml"], {
+    main: "main.ts",
+    cwd: project,
+    permissions,
+  });
+  const verdict = await refused.finished();
+  assert.equal(verdict.code, 2, verdict.stdout);
+  assert.match(
+    verdict.stderr,
+    /Action "hello" .* failed to set up: hello: the name to greet is empty/,
+  );
 });
 
 Deno.test({
