@@ -120,6 +120,19 @@ Deno.test("the pidfile: a second instance is refused; a stale one is replaced", 
       second.stderr,
       `error: Already running as pid ${first.pid} (pidfile "${dir.path}/run/app.pid")\n`,
     );
+    // Detached, the refusal reaches the parent, and the errors file keeps it as a refusal (its
+    // code and message), not as a crash with a traceback.
+    const errors = `${dir.path}/errors`;
+    await Deno.mkdir(errors);
+    const detached = await runCli(["run", "-c", config, "--daemon"], {
+      env: { FLAGSTAFF_ERRORS_DIRS: errors },
+    });
+    assert.equal(detached.code, 2);
+    assert.match(detached.stderr, /^error: Already running as pid \d+/);
+    const block = await Deno.readTextFile(`${errors}/app.errors`);
+    assert.match(block, /\napp Error \[\d{4}-/);
+    assert.match(block, /\nExit code: 2 \(already_running\)\nerror: Already running as pid \d+/);
+    assert.doesNotMatch(block, /Traceback|Exception|\n\s+at /);
     first.kill("SIGKILL"); // a crash: the pidfile stays, unlocked
     await first.finished();
   }

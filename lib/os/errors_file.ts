@@ -17,6 +17,7 @@
  */
 
 import { join } from "node:path";
+import { FlagstaffError } from "../core/errors.ts";
 import { withOwnLibc } from "./_libc.ts";
 import type { FileStat } from "./file_stat.ts";
 import { EACCES, ENOENT, OsError } from "./os_error.ts";
@@ -166,8 +167,26 @@ function limitBlock(block: string): Uint8Array {
   return out;
 }
 
-/** helper's block: START, time, pid, arguments, the stack, END. */
+/**
+ * helper's block: START, time, pid, arguments, the stack, END. A
+ * `FlagstaffError` (a refusal flagstaff explains, such as "Already running")
+ * is not a crash: its block says `Error` and holds its code and message, not
+ * a traceback.
+ */
 export function formatErrorBlock(name: string, error: unknown, now: Date): string {
+  if (error instanceof FlagstaffError) {
+    return [
+      " [START]".padStart(80, "-"),
+      `${name} Error [${now.toISOString()}]`,
+      " [INFO]".padStart(80, "-"),
+      `Process: ${Deno.pid}`,
+      `CLI arguments: ${JSON.stringify(Deno.args)}`,
+      `Exit code: ${error.exitCode} (${error.code})`,
+      `error: ${error.message}`,
+      " [END]".padStart(80, "-"),
+      "",
+    ].join("\n");
+  }
   const stack = error instanceof Error
     ? (error.stack ?? `${error.name}: ${error.message}`)
     : String(error);
