@@ -17,19 +17,16 @@ import type { Pidfile } from "../os/pidfile.ts";
 import type { SignalInbox } from "../os/signals.ts";
 import {
   type CommandContext,
-  countScheduleUses,
-  countUses,
-  effectiveUses,
   env,
   flagOf,
   loadControllerFor,
-  noActions,
   readConfig,
   registryFor,
   stateDirOrProblem,
   stem,
   stringOf,
 } from "./context.ts";
+import { countScheduleUses, countUses, effectiveUses, noActions } from "./uses.ts";
 import { cliSchedules } from "./schedules.ts";
 import { IdleCollector } from "../runtime/heap.ts";
 import { daemonWarnings } from "./_daemon_warnings.ts";

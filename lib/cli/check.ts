@@ -21,16 +21,20 @@ import {
   appName,
   bareRegistry,
   type CommandContext,
-  countScheduleUses,
-  countUses,
-  effectiveUses,
   loadControllerFor,
   type LoadedController,
-  noActions,
   noteActionsDir,
   stringOf,
   trustConfig,
 } from "./context.ts";
+import {
+  countScheduleUses,
+  countUses,
+  effectiveUses,
+  noActions,
+  skippedActionWarning,
+  usedActionNames,
+} from "./uses.ts";
 import { dropPrivilegesNow } from "./drop.ts";
 import { configOptions } from "./options.ts";
 import { out, write } from "./output.ts";
@@ -55,9 +59,18 @@ async function checkUses(
   registry: ActionRegistry,
   program: string,
 ): Promise<{ lines: string[]; scheduleLines: string[]; problems: unknown[] }> {
-  const brokenActions = await registry.problems();
-  const problems: unknown[] = [...brokenActions.values()];
-  const broken = new Set(brokenActions.keys());
+  const used = usedActionNames(uses, schedules);
+  const problems: unknown[] = [];
+  const broken = new Set<string>();
+  for (const [name, error] of await registry.problems()) {
+    const source = registry.get(name)!;
+    if (source.optional && !used.has(name)) {
+      write(Deno.stderr, `warning: ${skippedActionWarning(source, error)}\n`);
+      continue;
+    }
+    problems.push(error);
+    broken.add(name);
+  }
   const { loadSource } = await import("../runtime/action_registry.ts");
   // `where` names the trigger as run's messages do: `usr1`, `schedule "backup"`.
   const describe = async (list: readonly ActionUse[], where: string): Promise<string> => {

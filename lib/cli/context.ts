@@ -7,8 +7,8 @@
 
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Config } from "../config/config.ts";
-import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import { FlagstaffError, messageOf } from "../core/errors.ts";
+import { effectiveUses, skippedActionWarning, usedActionNames } from "./uses.ts";
 import type { SignalInbox } from "../os/signals.ts";
 import type { ActionClass } from "../runtime/action.ts";
 import type { ActionRegistry } from "../runtime/action_registry.ts";
@@ -176,7 +176,18 @@ export function configDir(config: Config): string {
 export function registryFor(context: CommandContext): (config: Config) => Promise<ActionRegistry> {
   return async (config) => {
     const registry = await bareRegistry(context, config);
-    const problems = [...(await registry.problems()).values()];
+    const used = usedActionNames(effectiveUses(config, context.actions), [
+      ...config.schedules,
+      ...context.schedules.map((group) => ({ run: group.uses })),
+    ]);
+    const problems: unknown[] = [];
+    for (const [name, error] of await registry.problems()) {
+      const source = registry.get(name)!;
+      if (source.optional && !used.has(name)) {
+        const { getLogger } = await import("../deps.ts");
+        getLogger(["flagstaff", "runtime"]).warn(skippedActionWarning(source, error));
+      } else problems.push(error);
+    }
     if (problems.length === 1) throw problems[0];
     if (problems.length > 1) throw new AggregateError(problems, "Several actions cannot be loaded");
     return registry;
@@ -350,31 +361,6 @@ async function namingConfigKey(error: unknown, specifier: string, file: string):
 export function stem(path: string): string {
   const base = basename(new URL(path, "file:///").pathname);
   return base.slice(0, base.length - extname(base).length) || "flagstaff";
-}
-
-/** How many actions the schedules run (`run:` lists), the command line's replacing their namesakes. */
-export function countScheduleUses(config: Config, cli: readonly ScheduleConfig[]): number {
-  return mergeSchedules(config.schedules, cli).reduce((n, s) => n + (s.run?.length ?? 0), 0);
-}
-
-/** The actions each signal runs: the command line's replace the config's. */
-export function effectiveUses(config: Config, cliActions: CliActions): CliActions {
-  return { ...config.signals, ...cliActions } as CliActions;
-}
-
-/** How many action uses, over all signals. */
-export function countUses(uses: CliActions): number {
-  return Object.values(uses).reduce((n, list) => n + (list?.length ?? 0), 0);
-}
-
-/** Nothing to run. */
-export function noActions(program: ProgramSpec): FlagstaffError {
-  return new FlagstaffError(
-    "usage",
-    `No actions configured and no controller: give --hup/--usr1/--usr2 ACTION, ` +
-      `--every DURATION ACTION, a Signals or Schedules section, ` +
-      `or a controller (--controller MODULE or Application.controller); see "${program.name} --help"`,
-  );
 }
 
 /** An environment variable, or undefined when it is unset or may not be read. */

@@ -42,6 +42,14 @@ export interface ActionSource {
   load(fresh?: boolean): Promise<ActionClass>;
   /** Whether it is a module of an actions folder (rather than of the config's `Actions`). */
   readonly inFolder?: boolean;
+  /**
+   * Whether it comes from a folder nobody named (the default `actions/`
+   * folder, an app's own): a module there that cannot load is skipped with a
+   * warning unless a signal or schedule uses it (a stray file must not stop a
+   * one-liner). A module of `--actions-dir` or an `Actions` entry that cannot
+   * load is an error, used or not.
+   */
+  readonly optional?: boolean;
 }
 
 /** What `flagstaff list` shows of an action. */
@@ -207,6 +215,7 @@ function moduleSource(
   baseDir: string,
   integrity?: string,
   inFolder = false,
+  optional = false,
 ): ActionSource {
   const url = resolveModule(specifier, baseDir);
   const origin = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
@@ -215,6 +224,7 @@ function moduleSource(
     name,
     origin,
     inFolder,
+    optional,
     load() {
       loading ??= importModule(url.href, { integrity }).then((module) =>
         toActionClass(module.default)
@@ -277,7 +287,14 @@ export async function loadActionRegistry(
     }
     for (const file of files.sort()) {
       sources.push(
-        moduleSource(basename(file, extname(file)), `${path}/${file}`, path, undefined, true),
+        moduleSource(
+          basename(file, extname(file)),
+          `${path}/${file}`,
+          path,
+          undefined,
+          true,
+          !dir.required,
+        ),
       );
     }
   }
