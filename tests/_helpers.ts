@@ -287,6 +287,8 @@ export function serveLoopback(handler: Deno.ServeHandler): Deno.HttpServer<Deno.
   }
   for (let attempt = 0;; attempt++) {
     const port = 600 + Math.floor(Math.random() * 424);
+    // The Fetch standard's "bad ports", which fetch() refuses to connect to.
+    if ([601, 636, 989, 990, 993, 995].includes(port)) continue;
     try {
       return Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, handler);
     } catch (error) {

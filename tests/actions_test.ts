@@ -4,7 +4,7 @@
  * folder and a URL, and `list`.
  */
 import assert from "node:assert/strict";
-import { runCli, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
+import { runCli, serveLoopback, spawnCli, tempDir, writeFiles } from "./_helpers.ts";
 
 const FIXTURES = new URL("./fixtures/actions/", import.meta.url).pathname;
 
@@ -315,7 +315,7 @@ function relink(source: string): string {
 
 /** Serves `files` on loopback with correct content types; disposed to stop it. */
 function serve(files: Record<string, string>): AsyncDisposable & { url: string } {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+  const server = serveLoopback((request) => {
     const path = new URL(request.url).pathname;
     const body = files[path];
     if (body === undefined) return new Response("not found", { status: 404 });
@@ -375,7 +375,8 @@ for (const standalone of [false, true]) {
       assert.equal(result.code, 2);
       assert.equal(
         result.stderr,
-        `error: Cannot load action "relative" from ${server.url}/relative.ts: it imports "./other.ts" by a relative path, ` +
+        `error: Cannot load action "relative" from ${server.url}/relative.ts, given by ${dir.path}/app.yml ` +
+          `line 2 (Actions.relative): it imports "./other.ts" by a relative path, ` +
           `which a module loaded from a URL cannot follow (it runs from the bytes fetched, as a data: URL): bundle it into one file first (deno bundle ${server.url}/relative.ts -o one_file.js)\n`,
       );
     }

@@ -151,7 +151,10 @@ Deno.test("an unused Actions entry that cannot load: check, run and list -c refu
   const lines = await sameVerdict(["-c", file]);
   assert.equal(lines.length, 1);
   assert.ok(
-    lines[0].startsWith(`error: Cannot load action "x" from ${dir.path}/nope.ts: Module not found`),
+    lines[0].startsWith(
+      `error: Cannot load action "x" from ${dir.path}/nope.ts, given by ${file} line 4 ` +
+        `(Actions.x): Module not found`,
+    ),
     lines[0],
   );
   const list = await runCli(["list", "-c", file]);

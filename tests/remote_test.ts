@@ -203,7 +203,8 @@ Deno.test("a URL module's media type: by extension (a .ts served as text/plain),
   assert.equal(bad.code, 2);
   assert.equal(
     bad.stderr,
-    `error: Cannot load action "unknown" from ${server.url}/unknown: cannot tell TypeScript from JavaScript: ` +
+    `error: Cannot load action "unknown" from ${server.url}/unknown, given by ${dir.path}/bad.yml line 2 ` +
+      `(Actions.unknown): cannot tell TypeScript from JavaScript: ` +
       `the URL does not end in .ts, .mts, .tsx, .js or .mjs and the server sent Content-Type ` +
       `"text/plain; charset=utf-8": serve it with Content-Type application/typescript or ` +
       `text/javascript, or name it with one of these extensions\n`,
@@ -252,7 +253,8 @@ for (const standalone of [false, true]) {
     assert.equal(relative.code, 2);
     assert.equal(
       relative.stderr,
-      `error: Cannot load action "relative" from ${server.url}/relative.ts: it imports "./helper.ts" by a relative path, ` +
+      `error: Cannot load action "relative" from ${server.url}/relative.ts, given by ${dir.path}/relative.yml ` +
+        `line 2 (Actions.relative): it imports "./helper.ts" by a relative path, ` +
         `which a module loaded from a URL cannot follow (it runs from the bytes fetched, as a data: URL): ` +
         `bundle it into one file first (deno bundle ${server.url}/relative.ts -o one_file.js)\n`,
     );
@@ -359,7 +361,8 @@ Deno.test("an integrity pin: the right one loads (sha256, sha384, sha512), a wro
   assert.equal(result.code, 2);
   assert.equal(
     result.stderr,
-    `error: Cannot load action "greet" from ${server.url}/greet.ts: integrity check failed: ` +
+    `error: Cannot load action "greet" from ${server.url}/greet.ts, given by ${dir.path}/app.yml line 3 ` +
+      `(Actions.greet): integrity check failed: ` +
       `expected "${wrong}", got "${await sri(source)}" ` +
       `(the module changed, or the pin is wrong; nothing of it was run)\n`,
   );
@@ -386,7 +389,8 @@ Deno.test("a pinned URL action changed on the server: the reload fails and the o
   assert.match(
     failed,
     new RegExp(
-      `Cannot load action "greet" from ${server.url}/greet\\.ts: integrity check failed: ` +
+      `Cannot load action "greet" from ${server.url}/greet\\.ts, given by .* \\(Actions\\.greet\\): ` +
+        `integrity check failed: ` +
         `expected "${pin.replace(/[+/]/g, "\\$&")}", got "sha256-`,
     ),
   );
@@ -567,7 +571,8 @@ Deno.test("a plain-http redirect hop off loopback is refused before it is fetche
   assert.equal(action.stdout, "", "nothing of the module ran");
   assert.equal(
     action.stderr,
-    `error: Cannot load action "e" from ${server.url}/ctl.ts: ${refusal}\n`,
+    `error: Cannot load action "e" from ${server.url}/ctl.ts, given by ${dir.path}/app.yml line 2 ` +
+      `(Actions.e): ${refusal}\n`,
   );
   assert.equal(action.code, 2);
   assert.equal(hop?.total() ?? 0, 0, "the hop was never requested");

@@ -7,7 +7,13 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { ConfigError, EXIT_CODES, FlagstaffError, messageOf } from "../core/errors.ts";
+import {
+  ConfigError,
+  EXIT_CODES,
+  FlagstaffError,
+  messageOf,
+  UntrustedCodeError,
+} from "../core/errors.ts";
 import { ACTION_ROWS, actionKey } from "../core/signal_table.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import type { ActionUse } from "../config/signals.ts";
@@ -58,13 +64,14 @@ async function checkUses(
   schedules: readonly ScheduleConfig[],
   registry: ActionRegistry,
   program: string,
+  refusedEntries: ReadonlySet<string>,
 ): Promise<{ lines: string[]; scheduleLines: string[]; problems: unknown[] }> {
   const used = usedActionNames(uses, schedules);
   const problems: unknown[] = [];
   const broken = new Set<string>();
   for (const [name, error] of await registry.problems()) {
     const source = registry.get(name)!;
-    if (source.optional && !used.has(name)) {
+    if (source.optional && !used.has(name) && !(error instanceof UntrustedCodeError)) {
       write(Deno.stderr, `warning: ${skippedActionWarning(source, error)}\n`);
       continue;
     }
@@ -77,6 +84,7 @@ async function checkUses(
     const described: string[] = [];
     for (const [i, use] of list.entries()) {
       const source = registry.get(use.name);
+      if (!source && refusedEntries.has(use.name)) continue; // Its config error says it.
       if (!source) {
         problems.push(
           new FlagstaffError(
@@ -182,6 +190,8 @@ export async function check(context: CommandContext): Promise<number> {
   const problems: unknown[] = [];
   let config: Config | undefined;
   let controllerReported = false;
+  // `Actions` entries the config's errors left out: a use of one is not also "unknown".
+  const refusedEntries = new Set<string>();
   const file = stringOf(context, "config");
   try {
     if (file) {
@@ -193,6 +203,10 @@ export async function check(context: CommandContext): Promise<number> {
       controllerReported = checked.issues.some((issue) =>
         issue.key.startsWith("Application.controller")
       );
+      for (const issue of checked.issues) {
+        const entry = /^Actions\.([^.]+)/.exec(issue.key)?.[1];
+        if (entry !== undefined) refusedEntries.add(entry);
+      }
     } else config = defaultConfig();
   } catch (error) {
     problems.push(error);
@@ -236,6 +250,7 @@ export async function check(context: CommandContext): Promise<number> {
       // A skipped actions folder is said on stderr (check configures no logging).
       await bareRegistry(context, usable, (message) => write(Deno.stderr, `warning: ${message}\n`)),
       program.name,
+      refusedEntries,
     );
     actionLines = checked.lines;
     scheduleLines = checked.scheduleLines;

@@ -7,7 +7,7 @@
 
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Config } from "../config/config.ts";
-import { FlagstaffError, messageOf } from "../core/errors.ts";
+import { FlagstaffError, messageOf, UntrustedCodeError } from "../core/errors.ts";
 import { effectiveUses, skippedActionWarning, usedActionNames } from "./uses.ts";
 import type { SignalInbox } from "../os/signals.ts";
 import type { ActionClass } from "../runtime/action.ts";
@@ -183,7 +183,7 @@ export function registryFor(context: CommandContext): (config: Config) => Promis
     const problems: unknown[] = [];
     for (const [name, error] of await registry.problems()) {
       const source = registry.get(name)!;
-      if (source.optional && !used.has(name)) {
+      if (source.optional && !used.has(name) && !(error instanceof UntrustedCodeError)) {
         const { getLogger } = await import("../deps.ts");
         getLogger(["flagstaff", "runtime"]).warn(skippedActionWarning(source, error));
       } else problems.push(error);
@@ -218,8 +218,20 @@ export async function bareRegistry(
     ],
     skipDirs: options.builtinActionsDir ? [options.builtinActionsDir] : [],
     warn,
-    configActions: { actions: config.actions, baseDir: configDir(config) },
+    configActions: {
+      actions: config.actions,
+      baseDir: configDir(config),
+      origins: await actionsOrigins(config),
+    },
   });
+}
+
+/** Where each `Actions` entry is given: `app.yml line 3 (Actions.greet)`. */
+async function actionsOrigins(config: Config): Promise<Record<string, string>> {
+  const names = Object.keys(config.actions);
+  if (!config.file || names.length === 0) return {};
+  const origins = await keyOrigins(config.file, names.map((name) => ["Actions", name]));
+  return Object.fromEntries(names.map((name, i) => [name, origins[i]]));
 }
 
 /** The controller to run, where it comes from, and the app's name. */
@@ -337,7 +349,21 @@ async function namingConfigKey(error: unknown, specifier: string, file: string):
   const prefix = `Cannot load controller "${specifier}": `;
   if (!error.message.startsWith(prefix)) return error;
   const key = ["Application", "controller"];
-  let line = 0;
+  return new FlagstaffError(
+    error.code,
+    `Cannot load controller "${specifier}" given by ${(await keyOrigins(file, [key]))[0]}: ` +
+      error.message.slice(prefix.length),
+    { cause: error },
+  );
+}
+
+/**
+ * Where each key is in the config `file`: `/srv/app.yml line 2
+ * (Application.controller)`, read once; without the line when the file
+ * changed or went away since it was read.
+ */
+async function keyOrigins(file: string, keys: readonly (readonly string[])[]): Promise<string[]> {
+  let position: ((key: readonly string[]) => number) | undefined;
   try {
     const { parseYaml } = await import("../config/_yaml.ts");
     const { MAX_ALIAS_NODES } = await import("../config/config.ts");
@@ -345,16 +371,14 @@ async function namingConfigKey(error: unknown, specifier: string, file: string):
       allowEmpty: true,
       maxAliasNodes: MAX_ALIAS_NODES,
     });
-    line = source.position(key, "value").line;
+    position = (key) => source.position(key, "value").line;
   } catch {
-    // The file changed or went away since it was read: the key still says where.
+    // The key still says where.
   }
-  return new FlagstaffError(
-    error.code,
-    `Cannot load controller "${specifier}" given by ${file}${line > 0 ? ` line ${line}` : ""} ` +
-      `(${key.join(".")}): ${error.message.slice(prefix.length)}`,
-    { cause: error },
-  );
+  return keys.map((key) => {
+    const line = position?.(key) ?? 0;
+    return `${file}${line > 0 ? ` line ${line}` : ""} (${key.join(".")})`;
+  });
 }
 
 /** `/etc/app.yml` → `app`. */

@@ -50,6 +50,8 @@ export interface ActionSource {
    * load is an error, used or not.
    */
   readonly optional?: boolean;
+  /** For an `Actions` entry: where the config gives it, `app.yml line 3 (Actions.greet)`. */
+  readonly givenBy?: string;
 }
 
 /** What `flagstaff list` shows of an action. */
@@ -89,7 +91,12 @@ export interface ActionRegistryOptions {
    * The config's `Actions` section (a path or URL, or `{module, integrity}`),
    * and the folder its paths are relative to. Default: none.
    */
-  configActions?: { actions: Config["actions"]; baseDir: string };
+  configActions?: {
+    actions: Config["actions"];
+    baseDir: string;
+    /** Where each entry is given (`app.yml line 3 (Actions.greet)`), for messages. */
+    origins?: Readonly<Record<string, string>>;
+  };
 }
 
 /** An actions folder to scan (see {@link ActionRegistryOptions.actionsDirs}). */
@@ -133,7 +140,7 @@ export class ActionRegistry {
       if (other) {
         throw new FlagstaffError(
           "usage",
-          `Action "${source.name}" is defined twice: ${other.origin} and ${source.origin}`,
+          `Action "${source.name}" is defined twice: ${described(other)} and ${described(source)}`,
         );
       }
       this.#sources.set(source.name, source);
@@ -199,7 +206,7 @@ export async function loadSource(source: ActionSource, fresh = false): Promise<A
       : moduleErrorText(error);
     throw new FlagstaffError(
       error instanceof Deno.errors.NotCapable ? "permission" : "usage",
-      `Cannot load action "${source.name}" from ${source.origin}: ${message}`,
+      `Cannot load action "${source.name}" from ${described(source)}: ${message}`,
       { cause: error },
     );
   }
@@ -216,6 +223,7 @@ function moduleSource(
   integrity?: string,
   inFolder = false,
   optional = false,
+  givenBy?: string,
 ): ActionSource {
   const url = resolveModule(specifier, baseDir);
   const origin = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
@@ -225,6 +233,7 @@ function moduleSource(
     origin,
     inFolder,
     optional,
+    givenBy,
     load() {
       loading ??= importModule(url.href, { integrity }).then((module) =>
         toActionClass(module.default)
@@ -299,12 +308,11 @@ export async function loadActionRegistry(
     }
   }
   for (const [name, given] of Object.entries(options.configActions?.actions ?? {})) {
-    const baseDir = options.configActions!.baseDir;
-    sources.push(
-      typeof given === "string"
-        ? moduleSource(name, given, baseDir)
-        : moduleSource(name, given.module, baseDir, given.integrity),
-    );
+    const { baseDir, origins } = options.configActions!;
+    const [module, integrity] = typeof given === "string"
+      ? [given, undefined]
+      : [given.module, given.integrity];
+    sources.push(moduleSource(name, module, baseDir, integrity, false, false, origins?.[name]));
   }
   return new ActionRegistry(sources);
 }
@@ -362,4 +370,9 @@ async function realPath(path: string): Promise<string | undefined> {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+}
+
+/** Where a source is, and where the config gives it: `/srv/greet.ts, given by app.yml line 3 (Actions.greet)`. */
+function described(source: ActionSource): string {
+  return source.givenBy ? `${source.origin}, given by ${source.givenBy}` : source.origin;
 }
