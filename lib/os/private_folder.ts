@@ -12,9 +12,10 @@
  * ({@link pathFolderDistrust}); a symbolic link on the way is followed by
  * hand (its target walked again from `/`) only when it lies in a folder no
  * other user can write ({@link linkDistrust}); the folder itself must be the
- * user's and not writable by group or others ({@link ownFolderDistrust}). It
- * returns the folder's descriptor, which `atomic_file.ts` reads and writes
- * relative to.
+ * user's and not writable by group or others ({@link ownFolderDistrust}), or
+ * (`folderRule: "caller"`) is left to the caller to judge on the descriptor.
+ * It returns the folder's descriptor, which `atomic_file.ts` reads and writes
+ * relative to; `log_folder.ts` walks to a log file's folder the same way.
  *
  * The rule for a folder on the way is the pidfile's (`start-stop-daemon(8)`:
  * see `_pidfile_trust.ts`) applied to every step, as `code_trust.ts` does for
@@ -27,7 +28,7 @@
  */
 
 import { resolve } from "node:path";
-import { AT_FDCWD, cString, EINTR, errno, libc } from "./_libc.ts";
+import { AT_FDCWD, cString, EINTR, errno, fileLibc } from "./_libc.ts";
 import { describeFileType, type FileStat, fstatFd } from "./file_stat.ts";
 import { ENOENT, OsError } from "./os_error.ts";
 import { effectiveUid } from "./own_file.ts";
@@ -157,6 +158,13 @@ export interface OpenPrivateFolderOptions {
   owner?: number;
   /** Make the missing folders of the path (mode 0700, less the umask). Default `false`. */
   create?: boolean;
+  /**
+   * What the folder itself must be: `"own"`, the owner's and not writable by
+   * group or others ({@link ownFolderDistrust}); `"caller"`, judged by the
+   * caller on the descriptor it gets (a log file's folder, `log_folder.ts`).
+   * The folders on the way are checked either way. Default `"own"`.
+   */
+  folderRule?: "own" | "caller";
 }
 
 /**
@@ -192,12 +200,13 @@ export function openPrivateFolder(
 ): number | undefined {
   const owner = options.owner ?? effectiveUid();
   const create = options.create ?? false;
+  const own = (options.folderRule ?? "own") === "own";
   let steps = resolve(path).split("/").filter((step) => step !== "");
   for (let hops = 0;; hops++) {
     if (hops > MAX_LINK_HOPS) {
       throw new FileProblem(`more than ${MAX_LINK_HOPS} symbolic links on its path`);
     }
-    const walked = walk(steps, owner, create);
+    const walked = walk(steps, owner, create, own);
     if (walked.kind !== "link") return walked.kind === "folder" ? walked.fd : undefined;
     steps = walked.steps;
   }
@@ -209,7 +218,7 @@ type Walked =
   | { kind: "link"; steps: string[] };
 
 /** Walks `steps` from `/` until the folder, a missing step, or a link to follow (its new steps). */
-function walk(steps: readonly string[], owner: number, create: boolean): Walked {
+function walk(steps: readonly string[], owner: number, create: boolean, own: boolean): Walked {
   let fd = openStep(AT_FDCWD, "/", "/");
   let where = "/";
   try {
@@ -254,7 +263,7 @@ function walk(steps: readonly string[], owner: number, create: boolean): Walked 
       stat = childStat;
       where = next;
     }
-    const why = ownFolderDistrust(stat, owner);
+    const why = own ? ownFolderDistrust(stat, owner) : undefined;
     if (why) throw new FileProblem(why);
     const folder = fd;
     fd = -1;
@@ -266,7 +275,7 @@ function walk(steps: readonly string[], owner: number, create: boolean): Walked 
 
 /** `openat(dirFd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)`; undefined when nothing is there. */
 function tryOpenStep(dirFd: number, name: string, path: string): number | undefined {
-  const c = libc(ACTION);
+  const c = fileLibc(ACTION);
   for (;;) {
     const fd = c.openat(dirFd, cString(name), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd >= 0) return fd;
@@ -286,7 +295,7 @@ function openStep(dirFd: number, name: string, path: string): number {
 
 /** `mkdirat(dirFd, name, 0700)`; something made there meanwhile is checked as any step is. */
 function makeStep(dirFd: number, name: string, path: string): void {
-  const c = libc(ACTION);
+  const c = fileLibc(ACTION);
   if (c.mkdirat(dirFd, cString(name), 0o700) === 0) return;
   const code = errno(c);
   if (code === EEXIST) return;
@@ -295,7 +304,7 @@ function makeStep(dirFd: number, name: string, path: string): void {
 
 /** The target of the link open as `fd` (`readlinkat(fd, "")`: the very link that was checked). */
 function readLink(fd: number, path: string): string {
-  const c = libc(ACTION);
+  const c = fileLibc(ACTION);
   const buffer = new Uint8Array(PATH_MAX);
   const length = Number(c.readlinkat(fd, cString(""), buffer, BigInt(buffer.length)));
   if (length < 0) {
