@@ -80,7 +80,8 @@ export interface LoggingOptions {
  * start-up, in their folder: `"create"` for a `delay: true` file (first
  * opened at the first record), `"rotate"` for a rotating file (renamed, then
  * created anew), or undefined. After a privilege drop, `Daemon.user` must be
- * able to write that folder.
+ * able to write that folder; and, since LogTape then opens the file by its
+ * path, no other user may (`lib/os/log_folder.ts`).
  *
  * @example
  * ```ts
