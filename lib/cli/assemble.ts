@@ -105,35 +105,17 @@ function guardUsr1(inbox: SignalInbox, collector: IdleCollector): InspectorGuard
 /**
  * Log files are opened by the user flagstaff runs as: after the privilege
  * drop when there is one, so that a link planted in a folder that user can
- * write gains nothing. Each is checked before LogTape opens it: a regular
- * file of this user with one link, created if missing, never through a
- * link, a FIFO or a device. As root, its folder must be one only root can
- * change (or sticky, as /tmp), since another user could swap the file
- * between the check and the open.
+ * write gains nothing. Each is checked before LogTape opens it
+ * (`prepareLogFile()` of `log_folder.ts`): every folder from `/` to it one
+ * that no other user can change (a shared sticky folder such as /tmp only
+ * for a file LogTape opens once), and the file a regular file of this user
+ * with one link, created if missing, never through a link, a FIFO or a device.
  */
-async function logFilePreparer(): Promise<(path: string) => void> {
-  const { ensureOwnFile, effectiveUid } = await import("../os/own_file.ts");
-  const { dirname } = await import("node:path");
-  return (path) => {
-    if (effectiveUid() === 0) {
-      const folder = Deno.statSync(dirname(path));
-      const othersMayWrite = folder.uid !== 0 || ((folder.mode ?? 0) & 0o022) !== 0;
-      const sticky = ((folder.mode ?? 0) & 0o1000) !== 0;
-      if (othersMayWrite && !(sticky && folder.uid === 0)) {
-        throw new FlagstaffError(
-          "config_invalid",
-          `Cannot use log file "${path}" as root: its folder "${
-            dirname(path)
-          }" can be changed by ` +
-            `another user (uid ${folder.uid}, mode ${
-              ((folder.mode ?? 0) & 0o7777).toString(8)
-            }); ` +
-            "use a folder only root can change, or Daemon.user to log as that user",
-        );
-      }
-    }
-    ensureOwnFile(path, { mode: 0o640, what: "log file", code: "config_invalid" });
-  };
+async function logFilePreparer(): Promise<
+  (path: string, file: { reopens?: "create" | "rotate" }) => void
+> {
+  const { prepareLogFile } = await import("../os/log_folder.ts");
+  return (path, file) => prepareLogFile(path, file);
 }
 
 /** Applies logging; a failure is the config's (`config_invalid`, exit 2). */

@@ -91,8 +91,12 @@ export async function checkAccounts(daemon: DaemonConfig, report: Report): Promi
  *   when the file is created (missing, `delay: true`) or rotated;
  * - an existing file must be a regular file of that user with one link (the
  *   words of `ensureOwnFile()`, which `run` applies when it opens it);
- * - as root without a drop, its folder must be one only root can change (or
- *   root's and sticky, as /tmp): another user could swap the file.
+ * - every folder from `/` to it must be one that no user but root and the
+ *   one who opens it can change, and a link on the way lie in a folder no
+ *   other user can write (`log_folder.ts`'s `openLogFolder()`, which `run`
+ *   applies again at each open): its own folder may be a shared sticky one
+ *   (as /tmp) only for a file LogTape opens once, not for a rotating or
+ *   `delay: true` one, which LogTape opens again by its path later.
  *
  * Write access is judged from mode bits (ACLs aside). Handler paths must be
  * absolute.
@@ -142,6 +146,8 @@ export async function checkDropWrites(
   const { canWriteFile, canWriteFolder, dropTarget } = await import("../os/accounts.ts");
   const { effectiveUid, notOwnFile } = await import("../os/own_file.ts");
   const { withOwnLibc } = await import("../os/_libc.ts");
+  const { openLogFolder } = await import("../os/log_folder.ts");
+  const { closeFd } = await import("../os/safe_file.ts");
   const drop = user !== undefined || group !== undefined;
   // Who opens the log files: Daemon.user after a drop (as root), else this process's user.
   let euid: number | undefined;
@@ -169,6 +175,30 @@ export async function checkDropWrites(
     const filename = (handler as { filename: string }).filename;
     const folder = dirname(filename);
     const at = ["Logging", "handlers", name, "filename"];
+    const reopens = reopensInFolder(handler);
+    if (writer) {
+      // Every folder from / to it one that no other user can change (log_folder.ts), as at its open.
+      const refusal = withOwnLibc((): string | undefined => {
+        try {
+          const fd = openLogFolder(filename, {
+            owner: writer.uid,
+            reopens,
+            who: dropping ? who : writer.uid === 0 ? "root" : `uid ${writer.uid}`,
+          });
+          if (fd !== undefined) closeFd(fd);
+          return undefined;
+        } catch (error) {
+          if (error instanceof FlagstaffError && error.code === "config_invalid") {
+            return error.message;
+          }
+          throw error;
+        }
+      });
+      if (refusal) {
+        report(at, refusal);
+        continue;
+      }
+    }
     let folderInfo: Deno.FileInfo | undefined;
     let lookFailed: unknown;
     try {
@@ -176,7 +206,6 @@ export async function checkDropWrites(
     } catch (error) {
       lookFailed = error;
     }
-    const reopens = reopensInFolder(handler);
     if (!folderInfo?.isDirectory) {
       // A `delay: true` file is first opened at its first record: its folder may come by then.
       if (!folderInfo && reopens === "create" && lookFailed instanceof Deno.errors.NotFound) {
@@ -211,23 +240,6 @@ export async function checkDropWrites(
           "or log to stderr (the journal under systemd)",
       );
       continue;
-    }
-    if (writer.uid === 0 && !dropping) {
-      // As root, another user who can change the folder could swap the file between check and open.
-      const mode = folderInfo.mode ?? 0;
-      const othersMayWrite = folderInfo.uid !== 0 || (mode & 0o022) !== 0;
-      const sticky = (mode & 0o1000) !== 0;
-      if (othersMayWrite && !(sticky && folderInfo.uid === 0)) {
-        report(
-          at,
-          `Cannot use log file ${JSON.stringify(filename)} as root: its folder ${
-            JSON.stringify(folder)
-          } can be changed by another user (uid ${folderInfo.uid}, mode ${
-            (mode & 0o7777).toString(8)
-          }); use a folder only root can change, or Daemon.user to log as that user`,
-        );
-        continue;
-      }
     }
     const type = !info
       ? undefined

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { loadFileSinks } from "../deps.ts";
 import type { Sink, TextFormatter } from "../deps.ts";
 import { messageOf } from "../core/errors.ts";
@@ -42,7 +43,8 @@ export interface BuildSinkOptions {
 
 /**
  * Builds the sink of one handler (`name` is for messages). A file handler
- * calls `prepareFile(path)` right before its file is opened. Without `delay`
+ * calls `prepareFile(path)` right before its file is opened (`path` made
+ * absolute, `..` resolved as written, as it is opened). Without `delay`
  * the file is opened now, and this rejects with what opening throws; a file
  * to truncate (`mode: w`) is pushed onto `truncate`, for the caller to
  * truncate once every sink is built. With `delay` the file is opened (and
@@ -81,8 +83,10 @@ export async function buildSink(
     return streamSink(STREAMS[("stream" in handler && handler.stream) || "stderr"], formatter);
   }
   const { getFileSink, getRotatingFileSink } = await loadFileSinks();
-  const { filename: path, mode, delay, maxBytes = 0, backupCount = 0 } =
+  const { filename, mode, delay, maxBytes = 0, backupCount = 0 } =
     handler as RotatingFileHandlerSection;
+  // The path checked is the path opened: `..` resolved as written, as `prepareFile` walks it.
+  const path = resolve(filename);
   const rotates = kind === "rotating_file" && maxBytes > 0;
   const open = (): OwnedSink => {
     prepareFile?.(path);

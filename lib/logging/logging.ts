@@ -59,12 +59,14 @@ export interface LoggingOptions {
   /** Level shift from the CLI: +1 per -v (more verbose), -1 per -q (quieter). Default: 0. */
   verbosity?: number;
   /**
-   * Called with each log file's path before it is opened (and before a
-   * delayed one is first opened); throw to refuse it. The CLI checks there
-   * that the file is not a planted link, FIFO or someone else's file.
-   * Default: none.
+   * Called with each log file's path (absolute, `..` resolved as written:
+   * the path LogTape opens) before it is opened (and before a delayed one is
+   * first opened), and with how the handler opens it again after start
+   * ({@link reopensInFolder}); throw to refuse it. The CLI checks there
+   * that the file is not a planted link, FIFO or someone else's file, in a
+   * folder no other user can change (`lib/os/log_folder.ts`). Default: none.
    */
-  prepareFile?: (path: string) => void;
+  prepareFile?: (path: string, file: { reopens?: "create" | "rotate" }) => void;
   /**
    * Leave the file handlers out (their records go where the others' go, or
    * to stderr): until privileges are dropped, so that log files are opened by
@@ -78,7 +80,8 @@ export interface LoggingOptions {
  * start-up, in their folder: `"create"` for a `delay: true` file (first
  * opened at the first record), `"rotate"` for a rotating file (renamed, then
  * created anew), or undefined. After a privilege drop, `Daemon.user` must be
- * able to write that folder.
+ * able to write that folder; and, since LogTape then opens the file by its
+ * path, no other user may (`lib/os/log_folder.ts`).
  *
  * @example
  * ```ts
@@ -254,10 +257,12 @@ async function applyNow(
       capturesLocation ||= LOCATION_FIELDS.some((field) => format.includes(`%(${field})`));
       const compiled = compilePythonFormat(format, formatter?.datefmt ?? undefined);
       let sink: OwnedSink;
+      const prepare = options.prepareFile;
+      const reopens = reopensInFolder(handler);
       try {
         sink = await buildSink(name, handler, {
           formatter: compiled,
-          prepareFile: options.prepareFile,
+          prepareFile: prepare && ((path) => prepare(path, { reopens })),
           truncate,
         });
       } catch (error) {

@@ -231,12 +231,13 @@ let scoped: Libc | undefined;
 /**
  * The C library for the file functions (`safe_file.ts`, `file_stat.ts`,
  * `flock.ts`, `own_file.ts`, `os_error.ts`): {@link withOwnLibc}'s handle
- * while it runs, else the shared one of {@link libc}.
+ * while it runs, else the shared one of {@link libc} (opened for `action`,
+ * which a missing `--allow-ffi` names: default `"open files safely"`).
  *
  * @throws {FlagstaffError} as {@link libc}.
  */
-export function fileLibc(): Libc {
-  return scoped ?? libc(FILES_ACTION);
+export function fileLibc(action: string = FILES_ACTION): Libc {
+  return scoped ?? libc(action);
 }
 
 /**

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { basename } from "node:path";
 import { describeErrno, fileLibc } from "./_libc.ts";
 import { describeFileType, type FileStat } from "./file_stat.ts";
 import { OsError } from "./os_error.ts";
@@ -46,6 +47,12 @@ export interface EnsureOwnFileOptions {
   owners?: readonly number[];
   /** Gives the file to this user and group (`fchown` on the open file) once checked. Default: none. */
   chownTo?: { uid: number; gid: number };
+  /**
+   * The descriptor of the file's folder, checked already (`log_folder.ts`'s
+   * `openLogFolder()`): the last part of `path` is opened in that very
+   * folder, whatever its path leads to now. Default: `path` is opened as given.
+   */
+  dirFd?: number;
 }
 
 /**
@@ -81,9 +88,15 @@ export function ensureOwnFile(path: string, options: EnsureOwnFileOptions = {}):
   const code = options.code ?? "config_invalid";
   let opened: { fd: number; stat: FileStat };
   try {
-    opened = openRegularFile(path, O_WRONLY | O_CREAT | O_APPEND, {
-      mode: options.mode ?? 0o640,
-    });
+    const dirFd = options.dirFd;
+    opened = openRegularFile(
+      dirFd === undefined ? path : basename(path),
+      O_WRONLY | O_CREAT | O_APPEND,
+      {
+        mode: options.mode ?? 0o640,
+        dirFd,
+      },
+    );
   } catch (error) {
     if (!(error instanceof OsError || error instanceof NotRegularFileError)) throw error;
     throw new FlagstaffError(code, `Cannot use ${what} "${path}": ${error.reason}`, {

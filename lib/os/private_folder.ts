@@ -12,9 +12,10 @@
  * ({@link pathFolderDistrust}); a symbolic link on the way is followed by
  * hand (its target walked again from `/`) only when it lies in a folder no
  * other user can write ({@link linkDistrust}); the folder itself must be the
- * user's and not writable by group or others ({@link ownFolderDistrust}). It
- * returns the folder's descriptor, which `atomic_file.ts` reads and writes
- * relative to.
+ * user's and not writable by group or others ({@link ownFolderDistrust}), or
+ * another rule given as `folderDistrust` (the pidfile's; a log folder's, judged by its caller).
+ * It returns the folder's descriptor, which `atomic_file.ts` reads and writes
+ * relative to; `log_folder.ts` walks to a log file's folder the same way.
  *
  * The rule for a folder on the way is the pidfile's (`start-stop-daemon(8)`:
  * see `_pidfile_trust.ts`) applied to every step, as `code_trust.ts` does for
@@ -27,7 +28,7 @@
  */
 
 import { resolve } from "node:path";
-import { AT_FDCWD, cString, EINTR, errno, libc } from "./_libc.ts";
+import { AT_FDCWD, cString, EINTR, errno, fileLibc } from "./_libc.ts";
 import { describeFileType, type FileStat, fstatFd } from "./file_stat.ts";
 import { ENOENT, OsError } from "./os_error.ts";
 import { effectiveUid } from "./own_file.ts";
@@ -161,7 +162,9 @@ export interface OpenPrivateFolderOptions {
    * Why the folder itself is refused, or undefined: the rule for the last
    * step. Default {@link ownFolderDistrust} with `owner` (the user's own, not
    * writable by others); the pidfile's folder passes its own rule (`/tmp` is
-   * fine there).
+   * fine there); a log file's folder is judged by its caller on the
+   * descriptor it gets (`log_folder.ts`: `() => undefined`). The folders on
+   * the way are checked either way.
    */
   folderDistrust?: (path: string, stat: FileStat) => string | undefined;
 }
@@ -280,7 +283,7 @@ function walk(
 
 /** `openat(dirFd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)`; undefined when nothing is there. */
 function tryOpenStep(dirFd: number, name: string, path: string): number | undefined {
-  const c = libc(ACTION);
+  const c = fileLibc(ACTION);
   for (;;) {
     const fd = c.openat(dirFd, cString(name), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd >= 0) return fd;
@@ -300,7 +303,7 @@ function openStep(dirFd: number, name: string, path: string): number {
 
 /** `mkdirat(dirFd, name, 0700)`; something made there meanwhile is checked as any step is. */
 function makeStep(dirFd: number, name: string, path: string): void {
-  const c = libc(ACTION);
+  const c = fileLibc(ACTION);
   if (c.mkdirat(dirFd, cString(name), 0o700) === 0) return;
   const code = errno(c);
   if (code === EEXIST) return;
@@ -309,7 +312,7 @@ function makeStep(dirFd: number, name: string, path: string): void {
 
 /** The target of the link open as `fd` (`readlinkat(fd, "")`: the very link that was checked). */
 function readLink(fd: number, path: string): string {
-  const c = libc(ACTION);
+  const c = fileLibc(ACTION);
   const buffer = new Uint8Array(PATH_MAX);
   const length = Number(c.readlinkat(fd, cString(""), buffer, BigInt(buffer.length)));
   if (length < 0) {
