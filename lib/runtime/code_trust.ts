@@ -9,7 +9,7 @@
 
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FlagstaffError, UntrustedCodeError } from "../core/errors.ts";
+import { UntrustedCodeError } from "../core/errors.ts";
 import { openLibc } from "../os/_libc.ts";
 
 /** Why root loads code only from places root alone can change: the end of a refusal. */
