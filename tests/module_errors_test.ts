@@ -37,7 +37,7 @@ Deno.test("a controller or action that cannot load names its own file, line and 
   assert.match(
     action.stderr,
     new RegExp(
-      `Cannot load action "bad" from ${dir.path}/actions/bad\\.ts: SyntaxError: .* \\(at ${dir.path}/actions/bad\\.ts:2:\\d+\\)\\n`,
+      `Cannot load action "bad" from ${dir.path}/actions/bad\\.ts \\(every module of the actions folder [^)]*\\): SyntaxError: .* \\(at ${dir.path}/actions/bad\\.ts:2:\\d+\\)\\n`,
     ),
   );
 });

@@ -95,7 +95,9 @@ Deno.test("a broken module in the actions folder is refused alike by list, check
     assert.equal(result.code, 2, `${command}: ${result.stderr}`);
     assert.match(
       result.stderr,
-      new RegExp(`^error: Cannot load action "broken" from ${dir.path}/actions/broken\\.ts: `),
+      new RegExp(
+        `^error: Cannot load action "broken" from ${dir.path}/actions/broken\\.ts \\(every module of the actions folder is loaded, used or not: [^)]*\\): `,
+      ),
       command,
     );
   }

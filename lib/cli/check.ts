@@ -7,13 +7,7 @@
  */
 
 import type { Config } from "../config/config.ts";
-import {
-  ConfigError,
-  EXIT_CODES,
-  FlagstaffError,
-  messageOf,
-  UntrustedCodeError,
-} from "../core/errors.ts";
+import { ConfigError, EXIT_CODES, FlagstaffError, messageOf } from "../core/errors.ts";
 import { ACTION_ROWS, actionKey } from "../core/signal_table.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
 import type { ActionUse } from "../config/signals.ts";
@@ -33,14 +27,7 @@ import {
   stringOf,
   trustConfig,
 } from "./context.ts";
-import {
-  countScheduleUses,
-  countUses,
-  effectiveUses,
-  noActions,
-  skippedActionWarning,
-  usedActionNames,
-} from "./uses.ts";
+import { countScheduleUses, countUses, effectiveUses, noActions } from "./uses.ts";
 import { dropPrivilegesNow } from "./drop.ts";
 import { configOptions } from "./options.ts";
 import { out, write } from "./output.ts";
@@ -66,18 +53,9 @@ async function checkUses(
   program: string,
   refusedEntries: ReadonlySet<string>,
 ): Promise<{ lines: string[]; scheduleLines: string[]; problems: unknown[] }> {
-  const used = usedActionNames(uses, schedules);
-  const problems: unknown[] = [];
-  const broken = new Set<string>();
-  for (const [name, error] of await registry.problems()) {
-    const source = registry.get(name)!;
-    if (source.optional && !used.has(name) && !(error instanceof UntrustedCodeError)) {
-      write(Deno.stderr, `warning: ${skippedActionWarning(source, error)}\n`);
-      continue;
-    }
-    problems.push(error);
-    broken.add(name);
-  }
+  const brokenActions = await registry.problems();
+  const problems: unknown[] = [...brokenActions.values()];
+  const broken = new Set(brokenActions.keys());
   const { loadSource } = await import("../runtime/action_registry.ts");
   // `where` names the trigger as run's messages do: `usr1`, `schedule "backup"`.
   const describe = async (list: readonly ActionUse[], where: string): Promise<string> => {

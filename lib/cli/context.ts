@@ -7,8 +7,7 @@
 
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Config } from "../config/config.ts";
-import { FlagstaffError, messageOf, UntrustedCodeError } from "../core/errors.ts";
-import { effectiveUses, skippedActionWarning, usedActionNames } from "./uses.ts";
+import { FlagstaffError, messageOf } from "../core/errors.ts";
 import type { SignalInbox } from "../os/signals.ts";
 import type { ActionClass } from "../runtime/action.ts";
 import type { ActionRegistry } from "../runtime/action_registry.ts";
@@ -176,18 +175,7 @@ export function configDir(config: Config): string {
 export function registryFor(context: CommandContext): (config: Config) => Promise<ActionRegistry> {
   return async (config) => {
     const registry = await bareRegistry(context, config);
-    const used = usedActionNames(effectiveUses(config, context.actions), [
-      ...config.schedules,
-      ...context.schedules.map((group) => ({ run: group.uses })),
-    ]);
-    const problems: unknown[] = [];
-    for (const [name, error] of await registry.problems()) {
-      const source = registry.get(name)!;
-      if (source.optional && !used.has(name) && !(error instanceof UntrustedCodeError)) {
-        const { getLogger } = await import("../deps.ts");
-        getLogger(["flagstaff", "runtime"]).warn(skippedActionWarning(source, error));
-      } else problems.push(error);
-    }
+    const problems = [...(await registry.problems()).values()];
     if (problems.length === 1) throw problems[0];
     if (problems.length > 1) throw new AggregateError(problems, "Several actions cannot be loaded");
     return registry;

@@ -8,8 +8,7 @@
 
 import type { Config } from "../config/config.ts";
 import { mergeSchedules, type ScheduleConfig } from "../config/schedules.ts";
-import { FlagstaffError, messageOf } from "../core/errors.ts";
-import type { ActionSource } from "../runtime/action_registry.ts";
+import { FlagstaffError } from "../core/errors.ts";
 import type { CliActions, ProgramSpec } from "./spec.ts";
 
 /** How many actions the schedules run (`run:` lists), the command line's replacing their namesakes. */
@@ -20,28 +19,6 @@ export function countScheduleUses(config: Config, cli: readonly ScheduleConfig[]
 /** The actions each signal runs: the command line's replace the config's. */
 export function effectiveUses(config: Config, cliActions: CliActions): CliActions {
   return { ...config.signals, ...cliActions } as CliActions;
-}
-
-/** The names of the actions that `uses` and the schedules' `run:` lists name. */
-export function usedActionNames(
-  uses: CliActions,
-  schedules: readonly { readonly run?: readonly { readonly name: string }[] }[],
-): Set<string> {
-  const names = new Set<string>();
-  for (const list of Object.values(uses)) for (const use of list ?? []) names.add(use.name);
-  for (const schedule of schedules) for (const use of schedule.run ?? []) names.add(use.name);
-  return names;
-}
-
-/**
- * The warning for a module of a default actions folder that cannot load and
- * that nothing uses: it is skipped, not an error (see `ActionSource.optional`).
- */
-export function skippedActionWarning(source: ActionSource, error: unknown): string {
-  return `Skipped the action module ${JSON.stringify(source.origin)}, which nothing uses: ` +
-    `${
-      messageOf(error)
-    } (a module of --actions-dir or of the config's Actions that cannot load is an error)`;
 }
 
 /** How many action uses, over all signals. */

@@ -291,16 +291,3 @@ export function asPermissionError(error: unknown, what?: string): unknown {
     { cause: error },
   );
 }
-
-/**
- * Code root refused to load: a sign that another user planted or changed it,
- * so it is an error wherever it is found (never skipped as a stray module).
- * Code `usage` (exit 2).
- */
-export class UntrustedCodeError extends FlagstaffError {
-  /** `Refusing to load "/w/evil.ts" as root: …` (see `runtime/code_trust.ts`). */
-  constructor(message: string) {
-    super("usage", message);
-    this.name = "UntrustedCodeError";
-  }
-}

@@ -43,13 +43,11 @@ export interface ActionSource {
   /** Whether it is a module of an actions folder (rather than of the config's `Actions`). */
   readonly inFolder?: boolean;
   /**
-   * Whether it comes from a folder nobody named (the default `actions/`
-   * folder, an app's own): a module there that cannot load is skipped with a
-   * warning unless a signal or schedule uses it (a stray file must not stop a
-   * one-liner). A module of `--actions-dir` or an `Actions` entry that cannot
-   * load is an error, used or not.
+   * The default actions folder it was found in (`actions/` beside the
+   * config, or in the working directory), not one named by `--actions-dir`:
+   * its load error then says how to keep a stray file from being loaded.
    */
-  readonly optional?: boolean;
+  readonly defaultFolder?: string;
   /** For an `Actions` entry: where the config gives it, `app.yml line 3 (Actions.greet)`. */
   readonly givenBy?: string;
 }
@@ -206,7 +204,12 @@ export async function loadSource(source: ActionSource, fresh = false): Promise<A
       : moduleErrorText(error);
     throw new FlagstaffError(
       error instanceof Deno.errors.NotCapable ? "permission" : "usage",
-      `Cannot load action "${source.name}" from ${described(source)}: ${message}`,
+      `Cannot load action "${source.name}" from ${described(source)}${
+        source.defaultFolder
+          ? " (every module of the actions folder is loaded, used or not: move this one out, " +
+            "or give --actions-dir another folder)"
+          : ""
+      }: ${message}`,
       { cause: error },
     );
   }
@@ -222,7 +225,7 @@ function moduleSource(
   baseDir: string,
   integrity?: string,
   inFolder = false,
-  optional = false,
+  defaultFolder?: string,
   givenBy?: string,
 ): ActionSource {
   const url = resolveModule(specifier, baseDir);
@@ -232,7 +235,7 @@ function moduleSource(
     name,
     origin,
     inFolder,
-    optional,
+    defaultFolder,
     givenBy,
     load() {
       loading ??= importModule(url.href, { integrity }).then((module) =>
@@ -302,7 +305,7 @@ export async function loadActionRegistry(
           path,
           undefined,
           true,
-          !dir.required,
+          dir.required ? undefined : path,
         ),
       );
     }
@@ -312,7 +315,7 @@ export async function loadActionRegistry(
     const [module, integrity] = typeof given === "string"
       ? [given, undefined]
       : [given.module, given.integrity];
-    sources.push(moduleSource(name, module, baseDir, integrity, false, false, origins?.[name]));
+    sources.push(moduleSource(name, module, baseDir, integrity, false, undefined, origins?.[name]));
   }
   return new ActionRegistry(sources);
 }

@@ -9,7 +9,7 @@
 
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UntrustedCodeError } from "../core/errors.ts";
+import { FlagstaffError } from "../core/errors.ts";
 import { openLibc } from "../os/_libc.ts";
 
 /** Why root loads code only from places root alone can change: the end of a refusal. */
@@ -17,14 +17,14 @@ const TRUST_RULE =
   "as root, flagstaff loads code only from files and folders that only root can change";
 
 /**
- * The error for code root must not load.
+ * The error for code root must not load: code `usage` (exit 2).
  *
  * @param what What is refused: `to load "/srv/app/c.ts"`, `actions folder "/srv/app/actions"`.
  * @param problem What {@link codeTrustProblem} said.
  * @returns `Refusing to load "/w/evil.ts" as root: it belongs to uid 65534 (as root, …)`.
  */
-export function untrustedCodeError(what: string, problem: string): UntrustedCodeError {
-  return new UntrustedCodeError(`Refusing ${what} as root: ${problem} (${TRUST_RULE})`);
+export function untrustedCodeError(what: string, problem: string): FlagstaffError {
+  return new FlagstaffError("usage", `Refusing ${what} as root: ${problem} (${TRUST_RULE})`);
 }
 
 /** How many symbolic links a path may go through, as Linux's `ELOOP` limit. */

@@ -25,7 +25,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ControllerClass, ControllerLike } from "./controller.ts";
-import { FlagstaffError, UntrustedCodeError } from "../core/errors.ts";
+import { FlagstaffError } from "../core/errors.ts";
 import { moduleErrorText } from "./module_error.ts";
 import { isRemote } from "../core/remote_url.ts";
 import { codeTrustProblem, remoteCodeTrustProblem, untrustedCodeError } from "./code_trust.ts";
@@ -103,7 +103,7 @@ export async function importModule(
   if (isRemote(url)) {
     const untrusted = remoteCodeTrustProblem(url, options.integrity !== undefined);
     if (untrusted) {
-      throw new UntrustedCodeError(`Refusing to load "${url.href}" as root: ${untrusted}`);
+      throw new FlagstaffError("usage", `Refusing to load "${url.href}" as root: ${untrusted}`);
     }
     return await importRemote(url, options);
   }
