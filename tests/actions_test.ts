@@ -29,7 +29,11 @@ Deno.test("when every action has closed: exit 1, or 0 with --successful-empty", 
     const result = await app.finished();
     assert.equal(result.code, code, result.stderr);
     assert.equal(result.stdout, "init\nbye\ncleanup\n");
-    assert.match(result.stderr, new RegExp(`Every action has closed: exiting with code ${code}`));
+    assert.match(
+      result.stderr,
+      new RegExp(`Every action has closed: exiting with code ${code}.*: stopping\n`),
+    );
+    assert.doesNotMatch(result.stderr, /every action has closed: stopping/, "said once");
   }
 });
 

@@ -515,7 +515,7 @@ Deno.test("--daemon: Ctrl-C on the waiting parent stops the half-started child, 
   assert.match(
     result.stderr,
     new RegExp(
-      `^error: interrupted: stopping the daemon \\(pid ${pid}\\), which was not ready yet\\n$`,
+      `^error: Interrupted: stopping the daemon \\(pid ${pid}\\), which was not ready yet\\n$`,
     ),
   );
   assert.equal(await alive(pid), false, "the half-started daemon is gone");

@@ -266,7 +266,7 @@ function parseOptions(
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...words],
+      args: negativeValuesJoined(words, spec),
       options,
       strict: true,
       allowPositionals: (spec.arguments?.length ?? 0) > 0,
@@ -294,6 +294,24 @@ function parseOptions(
     else values[key] = value as OptionValue;
   }
   return { values, positionals: parsed.positionals };
+}
+
+/**
+ * `--timeout -1` as `--timeout=-1`: parseArgs takes a word that starts with
+ * `-` for an option, so a negative number given to an option that takes a
+ * value would be "missing"; joined, the option's own check says what is
+ * wrong with it.
+ */
+function negativeValuesJoined(words: readonly string[], spec: CommandSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    const option = spec.options.find((o) => word === `--${o.long}` || word === `-${o.short}`);
+    if (option?.value && /^-[\d.]/.test(words[i + 1] ?? "")) {
+      out.push(`--${option.long}=${words[++i]}`);
+    } else out.push(word);
+  }
+  return out;
 }
 
 /** parseArgs' errors in flagstaff's words, naming the argument. */

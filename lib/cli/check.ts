@@ -244,7 +244,10 @@ export async function check(context: CommandContext): Promise<number> {
   }
   report(problems);
   const defaults = ACTION_ROWS.filter((row) => !uses[row.signal]).map((row) =>
-    `${row.actions.key}: ${row.doc} (default)`
+    // Without a controller there is no hook to call: the signal is received and ignored.
+    row.default === "onSigusr2" && !loaded!.controller
+      ? `${row.actions.key}: nothing (no controller for the default, ${row.doc})`
+      : `${row.actions.key}: ${row.doc} (default)`
   );
   const lines = [
     `config: ${usable.file ?? "(none: built-in defaults)"}`,

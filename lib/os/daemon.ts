@@ -200,7 +200,7 @@ export async function detach(
   }
   printError(
     options.signal?.aborted
-      ? `interrupted: stopping the daemon (pid ${child.pid}), which was not ready yet`
+      ? `Interrupted: stopping the daemon (pid ${child.pid}), which was not ready yet`
       : `the daemon (pid ${child.pid}) did not get ready within ${timeoutMs / 1000} s: stopping it`,
   );
   await stopChild(child, exited, stopTimeoutMs + KILL_MARGIN_MS);

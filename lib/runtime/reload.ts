@@ -135,7 +135,9 @@ export async function restart(core: RuntimeCore): Promise<void> {
   if (generation) {
     log.info("Restarting {name}: cleaning up the running controller", { name: core.name });
     core.ticker.reset();
-    generation.abort.abort();
+    generation.abort.abort(
+      new DOMException("flagstaff is restarting the controller", "AbortError"),
+    );
     await generation.loop;
     try {
       await generation.controller.cleanup?.(core.context);

@@ -50,7 +50,7 @@ export function requestStop(
     reason: reason.startsWith("SIG") ? `Received ${reason}` : reason,
   });
   core.emit({ type: "stopping" });
-  void stopGracefully(core);
+  void stopGracefully(core, reason.startsWith("SIG") ? `received ${reason}` : reason);
 }
 
 /**
@@ -59,7 +59,7 @@ export function requestStop(
  * in flight finishes first), let the unit in flight finish, run `cleanup()`
  * once, tear the actions down, end with the exit code.
  */
-async function stopGracefully(core: RuntimeCore): Promise<void> {
+async function stopGracefully(core: RuntimeCore, why: string): Promise<void> {
   // First: no schedule fires any more, so nothing new is queued.
   core.schedules?.dispose();
   core.transition("stopRequested");
@@ -75,7 +75,8 @@ async function stopGracefully(core: RuntimeCore): Promise<void> {
     timeoutS * 1000,
   );
   try {
-    core.stop.abort();
+    // What user code sees as `signal.reason` (and an aborted action's log line): an AbortError.
+    core.stop.abort(new DOMException(`flagstaff is stopping (${why})`, "AbortError"));
     await core.starting;
     await core.dispatcher.close();
     const generation = core.generation;
@@ -109,10 +110,11 @@ export function stopIfNoActionsLeft(core: RuntimeCore): void {
   if (core.controllerClass || actions.configuredCount === 0 || actions.openCount > 0) return;
   if (core.stop.signal.aborted) return;
   const code = core.options.successfulEmpty ? EXIT_CODES.ok : EXIT_CODES.failure;
-  log.info("Every action has closed: exiting with code {code}{hint}", {
-    code,
-    hint: code ? " (--successful-empty makes this 0)" : "",
-  });
   core.exitCode = code;
-  requestStop(core, "every action has closed");
+  requestStop(
+    core,
+    `Every action has closed: exiting with code ${code}${
+      code ? " (--successful-empty makes this 0)" : ""
+    }`,
+  );
 }

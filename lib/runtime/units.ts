@@ -68,9 +68,12 @@ async function signalUnit(
     return stopIfNoActionsLeft(core);
   }
   if (signalRow(key).default === "onSigusr2") {
-    log.info("{reason}: calling onSigusr2()", {
-      reason: reason === key ? `Received ${key}` : `Schedule ${reason.slice(9)}`,
-    });
+    const asked = reason === key ? `Received ${key}` : `Schedule ${reason.slice(9)}`;
+    if (!core.generation) {
+      log.info("{asked}: nothing to do (no controller, no actions for it)", { asked });
+      return;
+    }
+    log.info("{asked}: calling onSigusr2()", { asked });
     return await core.hook("onSigusr2");
   }
   await reload(core, reason);
