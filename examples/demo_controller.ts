@@ -33,6 +33,6 @@ export default class Demo {
   }
 
   cleanup({ logger }: ControllerContext): void {
-    logger.info("Cleaning up after {n} ticks", { n: this.#ticks });
+    logger.info("Cleaning up after {n} tick(s)", { n: this.#ticks });
   }
 }

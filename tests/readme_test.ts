@@ -254,7 +254,7 @@ Deno.test("`deno task demo` runs the demo: ticks, answers HUP and USR2, stops on
   await app.signal("TERM");
   const result = await app.finished();
   assert.equal(result.code, 0);
-  assert.match(result.stdout, /demo: Cleaning up after \d+ ticks\n.*Stopped demo\n$/);
+  assert.match(result.stdout, /demo: Cleaning up after \d+ tick\(s\)\n.*Stopped demo\n$/);
 });
 
 Deno.test("README's daemon session runs as shown", async () => {
