@@ -320,3 +320,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "started as root with Daemon.user, code another user can change is refused after the drop too",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using dir = await tempDir();
+    await Deno.chmod(dir.path, 0o755); // the daemon's user may look inside
+    const id = await new Deno.Command("id", { args: ["-u", "www-data"] }).output();
+    assert.equal(id.code, 0, "the test needs a www-data user beside nobody");
+    const www = Number(new TextDecoder().decode(id.stdout).trim());
+    for (const [folder, owner] of [["nob", NOBODY_UID], ["own", www]] as const) {
+      await Deno.mkdir(`${dir.path}/${folder}`, { mode: 0o755 });
+      await Deno.writeTextFile(
+        `${dir.path}/${folder}/c.ts`,
+        'console.log("PLANTED ran");\nexport default class C {\n  process() {}\n}\n',
+      );
+      await Deno.chown(`${dir.path}/${folder}/c.ts`, owner, owner);
+      await Deno.chown(`${dir.path}/${folder}`, owner, owner);
+    }
+    await writeFiles(dir.path, {
+      "nob.yml": `Daemon:\n  user: www-data\nApplication:\n  controller: ${dir.path}/nob/c.ts\n`,
+      "own.yml": `Daemon:\n  user: www-data\nApplication:\n  controller: ${dir.path}/own/c.ts\n`,
+    });
+    // nobody's module would run as www-data (its files, its log folder): refused.
+    const refused = await runCli(["check", "-c", `${dir.path}/nob.yml`]);
+    assert.equal(refused.code, 2);
+    assert.doesNotMatch(refused.stdout, /PLANTED/);
+    assert.equal(
+      refused.stderr,
+      `error: Refusing to load "${dir.path}/nob/c.ts" as uid ${www} (Daemon.user, started as root): ` +
+        `its folder "${dir.path}/nob" belongs to uid ${NOBODY_UID} (started as root, flagstaff loads ` +
+        `code only from files and ` +
+        `folders that only root and Daemon.user can change)\n`,
+    );
+    // The daemon's own user's module is its own code: it loads.
+    const own = await runCli(["check", "-c", `${dir.path}/own.yml`]);
+    assert.equal(own.code, 0, own.stderr);
+    assert.match(own.stdout, /^PLANTED ran$/m);
+  },
+});

@@ -26,7 +26,7 @@ export async function dropPrivilegesNow(config: Config): Promise<() => void> {
   if (user === undefined && group === undefined) return () => {};
   const { getLogger, loadFileSinks } = await import("../deps.ts");
   const log = getLogger(["flagstaff", "cli"]);
-  const [{ dropPrivileges }] = await Promise.all([
+  const [{ dropPrivileges }, , , , , , , , { trustDroppedUser }] = await Promise.all([
     import("../os/privileges.ts"),
     import("../runtime/loader.ts"),
     import("../runtime/action_registry.ts"),
@@ -36,8 +36,11 @@ export async function dropPrivilegesNow(config: Config): Promise<() => void> {
     import("node:v8"),
     import("node:vm"),
     loadFileSinks(),
+    import("../runtime/code_trust.ts"),
   ]);
   const dropped = dropPrivileges({ user, group });
+  // Code loaded from now on must be root's or this user's, not another user's.
+  if (dropped.switched) trustDroppedUser(dropped.uid);
   const readable = !config.file || canRead(config.file);
   // Said once logging is whole again (log files open after the drop).
   return () => {

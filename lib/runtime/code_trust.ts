@@ -24,7 +24,45 @@ const TRUST_RULE =
  * @returns `Refusing to load "/w/evil.ts" as root: it belongs to uid 65534 (as root, …)`.
  */
 export function untrustedCodeError(what: string, problem: string): FlagstaffError {
-  return new FlagstaffError("usage", `Refusing ${what} as root: ${problem} (${TRUST_RULE})`);
+  const as = refusingAs();
+  return new FlagstaffError(
+    "usage",
+    `Refusing ${what} ${as}: ${problem} (${as === "as root" ? TRUST_RULE : DROPPED_RULE})`,
+  );
+}
+
+/** The rule's words after a drop to `Daemon.user`. */
+const DROPPED_RULE = "started as root, flagstaff loads code only from files and folders that " +
+  "only root and Daemon.user can change";
+
+/**
+ * The user flagstaff switched to from root (`Daemon.user`), if it did: the
+ * code it loads must then be code only root or that user can change, or
+ * another user would run code as that user (its files, its log folder).
+ */
+let droppedTo: number | undefined;
+
+/**
+ * Says that this process dropped root for `uid` (`Daemon.user`): from now on
+ * code is checked with that user beside root as a trusted owner. Called once,
+ * by the privilege drop.
+ */
+export function trustDroppedUser(uid: number): void {
+  droppedTo = uid;
+}
+
+/** Who may own the code loaded now: root (as root), root and the dropped-to user, or anyone. */
+function trustedOwners(): ReadonlySet<number> | undefined {
+  const euid = effectiveUidNow();
+  if (euid === 0) return new Set([0]);
+  if (euid !== null && euid === droppedTo) return new Set([0, euid]);
+  return undefined;
+}
+
+/** How a refusal says who is refusing: `as root`, or `as uid 33 (Daemon.user, started as root)`. */
+export function refusingAs(): string {
+  const euid = effectiveUidNow();
+  return euid === 0 || euid === null ? "as root" : `as uid ${euid} (Daemon.user, started as root)`;
 }
 
 /** How many symbolic links a path may go through, as Linux's `ELOOP` limit. */
@@ -75,14 +113,15 @@ const MAX_LINK_HOPS = 40;
  * ```
  */
 export async function codeTrustProblem(path: string): Promise<string | undefined> {
-  if (effectiveUidNow() !== 0) return undefined;
+  const owners = trustedOwners();
+  if (!owners) return undefined;
   const given = resolve(path);
   if (Deno.build.standalone) {
     const embedded = dirname(fileURLToPath(Deno.mainModule));
     if (given.startsWith(embedded.endsWith("/") ? embedded : `${embedded}/`)) return undefined;
   }
   const top = await Deno.lstat("/");
-  if (top.uid !== 0) return `the folder "/" on its path belongs to uid ${top.uid}`;
+  if (!owners.has(top.uid ?? -1)) return `the folder "/" on its path belongs to uid ${top.uid}`;
   const topProblem = modeProblem(top, true);
   if (topProblem) return `the folder "/" on its path ${topProblem}`;
   const pending = given.split("/").filter(Boolean);
@@ -113,7 +152,7 @@ export async function codeTrustProblem(path: string): Promise<string | undefined
       return `cannot check "${next}": ${(error as Error).message}`;
     }
     if (info.isSymlink) {
-      if (info.uid !== 0) {
+      if (!owners.has(info.uid ?? -1)) {
         return `${subject(next, last, hops, given, "link")} belongs to uid ${info.uid}`;
       }
       if (++hops > MAX_LINK_HOPS) {
@@ -125,7 +164,7 @@ export async function codeTrustProblem(path: string): Promise<string | undefined
       continue;
     }
     const what = subject(next, last, hops, given, info.isDirectory ? "folder" : "file");
-    if (info.uid !== 0) return `${what} belongs to uid ${info.uid}`;
+    if (!owners.has(info.uid ?? -1)) return `${what} belongs to uid ${info.uid}`;
     const problem = modeProblem(info, info.isDirectory);
     if (problem) return `${what} ${problem}`;
     if (!info.isDirectory) {
@@ -199,7 +238,7 @@ export function remoteCodeTrustProblem(url: URL, pinned: boolean): string | unde
   if (url.origin === new URL(import.meta.url).origin) return undefined;
   const port = url.port === "" ? 80 : Number(url.port);
   const unprivileged = unprivilegedPortStart();
-  if (port < unprivileged || effectiveUidNow() !== 0) return undefined;
+  if (port < unprivileged || !trustedOwners()) return undefined;
   return `a plain http:// module from loopback port ${port} may be served by any local user ` +
     `(ports from ${unprivileged} up need no privilege): give it an integrity pin ` +
     "(Application.controller_integrity, or {module, integrity} in Actions), serve it from a " +

@@ -28,7 +28,12 @@ import type { ControllerClass, ControllerLike } from "./controller.ts";
 import { FlagstaffError } from "../core/errors.ts";
 import { moduleErrorText } from "./module_error.ts";
 import { isRemote } from "../core/remote_url.ts";
-import { codeTrustProblem, remoteCodeTrustProblem, untrustedCodeError } from "./code_trust.ts";
+import {
+  codeTrustProblem,
+  refusingAs,
+  remoteCodeTrustProblem,
+  untrustedCodeError,
+} from "./code_trust.ts";
 import { importRemote, type RemoteModuleOptions } from "./remote.ts";
 
 // Where `lib/config` and the tests have always found them.
@@ -103,7 +108,10 @@ export async function importModule(
   if (isRemote(url)) {
     const untrusted = remoteCodeTrustProblem(url, options.integrity !== undefined);
     if (untrusted) {
-      throw new FlagstaffError("usage", `Refusing to load "${url.href}" as root: ${untrusted}`);
+      throw new FlagstaffError(
+        "usage",
+        `Refusing to load "${url.href}" ${refusingAs()}: ${untrusted}`,
+      );
     }
     return await importRemote(url, options);
   }
