@@ -184,3 +184,34 @@ Deno.test("a project with the longest name and a long flagstaff URL passes fmt a
   const lint = await run(Deno.execPath(), ["lint"], { cwd: project });
   assert.equal(lint.code, 0, `deno lint:\n${lint.output}`);
 });
+
+Deno.test({
+  name: "as root, new refuses a target another user could change or create: nothing is written",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await using dir = await tempDir();
+    // A folder like /tmp (root's, sticky, everyone may add entries) and one nobody owns.
+    await Deno.chmod(dir.path, 0o1777);
+    await Deno.mkdir(`${dir.path}/nobodys`, { mode: 0o755 });
+    await Deno.chown(`${dir.path}/nobodys`, 65534, 65534);
+    const owned = await runCli(["new", "clock", "--dir", `${dir.path}/nobodys`, "--force"]);
+    assert.equal(owned.code, 2);
+    assert.equal(
+      owned.stderr,
+      `error: Refusing to write a project into "${dir.path}/nobodys" as root: it belongs to uid ` +
+        "65534 (another user could redirect its files through a link; use a folder that only " +
+        "root can change)\n",
+    );
+    assert.deepEqual([...Deno.readDirSync(`${dir.path}/nobodys`)], []);
+    const sticky = await runCli(["new", "clock", "--dir", `${dir.path}/clock`]);
+    assert.equal(sticky.code, 2);
+    assert.match(
+      sticky.stderr,
+      new RegExp(
+        `^error: Refusing to write a project into "${dir.path}/clock" as root: it does not exist, ` +
+          `and another user could create it in the folder "${dir.path}"`,
+      ),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir.path)].map((entry) => entry.name), ["nobodys"]);
+  },
+});

@@ -170,7 +170,8 @@ export function defaultFlagstaffUrl(): string {
  * Writes a new library-mode project named `name` into `options.dir`
  * (default `./NAME`): all of it, or, on failure, nothing.
  *
- * @throws {FlagstaffError} `usage` for an invalid name, a target folder that
+ * @throws {FlagstaffError} `usage` for an invalid name, as root a target
+ *   another user could change (or create), a target folder that
  *   is not empty (without `force`), a target that is not a folder, a
  *   flagstaff path that does not exist, or a failed write; `permission` when
  *   Deno may not read or write there.
@@ -204,6 +205,17 @@ export async function newProject(
     asUserError(error, `Cannot write project "${name}" to "${shown}"`);
   let state: TargetState;
   try {
+    // As root, a folder another user can change could send the files (and the chmod of the init
+    // script) anywhere through a link swapped in meanwhile: only folders root alone can change.
+    const { codeTrustProblem } = await import("../runtime/code_trust.ts");
+    const untrusted = await codeTrustProblem(target);
+    if (untrusted) {
+      throw new FlagstaffError(
+        "usage",
+        `Refusing to write a project into "${shown}" as root: ${untrusted} (another user could ` +
+          "redirect its files through a link; use a folder that only root can change)",
+      );
+    }
     state = await inspectTarget(target, shown);
     if (state === "full" && !options.force) {
       throw new FlagstaffError("usage", `Target folder "${shown}" is not empty (use --force)`);
