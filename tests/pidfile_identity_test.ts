@@ -439,3 +439,36 @@ Deno.test({
     assert.equal((await service.child.status).signal, "SIGUSR1", "the service was never signalled");
   },
 });
+
+Deno.test({
+  name: "a pidfile path with .. after another user's link: the path checked is the path used",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using shared = await tempDir(); // like /tmp: root's, sticky
+    await Deno.chmod(shared.path, 0o1777);
+    await using safe = await tempDir(); // root's, 0700: holds a file of root's
+    await Deno.mkdir(`${safe.path}/sub`);
+    await Deno.writeTextFile(`${safe.path}/dd.pid`, "IMPORTANT ROOT DATA\n");
+    // nobody's link in the shared folder, into root's folder.
+    const made = await new Deno.Command(AS_NOBODY[0], {
+      args: [...AS_NOBODY.slice(1), "ln", "-s", `${safe.path}/sub`, `${shared.path}/l2`],
+    }).output();
+    assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+    await using app = spawnCli([
+      "run",
+      "--pidfile",
+      `${shared.path}/l2/../dd.pid`,
+      "--usr2",
+      "print",
+      "x",
+    ]);
+    await app.waitFor(RUNNING);
+    // `..` is taken as written: the pidfile is the shared folder's, never root's file behind the link.
+    assert.equal((await Deno.readTextFile(`${shared.path}/dd.pid`)).trim(), String(app.pid));
+    await app.signal("TERM");
+    const result = await app.finished();
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /Replaced stale pidfile/);
+    assert.equal(await Deno.readTextFile(`${safe.path}/dd.pid`), "IMPORTANT ROOT DATA\n");
+  },
+});

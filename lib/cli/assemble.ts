@@ -20,6 +20,7 @@ import {
   env,
   flagOf,
   loadControllerFor,
+  pidfileOption,
   readConfig,
   registryFor,
   stateDirOrProblem,
@@ -223,7 +224,7 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     const configureLogging = (next: Config) =>
       applyLogging(next.logging, { foreground, verbosity, prepareFile });
     const dropping = config.daemon.user !== undefined || config.daemon.group !== undefined;
-    const pidfilePath = stringOf(context, "pidfile") ?? config.daemon.pidfile;
+    const pidfilePath = pidfileOption(context) ?? config.daemon.pidfile;
     if (pidfilePath) {
       const { acquirePidfile } = await import("../os/pidfile.ts");
       pidfile = await acquirePidfile(pidfilePath);

@@ -161,6 +161,16 @@ export async function trustConfig(file: string): Promise<void> {
   }
 }
 
+/**
+ * The `--pidfile` given, with `..` resolved as written (`/tmp/link/../x.pid`
+ * is `/tmp/x.pid`, not where the kernel would go through the link): the
+ * path the trust checks walk is then the path that is opened.
+ */
+export function pidfileOption(context: CommandContext): string | undefined {
+  const given = stringOf(context, "pidfile");
+  return given?.split("/").includes("..") ? resolve(given) : given;
+}
+
 /** The folder a config's relative paths are relative to. */
 export function configDir(config: Config): string {
   return config.file ? dirname(config.file) : Deno.cwd();

@@ -9,7 +9,13 @@
 import { EXIT_CODES, FlagstaffError } from "../core/errors.ts";
 import { signalName } from "../core/signal_table.ts";
 import type { Config } from "../config/config.ts";
-import { type CommandContext, readConfig, stateDirFor, stringOf } from "./context.ts";
+import {
+  type CommandContext,
+  pidfileOption,
+  readConfig,
+  stateDirFor,
+  stringOf,
+} from "./context.ts";
 import { INSTANCE_OPTIONS } from "./options.ts";
 import { out } from "./output.ts";
 import type { CommandSpec } from "./spec.ts";
@@ -54,7 +60,7 @@ export const SIGNAL_SPEC: CommandSpec = {
 };
 
 async function pidfileOf(context: CommandContext, config?: Config): Promise<string> {
-  const path = stringOf(context, "pidfile") ?? (config ?? await readConfig(context)).daemon.pidfile;
+  const path = pidfileOption(context) ?? (config ?? await readConfig(context)).daemon.pidfile;
   if (!path) {
     const file = stringOf(context, "config");
     throw new FlagstaffError(

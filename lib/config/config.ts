@@ -326,7 +326,8 @@ function withoutFile(config: Config): ConfigSections {
 function resolvePaths(config: ConfigSections, file: string): ConfigSections {
   let base: string | undefined;
   const absolute = (path: string) => {
-    if (path.startsWith("/")) return path;
+    // `..` resolved as written (`/tmp/link/../x` is `/tmp/x`): the path checked is the path opened.
+    if (path.startsWith("/")) return resolve(path);
     base ??= file ? dirname(resolve(file)) : Deno.cwd();
     return resolve(base, path);
   };
