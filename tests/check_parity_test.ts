@@ -297,3 +297,16 @@ Deno.test("a stray module in the default actions folder: check and run refuse it
     "its default export is missing, expected an action class or object",
   ]);
 });
+
+Deno.test("--pidfile in a missing folder is a usage error (exit 2), as Daemon.pidfile's is", async () => {
+  await using dir = await tempDir();
+  const result = await runCli(["run", "--pidfile", "nodir/x.pid", "--usr1", "print", "x"], {
+    cwd: dir.path,
+  });
+  assert.equal(result.code, 2);
+  assert.equal(
+    result.stderr,
+    'error: Cannot create pidfile "nodir/x.pid": its folder "nodir" does not exist ' +
+      "(flagstaff creates the pidfile, not folders)\n",
+  );
+});

@@ -417,7 +417,7 @@ Daemon:
         // Nothing but the note that a console log is lost once detached.
         assert.deepEqual([
           result.code,
-          result.stderr.replace(/^warning: its log goes to the console.*\n/m, ""),
+          result.stderr.replace(/^warning: the daemon's log goes to the console.*\n/m, ""),
         ], [0, ""]);
         const stop = await runCli(["stop", "--pidfile", `${folder}/app.pid`]);
         assert.deepEqual([stop.code, stop.stdout], [0, `stopped pid ${childPid}\n`]);
@@ -556,7 +556,7 @@ Deno.test("--daemon says what the daemon will lack: a pidfile to find it by, a l
   assert.equal(quiet.code, 0, quiet.stderr);
   assert.match(
     quiet.stderr,
-    /^warning: its log goes to the console, which a daemon does not have \(stderr is \/dev\/null\)/,
+    /^warning: the daemon's log goes to the console, which it no longer has \(its stderr is \/dev\/null\)/,
   );
   const stop = await runCli(["stop", "-c", `${dir.path}/console.yml`]);
   assert.equal(stop.code, 0, stop.stderr);

@@ -213,5 +213,32 @@ Deno.test({
       ),
     );
     assert.deepEqual([...Deno.readDirSync(dir.path)].map((entry) => entry.name), ["nobodys"]);
+    // A sticky folder itself, with --force, and nobody's link where `etc/` goes: refused too.
+    await using victim = await tempDir();
+    const planted = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "ln",
+        "-s",
+        victim.path,
+        `${dir.path}/etc`,
+      ],
+    }).output();
+    assert.equal(planted.code, 0, new TextDecoder().decode(planted.stderr));
+    const forced = await runCli(["new", "clock", "--dir", dir.path, "--force"]);
+    assert.equal(forced.code, 2);
+    assert.match(
+      forced.stderr,
+      new RegExp(
+        `^error: Refusing to write a project into "${dir.path}" as root: it is writable by group or others \\(mode 01777\\)`,
+      ),
+    );
+    await Deno.chmod(dir.path, 0o755); // root's own folder now, but nobody's link is still in it
+    const linked = await runCli(["new", "clock", "--dir", dir.path, "--force"]);
+    assert.equal(linked.code, 2);
+    assert.match(linked.stderr, /: its folder "etc" is a symbolic link \(another user could/);
+    assert.deepEqual([...Deno.readDirSync(victim.path)], []);
   },
 });

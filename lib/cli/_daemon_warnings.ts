@@ -26,7 +26,7 @@ export function daemonWarnings(context: CommandContext, config: Config): string[
     !handlers.some((handler) => typeof (handler as { filename?: unknown })?.filename === "string")
   ) {
     warnings.push(
-      "its log goes to the console, which a daemon does not have (stderr is /dev/null): " +
+      "the daemon's log goes to the console, which it no longer has (its stderr is /dev/null): " +
         "give Logging a file handler (see the README's daemon example)",
     );
   }

@@ -208,7 +208,7 @@ export async function newProject(
     // As root, a folder another user can change could send the files (and the chmod of the init
     // script) anywhere through a link swapped in meanwhile: only folders root alone can change.
     const { codeTrustProblem } = await import("../runtime/code_trust.ts");
-    const untrusted = await codeTrustProblem(target);
+    const untrusted = await codeTrustProblem(target) ?? await projectFoldersProblem(target, files);
     if (untrusted) {
       throw new FlagstaffError(
         "usage",
@@ -303,4 +303,47 @@ function asUserError(error: unknown, what: string): FlagstaffError {
   return new FlagstaffError("usage", `${what}: ${messageOf(error, { firstLine: true })}`, {
     cause: error,
   });
+}
+
+/**
+ * As root, why the target or a folder inside it that the files go into lets
+ * another user plant something: the target (when it exists) and each such
+ * folder must be root's, not writable by group or others even with the
+ * sticky bit, and not a symbolic link. Undefined when not run by root
+ * (the effective uid, through libc), and on systems other than Linux.
+ */
+async function projectFoldersProblem(
+  target: string,
+  files: readonly { path: string }[],
+): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return undefined;
+  const [{ withOwnLibc }, { effectiveUid }] = await Promise.all([
+    import("../os/_libc.ts"),
+    import("../os/own_file.ts"),
+  ]);
+  if (withOwnLibc(effectiveUid) !== 0) return undefined;
+  const folders = new Set([""]);
+  for (const file of files) {
+    const parts = file.path.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) folders.add(parts.slice(0, i).join("/"));
+  }
+  for (const folder of [...folders].sort()) {
+    const path = folder ? `${target}/${folder}` : target;
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    const what = folder ? `its folder "${folder}"` : "it";
+    if (info.isSymlink && folder) return `${what} is a symbolic link`;
+    if (info.isSymlink) continue; // The target itself: codeTrustProblem followed and checked it.
+    if (info.uid !== 0) return `${what} belongs to uid ${info.uid}`;
+    const mode = (info.mode ?? 0) & 0o7777;
+    if (info.isDirectory && (mode & 0o022) !== 0) {
+      return `${what} is writable by group or others (mode 0${mode.toString(8)})`;
+    }
+  }
+  return undefined;
 }

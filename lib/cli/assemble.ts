@@ -8,6 +8,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import type { Config } from "../config/config.ts";
 import { FlagstaffError, messageOf } from "../core/errors.ts";
 import { getLogger } from "../deps.ts";
@@ -225,6 +226,14 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
       applyLogging(next.logging, { foreground, verbosity, prepareFile });
     const dropping = config.daemon.user !== undefined || config.daemon.group !== undefined;
     const pidfilePath = pidfileOption(context) ?? config.daemon.pidfile;
+    if (pidfileOption(context) && !(await isFolder(dirname(pidfilePath!)))) {
+      // As for Daemon.pidfile (a config error there): a usage error, exit 2.
+      throw new FlagstaffError(
+        "usage",
+        `Cannot create pidfile "${pidfilePath}": its folder "${dirname(pidfilePath!)}" does not ` +
+          "exist (flagstaff creates the pidfile, not folders)",
+      );
+    }
     if (pidfilePath) {
       const { acquirePidfile } = await import("../os/pidfile.ts");
       pidfile = await acquirePidfile(pidfilePath);
@@ -366,5 +375,14 @@ export async function assembleAndRun(context: CommandContext): Promise<number> {
     hardStop[Symbol.dispose]();
     // Last: the debugger's port stays held until nothing of the run is left to await.
     guard?.[Symbol.dispose]();
+  }
+}
+
+/** Whether `path` is an existing folder (following links, as opening a file in it does). */
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
   }
 }
