@@ -31,7 +31,10 @@ Deno.test("a controller or action that cannot load names its own file, line and 
     ),
   );
   const thrown = await runCli(["check", "--controller", "./throws.ts"], { cwd: dir.path });
-  assert.match(thrown.stderr, new RegExp(`boom at top \\(at ${dir.path}/throws\\.ts:2:7\\)`));
+  assert.match(
+    thrown.stderr,
+    new RegExp(`: Error: boom at top \\(at ${dir.path}/throws\\.ts:2:7\\)`),
+  );
   const action = await runCli(["check", "--usr1", "bad"], { cwd: dir.path });
   assert.equal(action.code, 2);
   assert.match(

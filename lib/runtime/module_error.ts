@@ -52,10 +52,16 @@ export function moduleErrorText(error: unknown): string {
     text.map((line) => LOCATION.exec(line)).find((found) =>
       found !== null && !found[1].startsWith(OWN_CODE)
     );
-  const location = locate(lines.slice(1)) ??
-    locate((error.stack ?? "").replace(COLOUR, "").split("\n").slice(1));
+  const said = locate(lines.slice(1));
+  // Not in Deno's message: the module threw while it ran (its top level), so its class counts.
+  const thrown = said
+    ? undefined
+    : locate((error.stack ?? "").replace(COLOUR, "").split("\n").slice(1));
+  const location = said ?? thrown;
   const where = location ? ` (at ${shown(location[1])}:${location[2]}:${location[3]})` : "";
-  return [lines[0].replace(/\.$/, "") + where, ...frame].join("\n");
+  const first = lines[0].replace(/\.$/, "");
+  const named = thrown && !first.startsWith(`${error.name}:`) ? `${error.name}: ${first}` : first;
+  return [named + where, ...frame].join("\n");
 }
 
 function shown(url: string): string {
