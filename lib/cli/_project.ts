@@ -309,7 +309,8 @@ function asUserError(error: unknown, what: string): FlagstaffError {
  * As root, why the target or a folder inside it that the files go into lets
  * another user plant something: the target (when it exists) and each such
  * folder must be root's, not writable by group or others even with the
- * sticky bit, and not a symbolic link. Undefined when not run by root
+ * sticky bit, and not a link another user made (a root's link is followed
+ * when the walk to where it leads is root's too). Undefined when not run by root
  * (the effective uid, through libc), and on systems other than Linux.
  */
 async function projectFoldersProblem(
@@ -327,21 +328,31 @@ async function projectFoldersProblem(
     const parts = file.path.split("/").slice(0, -1);
     for (let i = 1; i <= parts.length; i++) folders.add(parts.slice(0, i).join("/"));
   }
+  const { codeTrustProblem } = await import("../runtime/code_trust.ts");
   for (const folder of [...folders].sort()) {
     const path = folder ? `${target}/${folder}` : target;
     let info: Deno.FileInfo;
     try {
       info = await Deno.lstat(path);
+      // A root's link is followed when the walk from / to where it leads is root's too.
+      if (info.isSymlink && info.uid === 0) {
+        const problem = await codeTrustProblem(path);
+        if (problem) return problem;
+        info = await Deno.stat(path);
+      }
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) continue;
+      // Missing: made by flagstaff; not a folder: said as such when the files are written.
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+        continue;
+      }
       throw error;
     }
     const what = folder ? `its folder "${folder}"` : "it";
-    if (info.isSymlink && folder) return `${what} is a symbolic link`;
-    if (info.isSymlink) continue; // The target itself: codeTrustProblem followed and checked it.
+    if (info.isSymlink) return `${what} is a symbolic link of uid ${info.uid}`;
+    if (!info.isDirectory) continue;
     if (info.uid !== 0) return `${what} belongs to uid ${info.uid}`;
     const mode = (info.mode ?? 0) & 0o7777;
-    if (info.isDirectory && (mode & 0o022) !== 0) {
+    if ((mode & 0o022) !== 0) {
       return `${what} is writable by group or others (mode 0${mode.toString(8)})`;
     }
   }
