@@ -7,6 +7,7 @@
  * path. Root only: the attacks need a second user and the rules are root's.
  */
 import assert from "node:assert/strict";
+import { HelperProcess } from "./_helper_process.ts";
 import { type CliProcess, type Finished, spawnCli, tempDir } from "./_helpers.ts";
 
 const IS_ROOT = Deno.uid() === 0;
@@ -54,87 +55,14 @@ say(f"locker {os.getpid()}")
 sys.stdin.read()
 `;
 
-/**
- * A helper process that is not deno (python, `flock`), its stdout read line
- * by line; its stdin closed (which ends the python helpers, and their
- * children) and it killed when disposed.
- */
-class Proc implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #out = "";
-  readonly #pump: Promise<void>;
-  readonly #waiters = new Set<() => void>();
-  #ended = false;
-
-  constructor(argv: readonly string[]) {
-    this.child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#stdin = this.child.stdin.getWriter();
-    const stdout = this.child.stdout.pipeThrough(new TextDecoderStream());
-    this.#pump = (async () => {
-      try {
-        for await (const chunk of stdout) {
-          this.#out += chunk;
-          for (const wake of [...this.#waiters]) wake();
-        }
-      } finally {
-        this.#ended = true;
-        for (const wake of [...this.#waiters]) wake();
-      }
-    })();
-  }
-
-  /** Everything it (and its children) printed so far. */
-  get output(): string {
-    return this.#out;
-  }
-
-  /** Waits until stdout matches `pattern` (woken by each chunk, never a sleep); returns the match. */
-  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + HANG_MS;
-    for (;;) {
-      const match = this.#out.match(pattern);
-      if (match) return match;
-      if (this.#ended) throw new Error(`Output ended without ${pattern}: ${this.#out}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`No ${pattern} in ${HANG_MS} ms: ${this.#out}`);
-      const { promise, resolve } = Promise.withResolvers<void>();
-      const timer = setTimeout(resolve, left);
-      this.#waiters.add(resolve);
-      try {
-        await promise;
-      } finally {
-        clearTimeout(timer);
-        this.#waiters.delete(resolve);
-      }
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#stdin.close().catch(() => {});
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await this.child.status;
-    await this.#pump.catch(() => {});
-  }
-}
-
 /** Runs {@link INHERIT_LOCK} on `path` as `user`; resolves once both processes said their pid. */
 async function inheritLock(
   path: string,
   user: "root" | "nobody",
   locker: "exit" | "close",
-): Promise<Proc & { locker: number; holder: number }> {
+): Promise<HelperProcess & { locker: number; holder: number }> {
   const argv = ["/usr/bin/python3", "-c", INHERIT_LOCK, path, locker];
-  const proc = new Proc(user === "nobody" ? [...AS_NOBODY, ...argv] : argv);
+  const proc = new HelperProcess(user === "nobody" ? [...AS_NOBODY, ...argv] : argv);
   try {
     const lockerPid = Number((await proc.waitFor(/^locker (\d+)$/m))[1]);
     const holderPid = Number((await proc.waitFor(/^holder (\d+)$/m))[1]);
@@ -150,7 +78,7 @@ async function inheritLock(
  * Asserts that `proc`'s process `pid` got no signal so far, and still runs:
  * it reports the USR1 sent now, and ends by it.
  */
-async function assertNeverSignalled(proc: Proc, pid: number, what: string): Promise<void> {
+async function assertNeverSignalled(proc: HelperProcess, pid: number, what: string): Promise<void> {
   assert.doesNotMatch(proc.output, new RegExp(`^${pid} got signal`, "m"), `${what} was signalled`);
   Deno.kill(pid, "SIGUSR1");
   await proc.waitFor(new RegExp(`^${pid} got signal 10$`, "m"));
@@ -334,7 +262,7 @@ Deno.test({
     await Deno.mkdir(`${theirs}/elsewhere`, { recursive: true });
     await Deno.chown(theirs, NOBODY, NOBODY);
     const real = `${theirs}/elsewhere/app.pid`;
-    await using service = new Proc([
+    await using service = new HelperProcess([
       "sh",
       "-c",
       `printf '%s\\n' "$$" > '${real}' && exec flock -x '${real}' -c 'echo locked; exec cat'`,
@@ -409,7 +337,7 @@ Deno.test({
     await using denoDir = await denoDirForNobody();
     const pidfile = `${dir.path}/app.pid`;
     // A root service's pidfile, locked by its own pid, as a running flagstaff's is.
-    await using service = new Proc([
+    await using service = new HelperProcess([
       "sh",
       "-c",
       `printf '%s\\n' "$$" > '${pidfile}' && exec flock -x '${pidfile}' -c 'echo locked; exec cat'`,

@@ -6,6 +6,7 @@
  * Root only: the attacks need a second user and the rules are root's.
  */
 import assert from "node:assert/strict";
+import { HelperProcess } from "./_helper_process.ts";
 import { PERMISSION_FLAGS } from "../lib/cli/permissions.ts";
 import { dirname } from "node:path";
 import {
@@ -28,98 +29,9 @@ const HANG_MS = 20_000;
 /** `setpriv` arguments that run a command as `nobody`. */
 const AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
 
-/**
- * A process that is not deno (a victim `sleep`, a `flock` holder), with its
- * stdout readable line by line; killed and reaped when disposed.
- */
-class Proc implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #out = "";
-  readonly #pump: Promise<void>;
-  /** Called on each chunk of stdout and at its end. */
-  readonly #waiters = new Set<() => void>();
-  #ended = false;
-
-  constructor(argv: readonly string[]) {
-    this.child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#stdin = this.child.stdin.getWriter();
-    const stdout = this.child.stdout.pipeThrough(new TextDecoderStream());
-    this.#pump = (async () => {
-      try {
-        for await (const chunk of stdout) {
-          this.#out += chunk;
-          for (const wake of [...this.#waiters]) wake();
-        }
-      } finally {
-        this.#ended = true;
-        for (const wake of [...this.#waiters]) wake();
-      }
-    })();
-  }
-
-  get pid(): number {
-    return this.child.pid;
-  }
-
-  /**
-   * Waits until stdout holds `text`: woken by each chunk the process writes,
-   * never a sleep; fails when stdout ends first or at {@link HANG_MS}.
-   */
-  async waitFor(text: string): Promise<void> {
-    const { promise: timedOut, reject } = Promise.withResolvers<never>();
-    const timer = setTimeout(
-      () => reject(new Error(`No "${text}" from pid ${this.pid} in ${HANG_MS} ms: ${this.#out}`)),
-      HANG_MS,
-    );
-    try {
-      while (!this.#out.includes(text)) {
-        if (this.#ended) {
-          throw new Error(`pid ${this.pid} ended its output without "${text}": ${this.#out}`);
-        }
-        const { promise: woken, resolve } = Promise.withResolvers<void>();
-        this.#waiters.add(resolve);
-        try {
-          await Promise.race([woken, timedOut]);
-        } finally {
-          this.#waiters.delete(resolve);
-        }
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Whether it still runs: it ends by `signal` now, not by anything before. */
-  async endsBy(signal: Deno.Signal): Promise<boolean> {
-    try {
-      this.child.kill(signal);
-    } catch {
-      // Already gone.
-    }
-    return (await this.child.status).signal === signal;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await this.child.status;
-    await this.#stdin.abort().catch(() => {});
-    await this.#pump.catch(() => {});
-  }
-}
-
 /** A root process that flagstaff must never signal. */
-function victim(): Proc {
-  return new Proc(["sh", "-c", "echo started; exec sleep 600"]);
+function victim(): HelperProcess {
+  return new HelperProcess(["sh", "-c", "echo started; exec sleep 600"]);
 }
 
 /**
@@ -131,10 +43,10 @@ async function lockedFile(
   path: string,
   content: string,
   user: "root" | "nobody",
-): Promise<Proc> {
+): Promise<HelperProcess> {
   const script =
     `printf '%s\\n' "${content}" > '${path}' && exec flock -x '${path}' -c 'echo locked; exec cat'`;
-  const proc = new Proc([...(user === "nobody" ? AS_NOBODY : []), "sh", "-c", script]);
+  const proc = new HelperProcess([...(user === "nobody" ? AS_NOBODY : []), "sh", "-c", script]);
   await proc.waitFor("locked");
   return proc;
 }
@@ -236,9 +148,9 @@ async function lockAs(
   path: string,
   user: "root" | "nobody",
   exclusive: boolean,
-): Promise<Proc> {
+): Promise<HelperProcess> {
   const argv = ["flock", exclusive ? "-x" : "-s", path, "-c", "echo locked; exec cat"];
-  const proc = new Proc([...(user === "nobody" ? AS_NOBODY : []), ...argv]);
+  const proc = new HelperProcess([...(user === "nobody" ? AS_NOBODY : []), ...argv]);
   await proc.waitFor("locked");
   return proc;
 }
